@@ -1,0 +1,50 @@
+"""The ``belay`` command line: a thin Typer layer that parses arguments and calls the packages.
+
+Each command group lives in its own module and registers itself on :data:`app` here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from belay import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="belay",
+    help="Belay: a security gate and incident-evidence service for Argo CD.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"belay {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Belay: a security gate and incident-evidence service for Argo CD."""
+
+
+def _register() -> None:
+    # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
+    from belay.cli import demo
+
+    demo.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

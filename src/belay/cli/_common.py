@@ -1,0 +1,48 @@
+"""Helpers shared by the CLI modules: output formats and the error-to-exit-code boundary."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import sys
+from collections.abc import Callable
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from belay.errors import BadInput, BelayError
+from belay.redact import redact_text
+
+__all__ = ["OutputFormat", "die", "handle_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class OutputFormat(enum.StrEnum):
+    """The ``--output`` choices of commands that print data."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def die(message: str, code: int = 2) -> NoReturn:
+    """Print one redacted line to stderr and exit with ``code``."""
+    print(f"error: {redact_text(message)}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn Belay's errors into one line on stderr and an exit code (2 bad input, 1 otherwise)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except BadInput as err:
+            die(str(err), 2)
+        except BelayError as err:
+            die(str(err), 1)
+
+    return wrapper

@@ -1,0 +1,194 @@
+"""The one redaction module: everything Belay prints, logs, stores or returns passes through here.
+
+Two mechanisms work together:
+
+* **Known secrets.** Every secret Belay loads (Argo CD tokens and passwords, submit tokens,
+  webhook secrets) is registered with :func:`register_secret`; any later occurrence of that exact
+  value, wherever it appears, is replaced. This catches secrets that have no recognisable shape.
+* **Shapes.** Patterns catch what was never registered: bearer tokens, JWT-like strings, PEM
+  private keys, credentials in URLs, ``key=value`` pairs whose key names a secret, and the
+  prefixes of well-known token formats (GitLab, GitHub, Slack, AWS, ...).
+
+:func:`redact_text` cleans a string, :func:`redact_data` walks JSON-like data (dict keys that
+name a secret lose their value entirely), and :func:`mask` shows that a secret is set without
+showing it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "REDACTED",
+    "is_secret_key",
+    "mask",
+    "redact_data",
+    "redact_text",
+    "register_secret",
+]
+
+REDACTED = "[REDACTED]"
+
+# Shorter values are not registered: replacing every "abc" in a report would destroy it, and a
+# secret that short is not worth hiding from anyone.
+_MIN_REGISTERED_LENGTH = 6
+
+_SECRET_KEY_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "apikey",
+    "api_key",
+    "api-key",
+    "private_key",
+    "privatekey",
+    "credential",
+    "cookie",
+    "session",
+    "signature",
+)
+# Keys that contain a secret word but hold no secret.
+_NOT_SECRET_KEYS = frozenset(
+    {
+        "token_env",
+        "tokens_env",
+        "url_env",
+        "webhook_secret_env",
+        "gitlab_token_env",
+        "secret_name",
+        "secretname",
+        "secretkeyref",
+        "token_expires_at",
+        "token_exp",
+        "token_sha256",
+        "session_duration",
+    }
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # PEM private keys (any kind), whole block.
+    (
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        REDACTED,
+    ),
+    # Authorization header values.
+    (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), rf"\1\2{REDACTED}"),
+    # JWT-like: three base64url parts, the first starting like a JSON object header.
+    (
+        re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
+        REDACTED,
+    ),
+    # Credentials inside URLs: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{REDACTED}@"),
+    # Well-known token prefixes.
+    (
+        re.compile(
+            r"\b(?:glpat-[A-Za-z0-9_\-]{16,}|gl(?:dt|rt|cbt|ptt|ft|imt|agent|soat)-[A-Za-z0-9_\-]{16,}"
+            r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+            r"|xox[abposr]-[A-Za-z0-9\-]{10,}|(?:AKIA|ASIA)[A-Z0-9]{16}"
+            r"|sk-[A-Za-z0-9_\-]{20,}|whsec_[A-Za-z0-9+/=]{16,})"
+        ),
+        REDACTED,
+    ),
+    # key=value / key: value / "key": "value" where the key names a secret.
+    (
+        re.compile(
+            r"(?i)([\"']?\b[\w\-]*(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key"
+            r"|credential|signature)[\w\-]*[\"']?\s*[:=]\s*)"
+            # Pure numbers ("tokens: 3") are counts, not secrets.
+            r"(?!\d+\b)(\"[^\"]*\"|'[^']*'|[^\s,&;}\]\"']+)"
+        ),
+        rf"\1{REDACTED}",
+    ),
+)
+
+_known_secrets: set[str] = set()
+_known_lock = threading.Lock()
+_known_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that every later occurrence of it is redacted.
+
+    Registering the same value twice, ``None``, or a value shorter than six characters is a
+    no-op. A ``Bearer `` prefix is stripped and the bare token registered too.
+    """
+    global _known_pattern
+    if not value:
+        return
+    candidates = {value.strip()}
+    if value.lower().startswith("bearer "):
+        candidates.add(value[7:].strip())
+    candidates = {c for c in candidates if len(c) >= _MIN_REGISTERED_LENGTH}
+    with _known_lock:
+        if candidates <= _known_secrets:
+            return
+        _known_secrets.update(candidates)
+        # Longest first so that a secret containing another is replaced whole.
+        ordered = sorted(_known_secrets, key=len, reverse=True)
+        _known_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def redact_text(text: str) -> str:
+    """Return ``text`` with every known secret and every secret-shaped substring replaced."""
+    pattern = _known_pattern
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    for regex, replacement in _PATTERNS:
+        text = regex.sub(replacement, text)
+    return text
+
+
+def is_secret_key(key: str) -> bool:
+    """Tell whether a mapping key names a value that must never be shown (``password``, ...)."""
+    lowered = key.lower()
+    if lowered in _NOT_SECRET_KEYS or lowered.endswith("_env"):
+        return False
+    compact = lowered.replace("-", "_")
+    return any(word in compact for word in _SECRET_KEY_WORDS)
+
+
+def redact_data(data: Any) -> Any:
+    """Return a redacted copy of JSON-like ``data`` (mappings, sequences, strings, scalars).
+
+    A mapping value whose key names a secret becomes ``[REDACTED]`` whatever its type (an empty
+    value stays empty so that "not set" remains visible); strings are cleaned with
+    :func:`redact_text`; other scalars are returned as they are.
+    """
+    if isinstance(data, str):
+        return redact_text(data)
+    if isinstance(data, Mapping):
+        cleaned: dict[Any, Any] = {}
+        for key, value in data.items():
+            if isinstance(key, str) and is_secret_key(key) and value not in (None, "", [], {}):
+                if isinstance(value, bool | int | float):
+                    cleaned[key] = value
+                else:
+                    cleaned[key] = REDACTED
+            else:
+                cleaned[key] = redact_data(value)
+        return cleaned
+    if isinstance(data, Sequence) and not isinstance(data, bytes | bytearray):
+        return [redact_data(item) for item in data]
+    return data
+
+
+def mask(secret: str | None) -> str:
+    """Show that a secret is set without showing it: ``****`` plus at most its last four characters.
+
+    Only secrets of 16 characters or more keep their last four, so a short password is never
+    narrowed down. ``None`` or an empty value gives ``(not set)``.
+    """
+    if not secret:
+        return "(not set)"
+    if len(secret) >= 16:
+        return "****" + secret[-4:]
+    return "****"

@@ -1,0 +1,96 @@
+"""The redaction module: known secrets and secret shapes never survive."""
+
+from __future__ import annotations
+
+import pytest
+
+from belay.redact import REDACTED, is_secret_key, mask, redact_data, redact_text, register_secret
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZWxheSJ9.c2lnbmF0dXJlLXBhcnQ"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Authorization: Bearer {JWT}", JWT),
+        (f"token {JWT} rejected", JWT),
+        ("Bearer abcdef123456", "abcdef123456"),
+        ("https://user:hunter2hunter2@gitlab.example.com/x.git", "hunter2hunter2"),
+        ("password=s3cr3t-value&user=x", "s3cr3t-value"),
+        ('{"password": "s3cr3t-value"}', "s3cr3t-value"),
+        ("glpat-abcdefghijklmnopqrstu", "glpat-abcdefghijklmnopqrstu"),
+        ("ghp_abcdefghijklmnopqrstuvwxyz0123", "ghp_abcdefghijklmnopqrstuvwxyz0123"),
+        ("xoxb-1234567890-abcdefghij", "xoxb-1234567890-abcdefghij"),
+        ("key AKIAABCDEFGHIJKLMNOP end", "AKIAABCDEFGHIJKLMNOP"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+            "MIIEow",
+        ),
+        ("argocd.token=" + JWT, JWT),
+    ],
+)
+def test_secret_shapes_are_redacted(text: str, secret: str) -> None:
+    """Each secret shape is replaced and the marker left in its place."""
+    cleaned = redact_text(text)
+    assert secret not in cleaned
+    assert REDACTED in cleaned
+
+
+def test_registered_secret_is_redacted_anywhere() -> None:
+    """A registered value with no recognisable shape is still removed, even inside words."""
+    register_secret("plainvalue-zz91")
+    assert redact_text("xx plainvalue-zz91yy") == f"xx {REDACTED}yy"
+
+
+def test_registered_bearer_prefix_registers_bare_token() -> None:
+    """Registering 'Bearer X' also hides a bare X."""
+    register_secret("Bearer opaque-canary-77")
+    assert "opaque-canary-77" not in redact_text("sent opaque-canary-77")
+
+
+def test_short_values_are_not_registered() -> None:
+    """Very short values would wreck reports, so they are not registered."""
+    register_secret("abc")
+    assert redact_text("abc") == "abc"
+
+
+def test_ordinary_text_is_untouched() -> None:
+    """Text without secrets passes unchanged."""
+    text = "application guestbook is OutOfSync at revision 4f1c2a9 (tokens: 3 resources)"
+    assert redact_text(text) == text
+
+
+def test_redact_data_walks_structures() -> None:
+    """Secret-named keys lose their value; strings inside lists are cleaned; scalars stay."""
+    data = {
+        "password": "pw-123456",
+        "token_env": "BELAY_TOKEN_APP",
+        "nested": [{"authToken": "x" * 20}, f"Bearer {JWT}"],
+        "count": 3,
+        "password_set": True,
+        "apiKey": "",
+    }
+    out = redact_data(data)
+    assert out["password"] == REDACTED
+    assert out["token_env"] == "BELAY_TOKEN_APP"
+    assert out["nested"][0]["authToken"] == REDACTED
+    assert JWT not in out["nested"][1]
+    assert out["count"] == 3
+    assert out["password_set"] is True
+    assert out["apiKey"] == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("password", True), ("X-Gitlab-Token", True), ("token_env", False), ("name", False)],
+)
+def test_is_secret_key(key: str, expected: bool) -> None:
+    """Key names are classified by the words they contain, with known exceptions."""
+    assert is_secret_key(key) is expected
+
+
+def test_mask() -> None:
+    """mask() shows whether a secret is set and at most its last four characters."""
+    assert mask(None) == "(not set)"
+    assert mask("short") == "****"
+    assert mask("a-long-secret-value-1234") == "****1234"
