@@ -37,9 +37,10 @@ def _root(
 
 def _register() -> None:
     # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
-    from belay.cli import demo
+    from belay.cli import demo, gate, integrations, sim
 
-    demo.register(app)
+    for module in (integrations, sim, gate, demo):
+        module.register(app)
 
 
 _register()
