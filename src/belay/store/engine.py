@@ -1,0 +1,67 @@
+"""Engines for the two supported databases, set up for durability and concurrency.
+
+* SQLite (the default): WAL journal, ``synchronous=FULL`` (a committed submission survives a power
+  cut), foreign keys on, a busy timeout, and every transaction begun with ``BEGIN IMMEDIATE`` so
+  that two writers queue for the lock instead of failing half-way with ``database is locked``.
+* PostgreSQL through psycopg 3 (``postgresql+psycopg://...``), with pre-ping so a restarted server
+  is reconnected to transparently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from belay.errors import BadInput
+from belay.redact import redact_text
+
+__all__ = ["StoreConfigError", "make_engine"]
+
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreConfigError(BadInput):
+    """The database URL cannot be used."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise StoreConfigError(f"database URL {redact_text(url)!r} is not a URL") from err
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    if backend == "postgresql":
+        if parsed.drivername != "postgresql+psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    raise StoreConfigError(
+        f"database URL {redact_text(url)!r}: unsupported backend {backend!r} "
+        "(use sqlite:///FILE or postgresql+psycopg://...)"
+    )
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,1 @@
+"""Alembic migrations of Belay's store (one set for SQLite and PostgreSQL)."""

@@ -1,0 +1,582 @@
+"""The unit of work and its repositories: the only way Belay reads and writes its store.
+
+    with store.unit_of_work() as uow:
+        uow.decisions.add(...)
+        uow.jobs.enqueue(...)
+        uow.audit.append(...)
+        uow.commit()
+
+Leaving the block without :meth:`UnitOfWork.commit` rolls everything back, so a crash between
+verdict, queue entry and audit record leaves nothing half-written. Repositories never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from belay.redact import redact_data
+from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
+from belay.store.records import (
+    AuditEvent,
+    DecisionRecord,
+    JobRecord,
+    JobState,
+    NewAuditEvent,
+    SubmissionRecord,
+)
+from belay.store.tables import (
+    AlertRow,
+    AuditEventRow,
+    AuditHeadRow,
+    DecisionRow,
+    InvestigationRow,
+    JobRow,
+    SubmissionRow,
+)
+
+__all__ = [
+    "AlertRepository",
+    "AuditRepository",
+    "DecisionRepository",
+    "InvestigationRepository",
+    "JobRepository",
+    "SubmissionRepository",
+    "UnitOfWork",
+    "new_id",
+]
+
+END_STATES: frozenset[str] = frozenset({"succeeded", "failed", "superseded", "timed_out"})
+
+
+def new_id() -> str:
+    """A new random identifier (UUID4 text) for records."""
+    return str(uuid.uuid4())
+
+
+class SubmissionRepository:
+    """Deliveries received by the intake."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, record: SubmissionRecord, *, bundle: bytes | None = None) -> None:
+        """Store a new submission (its manifest redacted) and, optionally, the bundle's bytes."""
+        values = record.model_dump()
+        values["manifest"] = redact_data(values["manifest"]) if values["manifest"] else None
+        self._s.add(SubmissionRow(**values, bundle=bundle))
+        self._s.flush()
+
+    def get(self, submission_id: str) -> SubmissionRecord | None:
+        """The submission with this id, or ``None``."""
+        row = self._s.get(SubmissionRow, submission_id)
+        return SubmissionRecord.model_validate(row) if row else None
+
+    def by_idempotency_key(self, key: str) -> SubmissionRecord | None:
+        """The submission stored under this idempotency key, or ``None``."""
+        row = self._s.scalars(select(SubmissionRow).where(SubmissionRow.idempotency_key == key))
+        found = row.first()
+        return SubmissionRecord.model_validate(found) if found else None
+
+    def set_decision(self, submission_id: str, decision_id: str) -> None:
+        """Link a submission to its decision and mark it decided."""
+        self._s.execute(
+            update(SubmissionRow)
+            .where(SubmissionRow.id == submission_id)
+            .values(decision_id=decision_id, state="decided")
+        )
+
+    def bundle(self, submission_id: str) -> bytes | None:
+        """The stored copy of the submission's bundle, if one was kept."""
+        return self._s.scalar(select(SubmissionRow.bundle).where(SubmissionRow.id == submission_id))
+
+    def list(self, *, limit: int = 100, project: str | None = None) -> list[SubmissionRecord]:
+        """Newest first."""
+        query = select(SubmissionRow).order_by(SubmissionRow.received_at.desc()).limit(limit)
+        if project:
+            query = query.where(SubmissionRow.project == project)
+        return [SubmissionRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class DecisionRepository:
+    """Verdicts."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, record: DecisionRecord) -> None:
+        """Store a decision (its verdict redacted)."""
+        values = record.model_dump()
+        values["verdict"] = redact_data(values["verdict"])
+        self._s.add(DecisionRow(**values))
+        self._s.flush()
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """The decision with this id, or ``None``."""
+        row = self._s.get(DecisionRow, decision_id)
+        return DecisionRecord.model_validate(row) if row else None
+
+    def for_revision(self, application: str, revision: str) -> list[DecisionRecord]:
+        """Every decision about ``application`` at ``revision``, newest first."""
+        query = (
+            select(DecisionRow)
+            .where(DecisionRow.application == application, DecisionRow.revision == revision)
+            .order_by(DecisionRow.decided_at.desc())
+        )
+        return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class JobRepository:
+    """The durable deployment queue.
+
+    Claiming takes one due job under a lease. On PostgreSQL the candidate rows are locked with
+    ``FOR UPDATE SKIP LOCKED`` so concurrent workers pass over each other's picks; on every backend
+    a partial unique index allows one ``running`` job per application, so a second claim for the
+    same application fails inside a savepoint and the worker moves on.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def enqueue(
+        self,
+        *,
+        instance: str,
+        application: str,
+        spec: dict[str, Any],
+        actor: str,
+        now: datetime,
+        decision_id: str | None = None,
+        revision: str | None = None,
+        argocd_project: str | None = None,
+        app_namespace: str | None = None,
+        job_id: str | None = None,
+    ) -> JobRecord:
+        """Add a queued job, due now."""
+        row = JobRow(
+            id=job_id or new_id(),
+            decision_id=decision_id,
+            instance=instance,
+            application=application,
+            argocd_project=argocd_project,
+            app_namespace=app_namespace,
+            revision=revision,
+            spec=spec,
+            actor=actor,
+            state="queued",
+            attempts=0,
+            not_before=now,
+            created_at=now,
+            updated_at=now,
+        )
+        self._s.add(row)
+        self._s.flush()
+        return JobRecord.model_validate(row)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job with this id, or ``None``."""
+        row = self._s.get(JobRow, job_id)
+        return JobRecord.model_validate(row) if row else None
+
+    def for_decision(self, decision_id: str) -> list[JobRecord]:
+        """The jobs created for a decision (normally one)."""
+        query = select(JobRow).where(JobRow.decision_id == decision_id).order_by(JobRow.created_at)
+        return [JobRecord.model_validate(r) for r in self._s.scalars(query)]
+
+    def supersede_queued(
+        self, *, instance: str, application: str, keep_job_id: str, now: datetime
+    ) -> list[str]:
+        """Mark every other queued job of this application superseded; return their ids."""
+        ids = list(
+            self._s.scalars(
+                select(JobRow.id).where(
+                    JobRow.instance == instance,
+                    JobRow.application == application,
+                    JobRow.state == "queued",
+                    JobRow.id != keep_job_id,
+                )
+            )
+        )
+        if ids:
+            self._s.execute(
+                update(JobRow)
+                .where(JobRow.id.in_(ids))
+                .values(
+                    state="superseded",
+                    finished_at=now,
+                    updated_at=now,
+                    error=f"superseded by job {keep_job_id}",
+                )
+            )
+        return ids
+
+    def claim(self, *, worker_id: str, lease: timedelta, now: datetime) -> JobRecord | None:
+        """Take the oldest due job (or one whose lease expired) under a new lease, or ``None``."""
+        due = or_(
+            and_(JobRow.state == "queued", JobRow.not_before <= now),
+            and_(JobRow.state == "running", JobRow.lease_expires_at < now),
+        )
+        candidates = self._s.scalars(
+            select(JobRow)
+            .where(due)
+            .order_by(JobRow.created_at)
+            .limit(20)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in candidates:
+            if row.state == "queued" and self._app_is_busy(row):
+                continue
+            try:
+                with self._s.begin_nested():
+                    row.state = "running"
+                    row.lease_owner = worker_id
+                    row.lease_expires_at = now + lease
+                    row.attempts += 1
+                    row.updated_at = now
+                    self._s.flush()
+            except IntegrityError:
+                # Another worker started a job for this application in the meantime.
+                self._s.expire(row)
+                continue
+            return JobRecord.model_validate(row)
+        return None
+
+    def _app_is_busy(self, row: JobRow) -> bool:
+        running = self._s.scalar(
+            select(JobRow.id).where(
+                JobRow.instance == row.instance,
+                JobRow.application == row.application,
+                JobRow.state == "running",
+            )
+        )
+        return running is not None
+
+    def renew(self, job_id: str, *, worker_id: str, lease: timedelta, now: datetime) -> bool:
+        """Extend our lease; ``False`` means the job is no longer ours (taken over or ended)."""
+        result = self._s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .values(lease_expires_at=now + lease, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, job_id: str, *, worker_id: str, not_before: datetime, now: datetime) -> bool:
+        """Give a running job back to the queue (graceful shutdown, or retry later)."""
+        result = self._s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .values(
+                state="queued",
+                lease_owner=None,
+                lease_expires_at=None,
+                not_before=not_before,
+                updated_at=now,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        state: JobState,
+        now: datetime,
+        outcome: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """End a job we hold; ``False`` if it is not ours any more (nothing is changed then)."""
+        if state not in END_STATES:
+            raise ValueError(f"{state!r} is not an end state")
+        result = self._s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .values(
+                state=state,
+                finished_at=now,
+                updated_at=now,
+                lease_expires_at=None,
+                outcome=redact_data(outcome) if outcome else None,
+                error=error,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def list(
+        self, *, states: Sequence[str] = (), application: str | None = None, limit: int = 100
+    ) -> list[JobRecord]:
+        """Jobs, newest first, optionally filtered."""
+        query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
+        if states:
+            query = query.where(JobRow.state.in_(list(states)))
+        if application:
+            query = query.where(JobRow.application == application)
+        return [JobRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class AuditRepository:
+    """The append-only audit chain."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def append(self, event: NewAuditEvent, *, now: datetime) -> AuditEvent:
+        """Append one event after the current head (the head row is locked until commit)."""
+        head = self._s.scalars(
+            select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
+        ).first()
+        if head is None:
+            raise RuntimeError("audit_head row missing: the store was not migrated")
+        seq = head.seq + 1
+        event_id = new_id()
+        fields = event.model_dump()
+        fields["data"] = redact_data(fields["data"])
+        payload = canonical_payload(seq=seq, event_id=event_id, at=now, fields=fields)
+        digest = chain_hash(head.hash, payload)
+        row = AuditEventRow(
+            seq=seq,
+            id=event_id,
+            at=now,
+            payload=payload,
+            prev_hash=head.hash,
+            hash=digest,
+            **{k: v for k, v in fields.items() if k != "data"},
+        )
+        self._s.add(row)
+        head.seq = seq
+        head.hash = digest
+        self._s.flush()
+        return _audit_event(row)
+
+    def list(
+        self,
+        *,
+        submission_id: str | None = None,
+        decision_id: str | None = None,
+        job_id: str | None = None,
+        application: str | None = None,
+        revision: str | None = None,
+        after_seq: int = 0,
+        limit: int = 1000,
+    ) -> list[AuditEvent]:
+        """Events in chain order, filtered by any of the linking ids."""
+        query = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+        filters = {
+            AuditEventRow.submission_id: submission_id,
+            AuditEventRow.decision_id: decision_id,
+            AuditEventRow.job_id: job_id,
+            AuditEventRow.application: application,
+            AuditEventRow.revision: revision,
+        }
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(column == value)
+        query = query.order_by(AuditEventRow.seq).limit(limit)
+        return [_audit_event(r) for r in self._s.scalars(query)]
+
+    def get(self, event_id: str) -> AuditEvent | None:
+        """One event by id."""
+        row = self._s.scalars(select(AuditEventRow).where(AuditEventRow.id == event_id)).first()
+        return _audit_event(row) if row else None
+
+    def verify(self) -> ChainBreak | None:
+        """Walk the whole chain; the first break, or ``None`` when intact (head included)."""
+        rows = self._s.scalars(select(AuditEventRow).order_by(AuditEventRow.seq))
+        links = (
+            (
+                r.seq,
+                r.payload,
+                r.prev_hash,
+                r.hash,
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "actor": r.actor,
+                    "project": r.project,
+                    "instance": r.instance,
+                    "application": r.application,
+                    "revision": r.revision,
+                    "submission_id": r.submission_id,
+                    "decision_id": r.decision_id,
+                    "job_id": r.job_id,
+                    "at": r.at.isoformat(),
+                },
+            )
+            for r in rows
+        )
+        broken = verify_chain(links)
+        if broken:
+            return broken
+        head = self._s.get(AuditHeadRow, 1)
+        last = self._s.scalars(
+            select(AuditEventRow).order_by(AuditEventRow.seq.desc()).limit(1)
+        ).first()
+        if last is not None and (head is None or head.hash != last.hash):
+            return ChainBreak(seq=last.seq, reason="the chain's head does not match its last event")
+        return None
+
+
+def _audit_event(row: AuditEventRow) -> AuditEvent:
+    from belay.jsonio import loads
+
+    data = loads(row.payload).get("data", {})
+    return AuditEvent(
+        seq=row.seq,
+        id=row.id,
+        at=row.at,
+        kind=row.kind,
+        actor=row.actor,
+        project=row.project,
+        instance=row.instance,
+        application=row.application,
+        revision=row.revision,
+        submission_id=row.submission_id,
+        decision_id=row.decision_id,
+        job_id=row.job_id,
+        data=data,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class AlertRepository:
+    """Alert dedup keys and delivery state."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def reserve(
+        self,
+        *,
+        dedup_key: str,
+        event: str,
+        message: dict[str, Any],
+        now: datetime,
+        application: str | None = None,
+        revision: str | None = None,
+    ) -> bool:
+        """Record an alert as pending; ``False`` when this key was already recorded."""
+        if self._s.get(AlertRow, dedup_key) is not None:
+            return False
+        try:
+            with self._s.begin_nested():
+                self._s.add(
+                    AlertRow(
+                        dedup_key=dedup_key,
+                        event=event,
+                        application=application,
+                        revision=revision,
+                        created_at=now,
+                        state="pending",
+                        attempts=0,
+                        message=redact_data(message),
+                    )
+                )
+                self._s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def mark(self, dedup_key: str, *, state: str, error: str | None = None) -> None:
+        """Record a delivery attempt's result."""
+        self._s.execute(
+            update(AlertRow)
+            .where(AlertRow.dedup_key == dedup_key)
+            .values(state=state, attempts=AlertRow.attempts + 1, last_error=error)
+        )
+
+
+class InvestigationRepository:
+    """Stored investigation reports."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(
+        self,
+        *,
+        alert: dict[str, Any],
+        report: dict[str, Any],
+        now: datetime,
+        instance: str | None = None,
+        application: str | None = None,
+    ) -> str:
+        """Store a report (redacted); return its id."""
+        report_id = new_id()
+        self._s.add(
+            InvestigationRow(
+                id=report_id,
+                created_at=now,
+                instance=instance,
+                application=application,
+                alert=redact_data(alert),
+                report=redact_data(report),
+            )
+        )
+        self._s.flush()
+        return report_id
+
+    def get(self, report_id: str) -> dict[str, Any] | None:
+        """A stored report by id."""
+        row = self._s.get(InvestigationRow, report_id)
+        return dict(row.report) if row else None
+
+    def delete(self, report_id: str) -> None:
+        """Remove a report (retention)."""
+        self._s.execute(delete(InvestigationRow).where(InvestigationRow.id == report_id))
+
+
+class UnitOfWork:
+    """One transaction over every repository; rolls back unless :meth:`commit` is called."""
+
+    submissions: SubmissionRepository
+    decisions: DecisionRepository
+    jobs: JobRepository
+    audit: AuditRepository
+    alerts: AlertRepository
+    investigations: InvestigationRepository
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._session: Session | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        session = self._sessions()
+        self._session = session
+        self.submissions = SubmissionRepository(session)
+        self.decisions = DecisionRepository(session)
+        self.jobs = JobRepository(session)
+        self.audit = AuditRepository(session)
+        self.alerts = AlertRepository(session)
+        self.investigations = InvestigationRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work durable."""
+        assert self._session is not None, "commit() outside a with-block"
+        self._session.commit()
+
+    def rollback(self) -> None:
+        """Discard everything done since the last commit."""
+        assert self._session is not None, "rollback() outside a with-block"
+        self._session.rollback()
