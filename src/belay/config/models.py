@@ -62,6 +62,8 @@ class ArgoCDResolution(BaseModel):
 
     instances: tuple[ArgoCDInstance, ...] = ()
     rejected: tuple[RejectedInstance, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Resolution-wide notes (ignored variables, a store readable by others); print on stderr."""
 
     @property
     def default(self) -> ArgoCDInstance | None:
