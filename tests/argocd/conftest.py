@@ -1,0 +1,103 @@
+"""Helpers for the Argo CD client tests: a real HTTP(S) server in a thread, and fixture loading."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import yaml
+
+from belay import jsonio
+
+_START_TIMEOUT = 10.0
+
+
+@contextmanager
+def serve_in_thread(
+    app: Any, *, certfile: str | None = None, keyfile: str | None = None
+) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn on a free loopback port; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="critical",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    scheme = "https" if certfile else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, read, released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def load_fixture_as_wire_json(path: Path) -> dict[str, Any]:
+    """Read a YAML fixture and pass it through JSON, as the API would serve it."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    result: dict[str, Any] = jsonio.loads(jsonio.dumps(data))
+    return result
+
+
+@pytest.fixture
+def argocd_fixtures(shared_dir: Path) -> Path:
+    """The folder of real Argo CD sample objects."""
+    folder = shared_dir / "fixtures" / "argocd"
+    if not folder.is_dir():
+        pytest.skip(f"no Argo CD fixtures at {folder}")
+    return folder
+
+
+@pytest.fixture
+def serve() -> Any:
+    """The :func:`serve_in_thread` helper (test modules cannot import conftest directly)."""
+    return serve_in_thread
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port with no listener."""
+    return free_port()
+
+
+@pytest.fixture
+def wire_fixture(argocd_fixtures: Path) -> Any:
+    """Load ``<name>.yaml`` from the shared fixtures as wire JSON."""
+
+    def load(name: str) -> dict[str, Any]:
+        return load_fixture_as_wire_json(argocd_fixtures / name)
+
+    return load
