@@ -1,0 +1,297 @@
+"""``belay.yaml``: the gate's settings (store, public URL, notifications, policies, projects).
+
+The keys of DESIGN §3a are a contract; unknown keys are errors so a typo never silently turns a
+check off. :func:`load_settings` reads the file, resolves secrets named by ``*_env`` keys from the
+environment (registering each with the redaction module), and returns frozen, typed settings.
+Every problem is one :class:`ConfigError` line naming the file and the key path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from belay.config.errors import ConfigError
+from belay.redact import register_secret
+
+__all__ = [
+    "DEFAULT_SETTINGS_FILE",
+    "ArgoCDTarget",
+    "BelaySettings",
+    "IntakeSettings",
+    "NotificationChannel",
+    "ProjectMatch",
+    "ProjectSettings",
+    "RetrySettings",
+    "SyncSettings",
+    "WorkerSettings",
+    "load_settings",
+    "normalize_remote",
+]
+
+DEFAULT_SETTINGS_FILE = Path("belay.yaml")
+ALERT_EVENTS = (
+    "sync_failed",
+    "deploy_failed",
+    "auth_failed",
+    "repeated_failures",
+    "token_expiry",
+    "verdict_fail",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+StrList = Annotated[tuple[str, ...], Field(default=())]
+
+
+def _as_tuple(value: Any) -> Any:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return value
+
+
+class ProjectMatch(_Strict):
+    """Which bundles belong to a project: by git remote and, optionally, branch."""
+
+    remote: str | None = None
+    branch: str | None = None
+
+
+class ArgoCDTarget(_Strict):
+    """The Argo CD application a project deploys to."""
+
+    instance: str = "default"
+    application: str
+    project: str | None = None
+    app_namespace: str | None = Field(default=None, alias="appNamespace")
+
+
+class RetrySettings(_Strict):
+    """Argo CD's own retry of a failing sync (the guide's 5 attempts, 5 s to 3 min)."""
+
+    limit: int = Field(default=5, ge=0, le=100)
+    duration: str = "5s"
+    factor: int = Field(default=2, ge=1, le=10)
+    max_duration: str = Field(default="3m", alias="maxDuration")
+
+
+class SyncSettings(_Strict):
+    """How a project's application is synced."""
+
+    revision: str = "commit"
+    """``commit`` (the scanned commit, the default), ``HEAD``, or a branch name."""
+    prune: bool = False
+    dry_run: bool = Field(default=False, alias="dryRun")
+    force: bool = False
+    sync_options: StrList = Field(default=(), alias="syncOptions")
+    retry: RetrySettings | None = RetrySettings()
+    timeout_seconds: float = Field(default=600.0, gt=0, alias="timeoutSeconds")
+    terminate_on_timeout: bool = Field(default=False, alias="terminateOnTimeout")
+
+
+class ProjectSettings(_Strict):
+    """One gated project: how to recognise it, who may submit, its policy and its target."""
+
+    name: str = Field(min_length=1)
+    match: ProjectMatch = ProjectMatch()
+    token_env: StrList = ()
+    token_sha256: StrList = ()
+    webhook_secret_env: StrList = ()
+    gitlab_token_env: StrList = ()
+    policy: str = "default"
+    argocd: ArgoCDTarget | None = None
+    sync: SyncSettings = SyncSettings()
+
+    _tuples = field_validator(
+        "token_env", "token_sha256", "webhook_secret_env", "gitlab_token_env", mode="before"
+    )(_as_tuple)
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _hex_digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for digest in value:
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+                raise ValueError("must be a SHA-256 hex digest (64 hex characters)")
+        return tuple(d.lower() for d in value)
+
+
+class NotificationChannel(_Strict):
+    """An alert channel: a generic webhook, Slack, Mattermost or SMTP."""
+
+    type: Literal["webhook", "slack", "mattermost", "smtp"]
+    url: str | None = None
+    url_env: str | None = None
+    events: tuple[str, ...] = ALERT_EVENTS
+    secret_env: str | None = None
+    """Generic webhooks: sign deliveries with Standard Webhooks headers using this secret."""
+    host: str | None = None
+    port: int | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: StrList = ()
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+
+    _to_tuple = field_validator("to", mode="before")(_as_tuple)
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(ALERT_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown events {unknown}; known: {list(ALERT_EVENTS)}")
+        return value
+
+
+class IntakeSettings(_Strict):
+    """Limits of the HTTP intake."""
+
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    rate_limit_per_minute: int = Field(default=120, ge=0)
+    """Per token; 0 turns the limit off."""
+    store_bundles: bool = True
+
+
+class WorkerSettings(_Strict):
+    """The deployment worker's timing."""
+
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.5, gt=0)
+    backoff_base_seconds: float = Field(default=1.0, gt=0)
+    backoff_max_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    failures_in_a_row_alert: int = Field(default=3, ge=1)
+
+
+class BelaySettings(_Strict):
+    """The whole of ``belay.yaml`` after loading, with paths made absolute."""
+
+    database_url: str = "sqlite:///belay.db"
+    public_url: str = "http://127.0.0.1:8080"
+    notifications: tuple[NotificationChannel, ...] = ()
+    policies: dict[str, str] = {}
+    projects: tuple[ProjectSettings, ...] = ()
+    intake: IntakeSettings = IntakeSettings()
+    worker: WorkerSettings = WorkerSettings()
+    web_token_env: str | None = None
+    """Read access to the web page and read APIs: a token from this variable (or proxy auth)."""
+    proxy_auth_header: str | None = None
+    base_dir: Path = Path()
+    """Folder of the belay.yaml file; relative paths in it are resolved against it."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    def project(self, name: str) -> ProjectSettings | None:
+        """The project called ``name``."""
+        return next((p for p in self.projects if p.name == name), None)
+
+    def policy_path(self, name: str) -> Path | None:
+        """The policy file registered under ``name``, resolved against the settings' folder."""
+        raw = self.policies.get(name)
+        if raw is None:
+            return None
+        path = Path(raw)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def normalize_remote(url: str) -> str:
+    """A git remote in a comparable form: ``host/path`` without scheme, credentials or ``.git``.
+
+    ``https://user:tok@GitLab.com/Group/App.git\\n``, ``git@gitlab.com:Group/App`` and
+    ``ssh://git@gitlab.com/Group/App.git/`` all become ``gitlab.com/Group/App``.
+    """
+    text = url.strip()
+    scp = re.fullmatch(r"(?:[^@/\s]+@)?([^:/\s]+):(?!//)(.+)", text)
+    if scp and "://" not in text:
+        host, path = scp.group(1), scp.group(2)
+    else:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        host, path = (parts.hostname or ""), parts.path
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[: -len(".git")]
+    return f"{host.lower()}/{path}".rstrip("/")
+
+
+def load_settings(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None, required: bool = False
+) -> BelaySettings:
+    """Load ``belay.yaml`` (default ``./belay.yaml``); a missing file gives the defaults.
+
+    ``BELAY_DATABASE_URL`` overrides ``database_url``. With ``required=True`` a missing file is a
+    :class:`ConfigError`. Secrets named by ``*_env`` keys are read by the parts that use them.
+    """
+    env = os.environ if environ is None else environ
+    file = path or DEFAULT_SETTINGS_FILE
+    data: Any = {}
+    if file.exists():
+        try:
+            data = yaml.safe_load(file.read_bytes()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"{file}: not valid YAML{where}") from None
+        except OSError as err:
+            raise ConfigError(f"{file}: cannot be read ({err.strerror})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: must be a mapping of settings, not {type(data).__name__}")
+    elif required or path is not None:
+        raise ConfigError(f"{file}: settings file not found")
+    data = dict(data)
+    if env.get("BELAY_DATABASE_URL"):
+        data["database_url"] = env["BELAY_DATABASE_URL"]
+    register_secret(_url_password(str(data.get("database_url", ""))))
+    data["base_dir"] = file.resolve().parent
+    try:
+        settings = BelaySettings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{file}: {_first_problem(err)}") from None
+    names = [p.name for p in settings.projects]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{file}: projects: duplicate names {duplicates}")
+    for index, project in enumerate(settings.projects):
+        if project.policy not in settings.policies and project.policy != "default":
+            raise ConfigError(
+                f"{file}: projects[{index}].policy: {project.policy!r} is not in policies"
+            )
+    return settings
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _first_problem(err: ValidationError) -> str:
+    problem = err.errors()[0]
+    path = ""
+    for part in problem["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = problem["msg"]
+    if problem["type"] == "extra_forbidden":
+        message = "unknown key"
+    count = err.error_count()
+    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+    return f"{path or 'settings'}: {message}{more}"
