@@ -8,6 +8,7 @@ in once more and retries once; a second 401 is returned to the caller as it is.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -26,10 +27,7 @@ SESSION_PATH = "api/v1/session"
 
 def normalize_token(token: str) -> str:
     """Strip surrounding spaces and a leading ``Bearer `` (any case) from a token."""
-    value = token.strip()
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
-    return value
+    return re.sub(r"(?i)^bearer(?:\s+|$)", "", token.strip()).strip()
 
 
 class BearerToken(httpx.Auth):
