@@ -1,0 +1,21 @@
+"""Deploy: sync the approved commit in Argo CD, follow it to its end, and record the outcome."""
+
+from belay.deploy.decide import (
+    MARKER_NAME,
+    Assessment,
+    Progress,
+    SyncAction,
+    SyncDecision,
+    assess,
+    decide_sync,
+)
+
+__all__ = [
+    "MARKER_NAME",
+    "Assessment",
+    "Progress",
+    "SyncAction",
+    "SyncDecision",
+    "assess",
+    "decide_sync",
+]
