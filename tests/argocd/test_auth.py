@@ -120,15 +120,18 @@ def test_bad_password_is_an_auth_error_without_the_password() -> None:
     """A refused login raises ArgoCDAuthError, and neither password nor body is logged."""
     fake = FakeArgo()
     wrong = "wrong-password-value"
-    with capture_logs() as logs, _client(fake, password=wrong) as client:
-        with pytest.raises(ArgoCDAuthError) as info:
-            client.list_applications()
+    with (
+        capture_logs() as logs,
+        _client(fake, password=wrong) as client,
+        pytest.raises(ArgoCDAuthError) as info,
+    ):
+        client.list_applications()
     assert "Invalid username or password" in str(info.value)
     assert info.value.path == "/api/v1/session"
     assert wrong not in str(info.value)
     assert wrong not in repr(logs)
     assert fake.calls == []
-    assert [e["path"] for e in logs if e["event"] == "argocd.call"][0] == "/api/v1/session"
+    assert next(e["path"] for e in logs if e["event"] == "argocd.call") == "/api/v1/session"
 
 
 def test_login_answer_without_token_is_a_protocol_error() -> None:
