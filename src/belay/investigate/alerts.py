@@ -1,0 +1,299 @@
+"""Alert parsing (pure): raw JSON of any supported shape → one typed :class:`Alert`.
+
+Supported shapes:
+
+* **documented**: one flat alert object with ``alert_name`` (or ``alertname``/``title``),
+  ``annotations`` and top-level fields such as ``argocd_application`` or ``revision``;
+* **alertmanager**: Alertmanager's webhook (``alerts[]`` with ``labels``, ``annotations``,
+  ``startsAt``, plus ``commonLabels``/``commonAnnotations``);
+* **grafana**: Grafana's unified-alerting webhook (Alertmanager-like, with ``orgId``, ``title``,
+  ``state``) and its legacy webhook (``ruleName``, ``evalMatches``, ``tags``).
+
+Of several alerts in one payload the first firing one is investigated (the first one when none
+fires). Anything else raises :class:`AlertParseError` (a :class:`BadInput`, CLI exit 2) whose
+message is one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from belay.errors import BadInput
+from belay.investigate.models import Alert
+from belay.jsonio import JSONDecodeError, loads
+
+__all__ = ["GITOPS_HINTS", "AlertParseError", "parse_alert", "parse_alert_bytes", "parse_time"]
+
+GITOPS_HINTS: tuple[str, ...] = ("argocd", "argo cd", "argo-cd", "gitops", "outofsync")
+"""Words (case-insensitive substrings) that tie an alert to GitOps; ``outofsync`` covers
+``outofsynced``."""
+
+_APP_KEYS = ("argocd_application", "argocd_app")
+_REVISION_KEYS = ("argocd_revision", "revision")
+# Labels Argo CD puts on what it manages: the value is the application's name.
+_APP_LABELS = ("argocd.argoproj.io/instance", "app.kubernetes.io/instance")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+
+
+class AlertParseError(BadInput):
+    """The alert payload is empty, not JSON, or none of the known shapes."""
+
+
+def parse_alert_bytes(data: bytes | str, *, origin: str = "alert") -> Alert:
+    """Parse an alert from raw bytes (a file or a request body); ``origin`` names it in errors."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    if not text.strip():
+        raise AlertParseError(f"{origin}: the alert is empty")
+    try:
+        raw = loads(text)
+    except JSONDecodeError as err:
+        raise AlertParseError(f"{origin}: not valid JSON ({_first_line(str(err))})") from None
+    return parse_alert(raw, origin=origin)
+
+
+def parse_alert(raw: Any, *, origin: str = "alert") -> Alert:
+    """Turn decoded alert JSON into an :class:`Alert`, or raise :class:`AlertParseError`."""
+    if not isinstance(raw, Mapping):
+        raise AlertParseError(
+            f"{origin}: expected a JSON object, got {_json_type(raw)}"
+            " (known shapes: alert_name + annotations, Alertmanager or Grafana webhook)"
+        )
+    if isinstance(raw.get("alerts"), list):
+        return _from_webhook(raw, origin)
+    if "ruleName" in raw or "evalMatches" in raw:
+        return _from_grafana_legacy(raw)
+    if _looks_documented(raw):
+        return _from_documented(raw)
+    raise AlertParseError(
+        f"{origin}: not a known alert shape (expected alert_name/annotations, "
+        "Alertmanager's alerts[] or Grafana's webhook)"
+    )
+
+
+def _looks_documented(raw: Mapping[str, Any]) -> bool:
+    keys = {"alert_name", "alertname", "annotations", "argocd_application", "argocd_app"}
+    return bool(keys & set(raw)) or ("title" in raw and ("message" in raw or "labels" in raw))
+
+
+def _from_documented(raw: Mapping[str, Any]) -> Alert:
+    labels = _str_map(raw.get("labels"))
+    annotations = _str_map(raw.get("annotations"))
+    name = _first_str(raw, ("alert_name", "alertname", "title", "name")) or labels.get(
+        "alertname", ""
+    )
+    return _build(
+        source="documented",
+        name=name,
+        status=_first_str(raw, ("status", "state")),
+        severity=_first_str(raw, ("severity",)) or labels.get("severity", ""),
+        summary=_first_str(raw, ("summary", "message")) or annotations.get("summary", ""),
+        description=_first_str(raw, ("description",)) or annotations.get("description", ""),
+        labels=labels,
+        annotations=annotations,
+        starts_at=_first_time(raw, ("startsAt", "starts_at", "fired_at", "timestamp")),
+        top=raw,
+        count=1,
+    )
+
+
+def _from_webhook(raw: Mapping[str, Any], origin: str) -> Alert:
+    alerts = [a for a in raw["alerts"] if isinstance(a, Mapping)]
+    if not alerts:
+        raise AlertParseError(f"{origin}: the webhook's alerts[] holds no alert")
+    firing = [a for a in alerts if str(a.get("status", "")).lower() == "firing"]
+    chosen = (firing or alerts)[0]
+    is_grafana = (
+        "orgId" in raw
+        or "state" in raw
+        or any(k in chosen for k in ("valueString", "dashboardURL", "panelURL", "values"))
+    )
+    labels = {**_str_map(raw.get("commonLabels")), **_str_map(chosen.get("labels"))}
+    annotations = {
+        **_str_map(raw.get("commonAnnotations")),
+        **_str_map(chosen.get("annotations")),
+    }
+    return _build(
+        source="grafana" if is_grafana else "alertmanager",
+        name=labels.get("alertname", "") or _first_str(raw, ("title",)),
+        status=_first_str(chosen, ("status",)) or _first_str(raw, ("status",)),
+        severity=labels.get("severity", ""),
+        summary=annotations.get("summary", "") or _first_str(raw, ("message",)),
+        description=annotations.get("description", ""),
+        labels=labels,
+        annotations=annotations,
+        starts_at=_first_time(chosen, ("startsAt",)),
+        top=raw,
+        count=len(alerts),
+    )
+
+
+def _from_grafana_legacy(raw: Mapping[str, Any]) -> Alert:
+    labels = _str_map(raw.get("tags"))
+    return _build(
+        source="grafana_legacy",
+        name=_first_str(raw, ("ruleName", "title")),
+        status=_first_str(raw, ("state",)),
+        severity=labels.get("severity", ""),
+        summary=_first_str(raw, ("message", "title")),
+        description="",
+        labels=labels,
+        annotations={},
+        starts_at=None,
+        top=raw,
+        count=1,
+    )
+
+
+def _build(
+    *,
+    source: str,
+    name: str,
+    status: str,
+    severity: str,
+    summary: str,
+    description: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    starts_at: datetime | None,
+    top: Mapping[str, Any],
+    count: int,
+) -> Alert:
+    """Look up the GitOps fields (top level, then annotations, then labels) and build the alert."""
+    scopes: list[tuple[str, Mapping[str, Any]]] = [
+        ("", top),
+        ("annotations.", annotations),
+        ("labels.", labels),
+    ]
+    app, app_from = _lookup(scopes, _APP_KEYS)
+    if app is None:
+        app, app_from = _lookup([("annotations.", annotations)], ("application_name",))
+    if app is None:
+        for label in _APP_LABELS:
+            value = labels.get(label, "").strip()
+            if value and _NAME_RE.match(value):
+                app, app_from = value, f"labels.{label}"
+                break
+    revision, _ = _lookup(scopes, _REVISION_KEYS)
+    project, _ = _lookup(scopes, ("argocd_project",))
+    app_ns, _ = _lookup(scopes, ("argocd_app_namespace",))
+    instance, _ = _lookup(scopes, ("argocd_instance",))
+    texts: list[str] = [name, summary, description, *annotations.values(), *labels.values()]
+    texts.extend(f"{k}" for k in labels if k.startswith("argocd."))
+    texts.extend(v for v in (top.get("message"), top.get("title")) if isinstance(v, str))
+    return Alert(
+        source=source,
+        name=name,
+        status=status,
+        severity=severity,
+        summary=summary,
+        description=description,
+        labels=labels,
+        annotations=annotations,
+        starts_at=starts_at,
+        application=app,
+        application_from=app_from,
+        revision=revision,
+        project=project,
+        app_namespace=app_ns,
+        instance=instance,
+        namespace=labels.get("namespace") or labels.get("exported_namespace") or None,
+        gitops_hints=_hints(texts),
+        alert_count=count,
+    )
+
+
+def _lookup(
+    scopes: Iterable[tuple[str, Mapping[str, Any]]], keys: Iterable[str]
+) -> tuple[str | None, str | None]:
+    keys = tuple(keys)
+    for prefix, mapping in scopes:
+        for key in keys:
+            value = mapping.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                text = str(value).strip()
+                if text:
+                    return text, f"{prefix}{key}"
+    return None, None
+
+
+def _hints(texts: Iterable[str]) -> tuple[str, ...]:
+    blob = " ".join(t for t in texts if t).lower()
+    return tuple(h for h in GITOPS_HINTS if h in blob)
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(k): str(v)
+        for k, v in value.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
+
+
+def _first_str(raw: Mapping[str, Any], keys: Iterable[str]) -> str:
+    for key in keys:
+        value = raw.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _first_time(raw: Mapping[str, Any], keys: Iterable[str]) -> datetime | None:
+    for key in keys:
+        value = raw.get(key)
+        parsed = parse_time(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 string (or epoch seconds) as an aware datetime; ``None`` when unusable.
+
+    Alertmanager sends ``0001-01-01T00:00:00Z`` for "no time": that is treated as missing.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python 3.11 accepts up to 6 fractional digits; Go sends up to 9.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.year <= 1:
+        return None
+    return parsed
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else "decode error"
