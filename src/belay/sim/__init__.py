@@ -1,0 +1,25 @@
+"""The Argo CD API simulator: a faithful stand-in for an Argo CD v3.5 API server.
+
+``create_app(state)`` builds the ASGI app; ``load_state(path)`` / ``parse_state(data)`` read the
+state file of DESIGN.md §6; ``belay.sim.testing.running_simulator`` serves it on a free port for
+tests.
+"""
+
+from __future__ import annotations
+
+from belay.sim.sample import sample_state
+from belay.sim.server import create_app
+from belay.sim.state import Behavior, Faults, SimState, StateFileError, load_state, parse_state
+from belay.sim.store import RequestRecord
+
+__all__ = [
+    "Behavior",
+    "Faults",
+    "RequestRecord",
+    "SimState",
+    "StateFileError",
+    "create_app",
+    "load_state",
+    "parse_state",
+    "sample_state",
+]

@@ -1,0 +1,790 @@
+"""The Argo CD API simulator as a Starlette app: ``create_app(state) -> Starlette``.
+
+Routes, query parameters, JSON shapes, error bodies and status codes follow Argo CD v3.5.1 (see
+the project's reference notes); ``/_sim/`` is the simulator's own control surface. Every request
+passes :class:`_Front` first, which reads the body, resolves the session, writes the request log,
+enforces ``Content-Type: application/json`` on non-GET ``/api/`` requests (415, plain text) and
+injects faults (latency, error statuses, dropped connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from belay import jsonio
+from belay.sim.auth import NO_SESSION, AuthResult, Session, extract_token
+from belay.sim.lifecycle import AppEvent
+from belay.sim.rbac import ACTIONS, RESOURCES, allowed, rules_for
+from belay.sim.selector import SelectorError, parse_selector
+from belay.sim.state import Faults, SimState, sync_blocked
+from belay.sim.store import SimStore, WatchItem
+from belay.sim.wire import GRPC_FOR_HTTP, HTTP_FOR_GRPC, error_body, format_time
+
+__all__ = ["DropConnection", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TICK_SECONDS = 0.01
+SSE_KEEPALIVE_SECONDS = 15.0
+MAX_USERNAME_BYTES = 32
+PERMISSION_DENIED = "permission denied"
+
+
+class DropConnection(Exception):
+    """Raised after the response has started so the ASGI server cuts the TCP connection."""
+
+
+class ApiError(Exception):
+    """An Argo CD error answer: gRPC code and message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonio.dumps(data), status, headers=headers, media_type="application/json")
+
+
+def _error(code: int, message: str) -> Response:
+    return _json(error_body(code, message), HTTP_FOR_GRPC[code])
+
+
+# -- the front middleware ------------------------------------------------------------------------
+
+
+class _Front:
+    """Body buffering, auth resolution, request log, content-type rule and fault injection."""
+
+    def __init__(self, app: ASGIApp, store: SimStore, clock: Callable[[], float]) -> None:
+        self.app = app
+        self.store = store
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        cookies: dict[str, str] = {}
+        if "cookie" in headers:
+            jar: SimpleCookie = SimpleCookie()
+            with contextlib.suppress(Exception):
+                jar.load(headers["cookie"])
+            cookies = {k: m.value for k, m in jar.items()}
+        now = self.clock()
+        faults = self.store.faults
+        auth = self.store.issuer.resolve(
+            extract_token(headers, cookies), now, faults.expired_accounts
+        )
+        scope.setdefault("state", {})["sim_auth"] = auth
+        path: str = scope["path"]
+        method: str = scope["method"]
+        index = -1
+        if not path.startswith("/_sim/"):
+            index = self.store.log_request(
+                {
+                    "method": method,
+                    "path": path,
+                    "query": _query_dict(scope.get("query_string", b"")),
+                    "account": auth.account_name,
+                    "body": _body_for_log(body),
+                }
+            )
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                self.store.update_request(index, status=message["status"])
+            await send(message)
+
+        if path.startswith("/api/") and method not in {"GET", "HEAD", "OPTIONS"}:
+            content_type = headers.get("content-type", "")
+            if content_type.strip().lower() != "application/json":
+                await PlainTextResponse("Invalid content type", 415)(scope, replay, tracking_send)
+                return
+        if path.startswith("/api/") and faults.applies_to(path):
+            if faults.latency_ms:
+                await asyncio.sleep(faults.latency_ms / 1000)
+            if self.store.roll(faults.drop_connections):
+                self.store.update_request(index, fault="drop")
+                await tracking_send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", b"4096"),
+                        ],
+                    }
+                )
+                raise DropConnection(f"simulated dropped connection on {method} {path}")
+            if self.store.roll(faults.error_rate):
+                status = self.store.choose(faults.status_codes)
+                self.store.update_request(index, fault=f"status {status}")
+                code = GRPC_FOR_HTTP.get(status, 2)
+                text = f"simulated fault: HTTP {status}"
+                await _json(error_body(code, text), status)(scope, replay, tracking_send)
+                return
+        await self.app(scope, replay, tracking_send)
+
+
+def _query_dict(raw: bytes) -> dict[str, list[str]]:
+    from urllib.parse import parse_qsl
+
+    out: dict[str, list[str]] = {}
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _body_for_log(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return jsonio.loads(body)
+    except jsonio.JSONDecodeError:
+        return body.decode("utf-8", errors="replace")
+
+
+# -- request helpers ---------------------------------------------------------------------------
+
+
+def _auth(request: Request) -> AuthResult:
+    result: AuthResult = request.scope["state"]["sim_auth"]
+    return result
+
+
+def _session(request: Request) -> Session:
+    auth = _auth(request)
+    if auth.session is None:
+        raise ApiError(16, auth.error or NO_SESSION)
+    return auth.session
+
+
+async def _decode_body(request: Request, type_name: str) -> dict[str, Any]:
+    """Decode a JSON object body the way grpc-gateway does (empty body = ``{}``)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = jsonio.loads(raw)
+    except jsonio.JSONDecodeError as err:
+        pos = getattr(err, "pos", len(raw))
+        text = raw.decode("utf-8", errors="replace")
+        if pos >= len(text.rstrip()):
+            raise ApiError(3, "unexpected EOF") from None
+        raise ApiError(
+            3, f"invalid character '{text[pos]}' looking for beginning of value"
+        ) from None
+    if not isinstance(data, dict):
+        kind = "array" if isinstance(data, list) else _json_kind(data)
+        raise ApiError(3, f"json: cannot unmarshal {kind} into Go value of type {type_name}")
+    return data
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _check_types(body: dict[str, Any], struct: str, fields: dict[str, str]) -> None:
+    """Reject wrong JSON types with encoding/json's message (unknown fields are ignored)."""
+    go_types = {
+        "string": "string",
+        "bool": "bool",
+        "object": "struct",
+        "array": "slice",
+        "number": "int64",
+    }
+    for field, expected in fields.items():
+        value = body.get(field)
+        if value is None:
+            continue
+        kind = _json_kind(value)
+        if kind != expected or (expected == "number" and not isinstance(value, int)):
+            go = go_types[expected]
+            raise ApiError(
+                3,
+                f"json: cannot unmarshal {kind} into Go struct field {struct}.{field} of type {go}",
+            )
+
+
+def _projects(request: Request) -> list[str]:
+    params = request.query_params
+    return [p for p in params.getlist("projects") + params.getlist("project") if p]
+
+
+class _Api:
+    """Route handlers over one store."""
+
+    def __init__(self, store: SimStore, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- RBAC ----------------------------------------------------------------------------------
+
+    def _object(self, app: dict[str, Any], project: str | None = None) -> str:
+        project = project or app["spec"]["project"]
+        name = app["metadata"]["name"]
+        if self.store.is_control_plane(app):
+            return f"{project}/{name}"
+        return f"{project}/{app['metadata'].get('namespace')}/{name}"
+
+    def _can(self, session: Session, action: str, obj: str) -> bool:
+        return allowed(rules_for(session.account), "applications", action, obj)
+
+    def _get_app(self, request: Request, name: str) -> tuple[Session, dict[str, Any]]:
+        """Argo CD's ``getAppEnforceRBAC``: the 403-versus-404 matrix."""
+        session = _session(request)
+        app_ns = request.query_params.get("appNamespace") or None
+        projects = _projects(request)
+        if len(projects) > 1:
+            raise ApiError(
+                3,
+                "multiple projects specified - the get endpoint accepts either zero or one project",
+            )
+        app = self.store.find(name, app_ns)
+        if projects:
+            project = projects[0]
+            if app_ns and app_ns != self.store.state.namespace:
+                obj = f"{project}/{app_ns}/{name}"
+            else:
+                obj = f"{project}/{name}"
+            if not self._can(session, "get", obj):
+                raise ApiError(7, PERMISSION_DENIED)
+            if app is None or app["spec"].get("project") != project:
+                raise ApiError(5, f'applications.argoproj.io "{name}" not found')
+            return session, app
+        if app is None or not self._can(session, "get", self._object(app)):
+            raise ApiError(7, PERMISSION_DENIED)
+        return session, app
+
+    def _require(self, session: Session, action: str, app: dict[str, Any]) -> None:
+        obj = self._object(app)
+        if not self._can(session, action, obj):
+            iat = format_time(session.iat) if session.iat is not None else "0001-01-01T00:00:00Z"
+            raise ApiError(
+                7,
+                f"{PERMISSION_DENIED}: applications, {action}, {obj}, "
+                f"sub: {session.account.name}, iat: {iat}",
+            )
+
+    # -- version and session -------------------------------------------------------------------
+
+    async def version(self, request: Request) -> Response:
+        version = self.store.state.version
+        if _auth(request).session is None:
+            return _json({"Version": version})
+        return _json(
+            {
+                "Version": version,
+                "BuildDate": "2026-08-12T00:00:00Z",
+                "GitCommit": "109ca7ca71139e514114499d294a492e7910a965",
+                "GitTag": version,
+                "GitTreeState": "clean",
+                "GoVersion": "go1.24.6",
+                "Compiler": "gc",
+                "Platform": "linux/amd64",
+                "KustomizeVersion": "v5.7.1",
+                "HelmVersion": "v3.18.4",
+                "KubectlVersion": "v0.33.1",
+                "JsonnetVersion": "v0.21.0",
+            }
+        )
+
+    async def login(self, request: Request) -> Response:
+        body = await _decode_body(request, "session.SessionCreateRequest")
+        _check_types(
+            body,
+            "SessionCreateRequest",
+            {"username": "string", "password": "string", "token": "string"},
+        )
+        if body.get("token"):
+            raise ApiError(
+                16,
+                "token-based session creation no longer supported. please upgrade argocd cli "
+                "to v0.7+",
+            )
+        username, password = body.get("username") or "", body.get("password") or ""
+        if not username or not password:
+            raise ApiError(16, "no credentials supplied")
+        if len(username.encode()) > MAX_USERNAME_BYTES:
+            raise ApiError(3, "Username is too long (32 bytes max)")
+        now = self.clock()
+        invalid = ApiError(16, "Invalid username or password")
+        if self.store.login_locked(username, now):
+            raise invalid
+        account = next((a for a in self.store.state.accounts if a.name == username), None)
+        if account is None or account.password is None or account.password != password:
+            self.store.login_failed(username, now)
+            raise invalid
+        if not account.enabled:
+            raise ApiError(16, f"Account {username} is disabled")
+        self.store.login_succeeded(username)
+        token = self.store.issuer.issue(account, now)
+        response = _json({"token": token})
+        response.set_cookie("argocd.token", token, path="/", httponly=True, samesite="lax")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = _json({})
+        response.delete_cookie("argocd.token", path="/")
+        return response
+
+    async def userinfo(self, request: Request) -> Response:
+        session = _auth(request).session
+        if session is None:
+            return _json({})
+        return _json({"loggedIn": True, "username": session.account.name, "iss": "argocd"})
+
+    # -- applications --------------------------------------------------------------------------
+
+    def _list_filter(self, request: Request) -> Callable[[dict[str, Any]], bool]:
+        params = request.query_params
+        name = params.get("name") or None
+        projects = set(_projects(request))
+        repo = params.get("repo") or None
+        app_ns = params.get("appNamespace") or None
+        try:
+            selector = parse_selector(params.get("selector") or "")
+        except SelectorError as err:
+            raise ApiError(2, f"error parsing the selector: {err}") from None
+
+        def keep(app: dict[str, Any]) -> bool:
+            meta, spec = app["metadata"], app["spec"]
+            if name and meta["name"] != name:
+                return False
+            if projects and spec.get("project") not in projects:
+                return False
+            if app_ns and (meta.get("namespace") or self.store.state.namespace) != app_ns:
+                return False
+            if repo:
+                sources = [spec.get("source") or {}, *(spec.get("sources") or [])]
+                if not any(s.get("repoURL") == repo for s in sources):
+                    return False
+            return selector(meta.get("labels") or {})
+
+        return keep
+
+    def _visible(self, session: Session, app: dict[str, Any]) -> bool:
+        return self._can(session, "get", self._object(app))
+
+    async def list_apps(self, request: Request) -> Response:
+        session = _session(request)
+        keep = self._list_filter(request)
+        items = [
+            app for app in self.store.applications() if keep(app) and self._visible(session, app)
+        ]
+        items.sort(key=lambda a: a["metadata"]["name"])
+        return _json({"metadata": {"resourceVersion": self.store.resource_version}, "items": items})
+
+    async def get_app(self, request: Request) -> Response:
+        _, app = self._get_app(request, request.path_params["name"])
+        if request.query_params.get("refresh"):
+            app.setdefault("status", {})["reconciledAt"] = format_time(self.clock())
+            self.store.put(app)
+            app = self.store.find(app["metadata"]["name"], app["metadata"].get("namespace")) or app
+        return _json(app)
+
+    async def managed_resources(self, request: Request) -> Response:
+        _s, app = self._get_app(request, request.path_params["name"])
+        items = copy.deepcopy(self.store.state.managed_resources.get(app["metadata"]["name"], []))
+        params = request.query_params
+        for field in ("group", "kind", "namespace", "name", "version"):
+            wanted = params.get(field)
+            if wanted:
+                items = [i for i in items if i.get(field, "") == wanted]
+        items = [i for i in items if not i.get("hook")]
+        return _json({"items": items} if items else {})
+
+    async def resource_tree(self, request: Request) -> Response:
+        _s, app = self._get_app(request, request.path_params["name"])
+        name = app["metadata"]["name"]
+        tree = self.store.state.resource_trees.get(name)
+        if tree is not None:
+            return _json(tree)
+        nodes = []
+        images = list(((app.get("status") or {}).get("summary") or {}).get("images") or [])
+        for resource in (app.get("status") or {}).get("resources") or []:
+            node: dict[str, Any] = {
+                k: resource[k]
+                for k in ("group", "version", "kind", "namespace", "name")
+                if resource.get(k)
+            }
+            if resource.get("health"):
+                node["health"] = resource["health"]
+            if resource.get("kind") in {"Deployment", "StatefulSet", "DaemonSet"} and images:
+                node["images"] = images
+            nodes.append(node)
+        return _json({"nodes": nodes} if nodes else {})
+
+    async def revision_metadata(self, request: Request) -> Response:
+        _s, app = self._get_app(request, request.path_params["name"])
+        revision = request.path_params["revision"]
+        known = self.store.state.revision_metadata.get(revision)
+        if known is not None:
+            return _json(known)
+        status = app.get("status") or {}
+        seen = {h.get("revision") for h in status.get("history") or []}
+        seen.add((status.get("sync") or {}).get("revision"))
+        if revision in seen:
+            return _json(
+                {
+                    "author": "Belay Simulator <sim@example.invalid>",
+                    "date": (status.get("reconciledAt") or format_time(self.clock())),
+                    "message": f"Commit {revision[:7]}",
+                }
+            )
+        raise ApiError(2, f"error getting revision metadata: revision {revision} not found")
+
+    async def events(self, request: Request) -> Response:
+        _s, app = self._get_app(request, request.path_params["name"])
+        meta = app["metadata"]
+        items = self.store.events(meta["name"], meta.get("namespace") or self.store.state.namespace)
+        resource_name = request.query_params.get("resourceName")
+        if resource_name:
+            managed = {r.get("name") for r in (app.get("status") or {}).get("resources") or []}
+            if resource_name not in managed:
+                raise ApiError(
+                    3, f"{resource_name} not found as part of application {meta['name']}"
+                )
+            items = [
+                i for i in items if (i.get("involvedObject") or {}).get("name") == resource_name
+            ]
+        else:
+            items = [
+                i for i in items if (i.get("involvedObject") or {}).get("kind") == "Application"
+            ]
+        return _json({"metadata": {}, "items": items})
+
+    async def sync(self, request: Request) -> Response:
+        body = await _decode_body(request, "application.ApplicationSyncRequest")
+        _check_types(
+            body,
+            "ApplicationSyncRequest",
+            {
+                "name": "string",
+                "revision": "string",
+                "dryRun": "bool",
+                "prune": "bool",
+                "strategy": "object",
+                "resources": "array",
+                "manifests": "array",
+                "infos": "array",
+                "retryStrategy": "object",
+                "syncOptions": "object",
+                "revisions": "array",
+                "sourcePositions": "array",
+                "appNamespace": "string",
+                "project": "string",
+            },
+        )
+        name = request.path_params["name"]
+        session, app = self._get_app(request, name)
+        now = self.clock()
+        windows = {**self.store.state.sync_windows, **self.store.faults.sync_windows}
+        if sync_blocked(windows, name, now):
+            raise ApiError(7, "cannot sync: blocked by sync window")
+        self._require(session, "sync", app)
+        if app["metadata"].get("deletionTimestamp"):
+            raise ApiError(9, "application is deleting")
+        spec = app["spec"]
+        source = spec.get("source") or {}
+        target = source.get("targetRevision") or "HEAD"
+        revision = body.get("revision") or ""
+        automated = (spec.get("syncPolicy") or {}).get("automated")
+        auto_on = automated is not None and automated.get("enabled", True) is not False
+        if revision and revision != target and auto_on and not body.get("dryRun"):
+            raise ApiError(9, f"Cannot sync to {revision}: auto-sync currently set to {target}")
+        if body.get("manifests") and auto_on and not body.get("dryRun"):
+            raise ApiError(
+                9, "Cannot use local sync when Automatic Sync Policy is enabled unless for dry run"
+            )
+        if app.get("operation") is not None:
+            raise ApiError(9, "another operation is already in progress")
+        resolved = revision or (app.get("status") or {}).get("sync", {}).get("revision") or target
+        sync_op: dict[str, Any] = {}
+        if spec.get("source") is not None:
+            sync_op["source"] = copy.deepcopy(spec["source"])
+        sync_op["revision"] = resolved
+        if body.get("prune"):
+            sync_op["prune"] = True
+        if body.get("dryRun"):
+            sync_op["dryRun"] = True
+        options = (body.get("syncOptions") or {}).get("items") if "syncOptions" in body else None
+        if options is None:
+            options = (spec.get("syncPolicy") or {}).get("syncOptions")
+        if options:
+            sync_op["syncOptions"] = list(options)
+        if body.get("strategy"):
+            sync_op["syncStrategy"] = copy.deepcopy(body["strategy"])
+        if body.get("resources"):
+            sync_op["resources"] = copy.deepcopy(body["resources"])
+        if body.get("manifests"):
+            sync_op["manifests"] = list(body["manifests"])
+        if body.get("revisions"):
+            sync_op["revisions"] = list(body["revisions"])
+        if spec.get("sources"):
+            sync_op["sources"] = copy.deepcopy(spec["sources"])
+        retry = body.get("retryStrategy")
+        if retry is None:
+            retry = (spec.get("syncPolicy") or {}).get("retry")
+        operation: dict[str, Any] = {
+            "sync": sync_op,
+            "initiatedBy": {"username": session.account.name},
+            "retry": copy.deepcopy(retry) if retry else {},
+        }
+        if body.get("infos"):
+            operation["info"] = copy.deepcopy(body["infos"])
+        app["operation"] = operation
+        app.setdefault("status", {}).pop("operationState", None)
+        self.store.put(app, clock=None)
+        partial = "partial " if body.get("resources") else ""
+        meta = app["metadata"]
+        self.store.record_event(
+            meta["name"],
+            meta.get("namespace") or self.store.state.namespace,
+            AppEvent(
+                "OperationStarted",
+                f"{session.account.name} initiated {partial}sync to {resolved}",
+                component="argocd-server",
+            ),
+            now,
+        )
+        current = self.store.find(meta["name"], meta.get("namespace")) or app
+        return _json(current)
+
+    async def terminate(self, request: Request) -> Response:
+        session, app = self._get_app(request, request.path_params["name"])
+        self._require(session, "sync", app)
+        state = (app.get("status") or {}).get("operationState")
+        if app.get("operation") is None or state is None:
+            raise ApiError(3, "Unable to terminate operation. No operation is in progress")
+        state["phase"] = "Terminating"
+        self.store.put(app)
+        return _json({})
+
+    async def can_i(self, request: Request) -> Response:
+        session = _session(request)
+        resource = request.path_params["resource"]
+        action = request.path_params["action"]
+        subresource = request.path_params["subresource"]
+        if resource not in RESOURCES:
+            raise ApiError(3, f"{resource} is not a valid resource")
+        if action not in ACTIONS:
+            raise ApiError(3, f"{action} is not a valid action")
+        ok = allowed(rules_for(session.account), resource, action, subresource)
+        return _json({"value": "yes" if ok else "no"})
+
+    # -- watch ---------------------------------------------------------------------------------
+
+    async def watch(self, request: Request) -> Response:
+        session = _session(request)
+        keep = self._list_filter(request)
+        sse = "text/event-stream" in request.headers.get("accept", "")
+        initial = []
+        if not request.query_params.get("resourceVersion"):
+            initial = [
+                a for a in self.store.applications() if keep(a) and self._visible(session, a)
+            ]
+        store = self.store
+
+        def frame(kind: str, app: dict[str, Any]) -> bytes:
+            line = jsonio.dumps({"result": {"type": kind, "application": app}})
+            return b"data: " + line + b"\n\n" if sse else line + b"\n"
+
+        async def stream() -> AsyncIterator[bytes]:
+            sent = 0
+            last: dict[str, bytes] = {}
+            with store.subscribe() as queue:
+                pending: list[WatchItem] = [("ADDED", a) for a in initial]
+                while True:
+                    if pending:
+                        kind, app = pending.pop(0)
+                    else:
+                        try:
+                            kind, app = await asyncio.wait_for(
+                                queue.get(), SSE_KEEPALIVE_SECONDS if sse else None
+                            )
+                        except TimeoutError:
+                            yield b":\n\n"
+                            continue
+                    if not (keep(app) and self._visible(session, app)):
+                        continue
+                    data = frame(kind, app)
+                    key = app["metadata"]["name"]
+                    if last.get(key) == data:
+                        continue  # identical consecutive events are not sent twice
+                    last[key] = data
+                    yield data
+                    sent += 1
+                    limit = store.faults.drop_watch_after_events
+                    if limit is not None and sent >= limit:
+                        raise DropConnection("simulated watch stream cut")
+
+        media = "text/event-stream" if sse else "application/json"
+        return StreamingResponse(stream(), media_type=media)
+
+    # -- the simulator's own control surface -------------------------------------------------
+
+    async def sim_requests(self, request: Request) -> Response:
+        return _json([r.model_dump() for r in self.store.requests()])
+
+    async def sim_reset(self, request: Request) -> Response:
+        self.store.reset()
+        return _json({})
+
+    async def sim_faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return _json(self.store.faults.model_dump(by_alias=True))
+        try:
+            data = jsonio.loads(await request.body() or b"{}")
+            faults = Faults.model_validate(data)
+        except (jsonio.JSONDecodeError, ValidationError) as err:
+            line = str(err).splitlines()[0:3]
+            return _json({"error": "invalid faults: " + " ".join(line)}, 400)
+        self.store.set_faults(faults)
+        return _json(faults.model_dump(by_alias=True))
+
+    async def sim_application(self, request: Request) -> Response:
+        app = self.store.find(request.path_params["name"], None)
+        if app is None:
+            return _json({"error": "no such application"}, 404)
+        return _json(app)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(exc.code, exc.message)
+
+
+def create_app(state: SimState, *, clock: Callable[[], float] = time.time) -> Starlette:
+    """Build the simulator for ``state``; ``app.state.store`` is its :class:`SimStore`."""
+    store = SimStore(state)
+    api = _Api(store, clock)
+    prefix = "/api/v1/applications/{name}"
+    routes = [
+        Route("/api/version", api.version, methods=["GET"]),
+        Route("/api/v1/session", api.login, methods=["POST"]),
+        Route("/api/v1/session", api.logout, methods=["DELETE"]),
+        Route("/api/v1/session/userinfo", api.userinfo, methods=["GET"]),
+        Route("/api/v1/applications", api.list_apps, methods=["GET"]),
+        Route(prefix, api.get_app, methods=["GET"]),
+        Route(prefix + "/managed-resources", api.managed_resources, methods=["GET"]),
+        Route(prefix + "/resource-tree", api.resource_tree, methods=["GET"]),
+        Route(prefix + "/revisions/{revision}/metadata", api.revision_metadata, methods=["GET"]),
+        Route(prefix + "/events", api.events, methods=["GET"]),
+        Route(prefix + "/sync", api.sync, methods=["POST"]),
+        Route(prefix + "/operation", api.terminate, methods=["DELETE"]),
+        Route(
+            "/api/v1/account/can-i/{resource}/{action}/{subresource:path}",
+            api.can_i,
+            methods=["GET"],
+        ),
+        Route("/api/v1/stream/applications", api.watch, methods=["GET"]),
+        Route("/_sim/requests", api.sim_requests, methods=["GET"]),
+        Route("/_sim/reset", api.sim_reset, methods=["POST"]),
+        Route("/_sim/faults", api.sim_faults, methods=["GET", "POST"]),
+        Route("/_sim/applications/{name}", api.sim_application, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_controller(store, clock))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ApiError: _api_error},
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.add_middleware(_FrontFactory, store=store, clock=clock)
+    return app
+
+
+class _FrontFactory:
+    """Adapter so Starlette's ``add_middleware`` builds :class:`_Front` outermost-but-one."""
+
+    def __init__(self, app: ASGIApp, store: SimStore, clock: Callable[[], float]) -> None:
+        self._front = _Front(app, store, clock)
+        self._store = store
+        self._clock = clock
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self._ensure_controller()
+        await self._front(scope, receive, send)
+
+    def _ensure_controller(self) -> None:
+        # Without lifespan (e.g. httpx.ASGITransport) the controller starts with the first request.
+        loop = asyncio.get_running_loop()
+        if self._store.controller_loops and id(loop) in self._store.controller_loops:
+            return
+        task = self._tasks.get(id(loop))
+        if task is None or task.done():
+            self._tasks[id(loop)] = loop.create_task(_controller(self._store, self._clock))
+
+
+async def _controller(store: SimStore, clock: Callable[[], float]) -> None:
+    loop_id = id(asyncio.get_running_loop())
+    store.controller_loops.add(loop_id)
+    try:
+        while True:
+            store.tick(clock())
+            await asyncio.sleep(TICK_SECONDS)
+    finally:
+        store.controller_loops.discard(loop_id)

@@ -1,0 +1,279 @@
+"""The simulator's run-time state: applications, operation clocks, events, request log, faults.
+
+One :class:`SimStore` per app. It is mutated from the server's event loop and read from test
+threads (``RunningSimulator``), so every access goes through one lock and readers get deep copies.
+Watchers subscribe with an asyncio queue; changes are handed to their loop thread-safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import random
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from belay.sim.auth import TokenIssuer
+from belay.sim.lifecycle import AppEvent, OpClock, advance
+from belay.sim.state import Faults, SimState
+from belay.sim.wire import format_time
+
+__all__ = ["RequestRecord", "SimStore", "WatchItem"]
+
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW = 300.0
+
+AppKey = tuple[str, str]
+WatchItem = tuple[Literal["ADDED", "MODIFIED", "DELETED"], dict[str, Any]]
+
+
+class RequestRecord(BaseModel):
+    """One request the simulator received (the ``GET /_sim/requests`` items)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    account: str | None
+    body: Any = None
+    status: int | None = None
+    fault: str | None = None
+
+
+class SimStore:
+    """Mutable simulator state behind a lock."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.lock = threading.RLock()
+        self.issuer = TokenIssuer(state.accounts, state.session_duration_seconds)
+        self._apps: dict[AppKey, dict[str, Any]] = {}
+        self._clocks: dict[AppKey, OpClock] = {}
+        self._events: dict[AppKey, list[dict[str, Any]]] = {}
+        self._requests: list[dict[str, Any]] = []
+        self._login_failures: dict[str, deque[float]] = {}
+        self._watchers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[WatchItem]]] = set()
+        self._rv = 1
+        self.controller_loops: set[int] = set()
+        for raw in state.applications:
+            app = copy.deepcopy(raw)
+            rv = str((app.get("metadata") or {}).get("resourceVersion", ""))
+            if rv.isdigit():
+                self._rv = max(self._rv, int(rv) + 1)
+            self._apps[self._key(app)] = app
+        for app in self._apps.values():
+            app["metadata"].setdefault("resourceVersion", self._next_rv())
+        for name, items in state.events.items():
+            for key in self._apps:
+                if key[0] == name:
+                    self._events[key] = copy.deepcopy(items)
+        self.faults = state.faults
+        self.rng = random.Random(state.faults.seed)
+
+    # -- applications -------------------------------------------------------------------------
+
+    def _key(self, app: dict[str, Any]) -> AppKey:
+        meta = app["metadata"]
+        return (meta["name"], meta.get("namespace") or self.state.namespace)
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    @property
+    def resource_version(self) -> str:
+        """The latest resourceVersion handed out (the List ``metadata.resourceVersion``)."""
+        with self.lock:
+            return str(self._rv)
+
+    def find(self, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """A deep copy of the app called ``name`` (in ``namespace`` when given)."""
+        with self.lock:
+            for (app_name, app_ns), app in sorted(self._apps.items()):
+                if app_name == name and (not namespace or namespace == app_ns):
+                    return copy.deepcopy(app)
+            return None
+
+    def applications(self) -> list[dict[str, Any]]:
+        """Deep copies of every app, sorted by name."""
+        with self.lock:
+            return [copy.deepcopy(self._apps[k]) for k in sorted(self._apps)]
+
+    def put(self, app: dict[str, Any], *, clock: OpClock | Literal["keep"] | None = "keep") -> None:
+        """Store a changed app with a new resourceVersion and tell the watchers."""
+        with self.lock:
+            app = copy.deepcopy(app)
+            app["metadata"]["resourceVersion"] = self._next_rv()
+            key = self._key(app)
+            self._apps[key] = app
+            if clock != "keep":
+                if clock is None:
+                    self._clocks.pop(key, None)
+                else:
+                    self._clocks[key] = clock
+            self._notify(("MODIFIED", app))
+
+    def is_control_plane(self, app: dict[str, Any]) -> bool:
+        """Whether the app lives in the control-plane namespace."""
+        return self._key(app)[1] == self.state.namespace
+
+    # -- controller ---------------------------------------------------------------------------
+
+    def tick(self, now: float) -> int:
+        """Advance every app whose transition is due; returns how many changed."""
+        changed = 0
+        with self.lock:
+            for key in sorted(self._apps):
+                app = self._apps[key]
+                clock = self._clocks.get(key)
+                if clock is None and app.get("operation") is None:
+                    continue
+                step = advance(app, clock, self.state.behavior(key[0]), now)
+                if step.clock is None:
+                    self._clocks.pop(key, None)
+                else:
+                    self._clocks[key] = step.clock
+                if step.changed:
+                    changed += 1
+                    self.put(step.app)
+                    for event in step.events:
+                        self.record_event(key[0], key[1], event, now)
+        return changed
+
+    def record_event(self, name: str, namespace: str, event: AppEvent, now: float) -> None:
+        """Append a Kubernetes Event about the app (served by ``.../events``)."""
+        with self.lock:
+            key = (name, namespace)
+            app = self._apps.get(key, {})
+            meta = app.get("metadata") or {}
+            stamp = format_time(now)
+            self._events.setdefault(key, []).append(
+                {
+                    "metadata": {
+                        "name": f"{name}.{uuid.uuid4().hex[:16]}",
+                        "namespace": namespace,
+                        "uid": str(uuid.uuid4()),
+                        "resourceVersion": self._next_rv(),
+                        "creationTimestamp": stamp,
+                    },
+                    "involvedObject": {
+                        "kind": "Application",
+                        "namespace": namespace,
+                        "name": name,
+                        "uid": meta.get("uid", ""),
+                        "apiVersion": "argoproj.io/v1alpha1",
+                        "resourceVersion": meta.get("resourceVersion", ""),
+                    },
+                    "reason": event.reason,
+                    "message": event.message,
+                    "source": {"component": event.component},
+                    "firstTimestamp": stamp,
+                    "lastTimestamp": stamp,
+                    "count": 1,
+                    "type": event.type,
+                    "eventTime": None,
+                    "reportingComponent": "",
+                    "reportingInstance": "",
+                }
+            )
+
+    def events(self, name: str, namespace: str) -> list[dict[str, Any]]:
+        """The app's events, oldest first."""
+        with self.lock:
+            return copy.deepcopy(self._events.get((name, namespace), []))
+
+    # -- watchers -----------------------------------------------------------------------------
+
+    @contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[WatchItem]]:
+        """A queue receiving every app change while the ``with`` block lasts."""
+        queue: asyncio.Queue[WatchItem] = asyncio.Queue()
+        entry = (asyncio.get_running_loop(), queue)
+        with self.lock:
+            self._watchers.add(entry)
+        try:
+            yield queue
+        finally:
+            with self.lock:
+                self._watchers.discard(entry)
+
+    def _notify(self, item: WatchItem) -> None:
+        for loop, queue in list(self._watchers):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, (item[0], copy.deepcopy(item[1])))
+
+    # -- request log --------------------------------------------------------------------------
+
+    def log_request(self, record: dict[str, Any]) -> int:
+        """Append a request record; returns its index (to fill in the status later)."""
+        with self.lock:
+            record.setdefault("time", dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"))
+            self._requests.append(record)
+            return len(self._requests) - 1
+
+    def update_request(self, index: int, **changes: Any) -> None:
+        """Fill in ``status`` or ``fault`` of a logged request."""
+        with self.lock:
+            if 0 <= index < len(self._requests):
+                self._requests[index].update(changes)
+
+    def requests(self) -> list[RequestRecord]:
+        """The request log, in arrival order."""
+        with self.lock:
+            return [RequestRecord.model_validate(r) for r in self._requests]
+
+    def reset(self) -> None:
+        """Clear the request log and the login-failure counters."""
+        with self.lock:
+            self._requests.clear()
+            self._login_failures.clear()
+
+    # -- faults and logins --------------------------------------------------------------------
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults (and reseed the randomness when a seed is given)."""
+        with self.lock:
+            self.faults = faults
+            if faults.seed is not None:
+                self.rng = random.Random(faults.seed)
+
+    def roll(self, rate: float) -> bool:
+        """A seeded coin flip with probability ``rate``."""
+        if rate <= 0:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    def choose(self, options: tuple[int, ...]) -> int:
+        """A seeded choice."""
+        with self.lock:
+            return self.rng.choice(options)
+
+    def login_locked(self, username: str, now: float) -> bool:
+        """Whether ``username`` has failed 5 times in the last 300 s."""
+        with self.lock:
+            failures = self._login_failures.get(username)
+            if not failures:
+                return False
+            while failures and failures[0] <= now - LOGIN_FAILURE_WINDOW:
+                failures.popleft()
+            return len(failures) >= LOGIN_MAX_FAILURES
+
+    def login_failed(self, username: str, now: float) -> None:
+        """Count a failed login."""
+        with self.lock:
+            self._login_failures.setdefault(username, deque()).append(now)
+
+    def login_succeeded(self, username: str) -> None:
+        """A successful login clears the user's failures, as Argo CD does."""
+        with self.lock:
+            self._login_failures.pop(username, None)
