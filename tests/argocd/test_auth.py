@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from structlog.testing import capture_logs
@@ -26,11 +28,13 @@ class FakeArgo:
         self.reject_tokens = reject_tokens
         self.always_reject = always_reject
         self.login_content_types: list[str | None] = []
+        self.login_timeouts: list[Any] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         request.read()
         if request.url.path == "/api/v1/session":
             self.login_content_types.append(request.headers.get("content-type"))
+            self.login_timeouts.append(request.extensions.get("timeout"))
             creds = jsonio.loads(request.content)
             if creds != {"username": "admin", "password": PASSWORD}:
                 return httpx.Response(
@@ -82,6 +86,7 @@ def test_logs_in_lazily_once_and_reuses_the_session() -> None:
     assert fake.logins == 1
     assert fake.calls == [f"Bearer {_jwt(1)}"] * 2
     assert fake.login_content_types == ["application/json"]
+    assert fake.login_timeouts[0]["read"] == 10.0
 
 
 def test_relogs_in_once_when_the_session_expires() -> None:

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from belay import jsonio
-from belay.argocd import ArgoCDClient, Info, SyncRequest, SyncResource
+from belay.argocd import ArgoCDClient, ArgoCDProtocolError, Info, SyncRequest, SyncResource
 from belay.config.models import ArgoCDInstance
 from belay.errors import BadInput
 
@@ -125,6 +125,7 @@ def test_other_endpoints_paths() -> None:
         {
             ("GET", "/api/v1/account/can-i/applications/sync/default/guestbook"): {"value": "yes"},
             ("GET", "/api/v1/account/can-i/applications/delete/default/guestbook"): {"value": "no"},
+            ("GET", "/api/v1/account/can-i/applications/get/*/*"): {"value": "yes"},
         }
     )
     with _client(rec) as client:
@@ -134,6 +135,9 @@ def test_other_endpoints_paths() -> None:
         client.managed_resources("g", project="p")
         assert client.can_i("applications", "sync", "default/guestbook") is True
         assert client.can_i("applications", "delete", "default/guestbook") is False
+        assert client.can_i("applications", "get", "*/*") is True
+        with pytest.raises(ArgoCDProtocolError):
+            client.can_i("applications", "get", "unknown/answer")
     paths = [r.url.path for r in rec.requests]
     assert paths[:4] == [
         "/api/v1/applications/g/resource-tree",

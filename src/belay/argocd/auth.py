@@ -62,6 +62,7 @@ class SessionLogin(httpx.Auth):
         username: str,
         password: str,
         instance: str = "default",
+        timeout: float = 10.0,
         on_login: LoginObserver | None = None,
     ) -> None:
         self._login_url = base_url.join(SESSION_PATH)
@@ -69,6 +70,8 @@ class SessionLogin(httpx.Auth):
         self._password = password
         self._instance = instance
         self._on_login = on_login
+        # Requests built outside a client get no default timeout; set it explicitly.
+        self._timeout = httpx.Timeout(timeout).as_dict()
         self._token: str | None = None
         self._lock = threading.Lock()
         register_secret(password)
@@ -94,6 +97,7 @@ class SessionLogin(httpx.Auth):
             self._login_url,
             content=body,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
+            extensions={"timeout": self._timeout},
         )
 
     def accept_login(self, response: httpx.Response, duration: float) -> str:

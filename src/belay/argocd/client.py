@@ -68,7 +68,8 @@ def _segment(value: str, what: str) -> str:
     """URL-quote one path segment; refuse an empty one (it would hit another endpoint)."""
     if not value or not value.strip():
         raise BadInput(f"Argo CD {what} must not be empty")
-    return quote(value, safe="")
+    # RFC 3986 lets sub-delims, ":" and "@" stand in a segment; only "/" and the rest are quoted.
+    return quote(value, safe="-._~!$&'()*+,;=:@")
 
 
 def _params(**values: str | int | Sequence[str] | None) -> _Params:
@@ -165,6 +166,7 @@ class ArgoCDClient:
                 username=username,
                 password=password,
                 instance=instance_name,
+                timeout=timeout,
                 on_login=self._log_login,
             )
             auth = self._session
