@@ -1,0 +1,608 @@
+"""The gate's judgement: reports + policy + context → :class:`~belay.gate.verdict.Verdict`.
+
+Pure: no I/O, no clock (``now`` is in the context), no network (KEV/EPSS come in the context).
+
+Vulnerability reports (grype, CycloneDX, trivy) follow gatecheck's order with its gaps closed:
+
+1. ``cveLimit`` (deny list, matched on id *and* aliases) fails, whatever else applies.
+2. Named acceptance, ``cveRiskAcceptance`` or a Belay exception (unexpired, in scope), accepts.
+3. ``kevLimitEnabled``: a finding whose id or any alias is in the KEV catalog (or that the report
+   marks as known-exploited) fails whatever its severity; without a catalog the rule fails.
+4. ``epssRiskAcceptance`` accepts findings with an EPSS score below the threshold; a finding with
+   no score is never accepted (missing data fails closed). It never accepts a KEV finding.
+5. ``epssLimit`` fails findings scored above the limit.
+6. Severity limits: more than ``limit`` remaining findings of an enabled severity fails.
+
+GHSA findings are scored through their CVE aliases. Semgrep, gitleaks, SARIF, ClamAV and coverage
+rules follow; rules of a report type apply when such a report is present (presence itself is the
+``required.<report>`` rule's job).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from belay.gate.intel import Intel
+from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
+from belay.gate.reports.model import Finding, Report, ReportKind
+from belay.gate.verdict import Reason, Verdict, make_verdict
+
+__all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate"]
+
+_MAX_NAMED = 10
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class BundleFacts(BaseModel):
+    """What a bundle's manifest says about the build (all optional: the manifest may lack it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    created_at: datetime | None = None
+    added_at: dict[str, datetime] = {}
+    commit: str | None = None
+    branch: str | None = None
+    remote: str | None = None
+
+
+class Submission(BaseModel):
+    """Everything to judge: parsed reports, bundle facts and checks already made on the bundle."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    reports: tuple[Report, ...]
+    bundle: BundleFacts | None = None
+    checks: tuple[Reason, ...] = ()
+
+
+class EvaluationContext(BaseModel):
+    """The world at decision time: the clock, the commit that will be deployed, KEV/EPSS data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    now: datetime
+    deploy_commit: str | None = None
+    intel: Intel = Intel()
+    details_url: str | None = None
+
+
+# --- naming findings -------------------------------------------------------------------------
+
+
+def _label(finding: Finding) -> str:
+    if finding.severity == "secret":
+        where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "?")
+        return f"{finding.rule} in {where}"
+    if finding.severity == "infected":
+        return f"{finding.path}: {finding.id}"
+    if finding.package is not None or finding.aliases:
+        name = finding.id
+        cve = next((a for a in finding.aliases if a.startswith("CVE-")), None)
+        if cve and not name.startswith("CVE-"):
+            name = f"{name}/{cve}"
+        if finding.package:
+            pkg = f"{finding.package} {finding.version}" if finding.version else finding.package
+            return f"{name} ({pkg})"
+        return name
+    if finding.path:
+        where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+        return f"{finding.id} at {where}"
+    return finding.id
+
+
+def _names(findings: Sequence[Finding]) -> str:
+    labels = list(dict.fromkeys(_label(f) for f in findings))
+    shown = ", ".join(labels[:_MAX_NAMED])
+    if len(labels) > _MAX_NAMED:
+        shown += f", and {len(labels) - _MAX_NAMED} more"
+    return shown
+
+
+def _count(n: int, noun: str) -> str:
+    if n == 1:
+        return f"{n} {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {plural}"
+
+
+# --- exceptions ------------------------------------------------------------------------------
+
+
+class _Exceptions:
+    """Index of the policy's exceptions by id (upper case), split into live and expired."""
+
+    def __init__(self, exceptions: Iterable[PolicyException], now: datetime) -> None:
+        self.live: dict[str, list[PolicyException]] = defaultdict(list)
+        self.expired: dict[str, list[PolicyException]] = defaultdict(list)
+        for exc in exceptions:
+            table = self.expired if exc.expired(now) else self.live
+            table[exc.id.upper()].append(exc)
+
+    @staticmethod
+    def _keys(finding: Finding) -> list[str]:
+        keys = [finding.id.upper()]
+        keys.extend(a.upper() for a in finding.aliases)
+        if finding.rule:
+            keys.append(finding.rule.upper())
+        if finding.fingerprint:
+            keys.append(finding.fingerprint.upper())
+        return keys
+
+    @staticmethod
+    def _in_scope(exc: PolicyException, finding: Finding) -> bool:
+        if exc.package is not None and not fnmatch.fnmatchcase(finding.package or "", exc.package):
+            return False
+        return exc.path is None or fnmatch.fnmatchcase(finding.path or "", exc.path)
+
+    def match(self, finding: Finding) -> tuple[PolicyException | None, PolicyException | None]:
+        """The live exception covering ``finding``, else an expired one that would have."""
+        if not self.live and not self.expired:
+            return None, None
+        keys = self._keys(finding)
+        for key in keys:
+            for exc in self.live.get(key, ()):
+                if self._in_scope(exc, finding):
+                    return exc, None
+        for key in keys:
+            for exc in self.expired.get(key, ()):
+                if self._in_scope(exc, finding):
+                    return None, exc
+        return None, None
+
+
+def _describe_exception(exc: PolicyException) -> str:
+    return f"exception {exc.id} (owner {exc.owner}, expires {exc.expires.date().isoformat()})"
+
+
+class _RuleTally:
+    """Failing and accepted findings of one rule, with the acceptances and expiries seen."""
+
+    def __init__(self) -> None:
+        self.failing: list[Finding] = []
+        self.accepted: dict[str, list[Finding]] = defaultdict(list)
+        self.expired: dict[str, PolicyException] = {}
+
+    def accept(self, finding: Finding, by: str) -> None:
+        self.accepted[by].append(finding)
+
+    def accepted_text(self) -> str:
+        parts = [
+            f"{_count(len(found), 'finding')} accepted by {by}: {_names(found)}"
+            for by, found in self.accepted.items()
+        ]
+        return "; ".join(parts)
+
+    def expired_text(self) -> str:
+        if not self.expired:
+            return ""
+        gone = ", ".join(
+            f"{e.id} (owner {e.owner}) expired {e.expires.date().isoformat()}"
+            for e in self.expired.values()
+        )
+        return f"; exception no longer applies: {gone}"
+
+    def reason(self, rule: str, failed: bool, fail_text: str, pass_text: str) -> Reason:
+        accepted = self.accepted_text()
+        if failed:
+            message = fail_text + self.expired_text()
+            if accepted:
+                message += f" ({accepted})"
+            return Reason(rule=rule, status="fail", message=message)
+        if accepted:
+            return Reason(rule=rule, status="accepted", message=f"{pass_text}; {accepted}")
+        return Reason(rule=rule, status="pass", message=pass_text)
+
+
+# --- vulnerability reports -------------------------------------------------------------------
+
+_VULN_SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def _cves(finding: Finding) -> list[str]:
+    ids = [finding.id, *finding.aliases]
+    return [i.upper() for i in ids if i.upper().startswith("CVE-")]
+
+
+def _vulnerability_rules(
+    prefix: str,
+    reports: Sequence[Report],
+    rules: VulnerabilityRules,
+    exceptions: _Exceptions,
+    intel: Intel,
+) -> list[Reason]:
+    names = ", ".join(r.name for r in reports)
+    limits = rules.severity_limit.enabled()
+    deny = rules.cve_limit.ids()
+    allow = rules.cve_risk_acceptance.ids()
+    kev_on = rules.kev_limit_enabled
+    kev = intel.kev.cves if intel.kev is not None else frozenset()
+    epss_scores = intel.epss.scores if intel.epss is not None else {}
+    epss_limit = rules.epss_limit.score if rules.epss_limit.enabled else None
+    epss_accept = rules.epss_risk_acceptance.score if rules.epss_risk_acceptance.enabled else None
+    needs_epss = epss_limit is not None or epss_accept is not None
+
+    denied = _RuleTally()
+    kev_tally = _RuleTally()
+    epss_tally = _RuleTally()
+    severity_tallies = {sev: _RuleTally() for sev in limits}
+    total = 0
+
+    for report in reports:
+        for finding in report.findings:
+            total += 1
+            if deny and (
+                finding.id.upper() in deny or any(a.upper() in deny for a in finding.aliases)
+            ):
+                denied.failing.append(finding)
+                continue
+            severity_tally = severity_tallies.get(finding.severity)
+            is_kev = False
+            if kev_on:
+                is_kev = finding.kev or any(c in kev for c in _cves(finding))
+            epss = finding.epss
+            if epss is None and needs_epss and epss_scores:
+                scored = [epss_scores[c] for c in _cves(finding) if c in epss_scores]
+                epss = max(scored) if scored else None
+            over_epss = epss_limit is not None and epss is not None and epss > epss_limit
+            targets: list[_RuleTally] = []
+            if is_kev:
+                targets.append(kev_tally)
+            if over_epss:
+                targets.append(epss_tally)
+            if severity_tally is not None:
+                targets.append(severity_tally)
+            if not targets:
+                continue
+            if allow and (
+                finding.id.upper() in allow or any(a.upper() in allow for a in finding.aliases)
+            ):
+                for tally in targets:
+                    tally.accept(finding, "cveRiskAcceptance")
+                continue
+            live, expired = exceptions.match(finding)
+            if live is not None:
+                for tally in targets:
+                    tally.accept(finding, _describe_exception(live))
+                continue
+            for tally in targets:
+                if expired is not None:
+                    tally.expired[expired.id] = expired
+                if (
+                    tally is severity_tally
+                    and not is_kev
+                    and epss_accept is not None
+                    and epss is not None
+                    and epss < epss_accept
+                ):
+                    tally.accept(finding, f"epssRiskAcceptance (EPSS < {epss_accept})")
+                else:
+                    tally.failing.append(finding)
+
+    reasons: list[Reason] = []
+    if deny:
+        n = len(denied.failing)
+        reasons.append(
+            denied.reason(
+                f"{prefix}.cve_deny",
+                n > 0,
+                f"{_count(n, 'denied vulnerability')} in {names}: {_names(denied.failing)}",
+                f"no denied vulnerability in {names}",
+            )
+        )
+    if kev_on:
+        n = len(kev_tally.failing)
+        if intel.kev is None and not any(f.kev for r in reports for f in r.findings):
+            problem = intel.kev_problem or "no KEV catalog is configured (belay.data.kev)"
+            reasons.append(Reason(rule=f"{prefix}.kev", status="fail", message=problem))
+        else:
+            reasons.append(
+                kev_tally.reason(
+                    f"{prefix}.kev",
+                    n > 0,
+                    f"{_count(n, 'known-exploited vulnerability')} (CISA KEV) in {names}: "
+                    f"{_names(kev_tally.failing)}",
+                    f"no known-exploited vulnerability in {names}",
+                )
+            )
+    if epss_limit is not None:
+        n = len(epss_tally.failing)
+        reasons.append(
+            epss_tally.reason(
+                f"{prefix}.epss",
+                n > 0,
+                f"{_count(n, 'vulnerability')} with EPSS above {epss_limit} in {names}: "
+                f"{_names(epss_tally.failing)}",
+                f"no vulnerability with EPSS above {epss_limit} in {names}",
+            )
+        )
+    missing_epss = ""
+    if epss_accept is not None and intel.epss is None:
+        missing_epss = " (no EPSS data" + (f": {intel.epss_problem}" if intel.epss_problem else "")
+        missing_epss += "; nothing accepted by EPSS)"
+    for severity in _VULN_SEVERITIES:
+        if severity not in limits:
+            continue
+        tally = severity_tallies[severity]
+        limit = limits[severity]
+        n = len(tally.failing)
+        reasons.append(
+            tally.reason(
+                f"{prefix}.{severity}",
+                n > limit,
+                f"{_count(n, severity + ' vulnerability')} (limit {limit}) in {names}: "
+                f"{_names(tally.failing)}{missing_epss}",
+                f"{_count(n, severity + ' vulnerability')} (limit {limit}) in {names}"
+                + (f": {_names(tally.failing)}" if n else ""),
+            )
+        )
+    return reasons
+
+
+# --- code and secret reports -----------------------------------------------------------------
+
+
+def _limited_rules(
+    prefix: str,
+    reports: Sequence[Report],
+    limits: dict[str, int],
+    severity_of: str,
+    exceptions: _Exceptions,
+    accepted_impacts: frozenset[str] = frozenset(),
+    noun: str = "finding",
+) -> list[Reason]:
+    names = ", ".join(r.name for r in reports)
+    tallies = {sev: _RuleTally() for sev in limits}
+    for report in reports:
+        for finding in report.findings:
+            key = finding.security_severity if severity_of == "security" else finding.severity
+            tally = tallies.get(key or "")
+            if tally is None:
+                continue
+            live, expired = exceptions.match(finding)
+            if live is not None:
+                tally.accept(finding, _describe_exception(live))
+            elif finding.impact in accepted_impacts:
+                tally.accept(finding, f"impactRiskAcceptance ({finding.impact} impact)")
+            else:
+                if expired is not None:
+                    tally.expired[expired.id] = expired
+                tally.failing.append(finding)
+    reasons = []
+    for severity, limit in limits.items():
+        tally = tallies[severity]
+        n = len(tally.failing)
+        head = f"{_count(n, severity.upper() + ' ' + noun)} (limit {limit}) in {names}"
+        reasons.append(
+            tally.reason(
+                f"{prefix}.{severity}",
+                n > limit,
+                f"{head}: {_names(tally.failing)}",
+                head + (f": {_names(tally.failing)}" if n else ""),
+            )
+        )
+    return reasons
+
+
+def _any_finding_fails(
+    rule: str, reports: Sequence[Report], exceptions: _Exceptions, noun: str, extra: int = 0
+) -> Reason:
+    names = ", ".join(r.name for r in reports)
+    tally = _RuleTally()
+    for report in reports:
+        for finding in report.findings:
+            live, expired = exceptions.match(finding)
+            if live is not None:
+                tally.accept(finding, _describe_exception(live))
+            else:
+                if expired is not None:
+                    tally.expired[expired.id] = expired
+                tally.failing.append(finding)
+    n = len(tally.failing) + extra
+    return tally.reason(
+        rule,
+        n > 0,
+        f"{_count(n, noun)} in {names}: {_names(tally.failing) or 'see the report'}",
+        f"no {noun} in {names}",
+    )
+
+
+# --- bundle-level rules ----------------------------------------------------------------------
+
+
+def _commit_binding(submission: Submission, context: EvaluationContext) -> Reason:
+    rule = "commit.binding"
+    scanned = submission.bundle.commit if submission.bundle is not None else None
+    if scanned is None:
+        return Reason(
+            rule=rule, status="fail", message="the bundle names no commit (context.commitHash)"
+        )
+    if not context.deploy_commit:
+        return Reason(rule=rule, status="fail", message="no commit to deploy was given")
+    if scanned.strip().lower() != context.deploy_commit.strip().lower():
+        return Reason(
+            rule=rule,
+            status="fail",
+            message=f"the bundle scanned commit {scanned}, but {context.deploy_commit} "
+            "would be deployed",
+        )
+    return Reason(rule=rule, status="pass", message=f"the bundle scanned commit {scanned}")
+
+
+def _freshness(submission: Submission, policy: Policy, context: EvaluationContext) -> Reason:
+    max_age = timedelta(hours=policy.belay.freshness.max_age_hours)
+    bundle = submission.bundle
+    stale, future, undated = [], [], []
+    oldest: datetime | None = None
+    for report in submission.reports:
+        when = report.created_at
+        if when is None and bundle is not None:
+            when = bundle.added_at.get(report.name) or bundle.created_at
+        if when is None:
+            undated.append(report.name)
+            continue
+        if when > context.now + _CLOCK_SKEW:
+            future.append(f"{report.name} ({when.isoformat()})")
+        elif context.now - when > max_age:
+            stale.append(f"{report.name} ({when.isoformat()})")
+        oldest = when if oldest is None or when < oldest else oldest
+    limit = f"{policy.belay.freshness.max_age_hours:g}h"
+    problems = []
+    if stale:
+        problems.append(f"older than {limit}: {', '.join(stale)}")
+    if future:
+        problems.append(f"dated in the future: {', '.join(future)}")
+    if undated:
+        problems.append(f"no timestamp: {', '.join(undated)}")
+    if not submission.reports:
+        problems.append("no report to date")
+    if problems:
+        return Reason(rule="freshness", status="fail", message="; ".join(problems))
+    age = context.now - oldest if oldest is not None else timedelta(0)
+    hours = age.total_seconds() / 3600
+    return Reason(
+        rule="freshness", status="pass", message=f"oldest report is {hours:.1f}h old (max {limit})"
+    )
+
+
+def _required(submission: Submission, policy: Policy) -> list[Reason]:
+    reasons = []
+    for name in policy.belay.required_reports:
+        found = [r.name for r in submission.reports if name in r.provides]
+        if found:
+            reasons.append(
+                Reason(
+                    rule=f"required.{name}", status="pass", message=f"{name}: {', '.join(found)}"
+                )
+            )
+        else:
+            reasons.append(
+                Reason(rule=f"required.{name}", status="fail", message=f"no {name} report")
+            )
+    return reasons
+
+
+def _coverage(reports: Sequence[Report], policy: Policy) -> list[Reason]:
+    rules = policy.coverage
+    reasons = []
+    for measure, threshold in (
+        ("line", rules.line_threshold),
+        ("function", rules.function_threshold),
+        ("branch", rules.branch_threshold),
+    ):
+        if threshold <= 0:
+            continue
+        values = [(r.name, getattr(r.coverage, measure)) for r in reports if r.coverage is not None]
+        missing = [name for name, value in values if value is None]
+        low = [
+            f"{name} {value:.1%}"
+            for name, value in values
+            if value is not None and value < threshold
+        ]
+        rule = f"coverage.{measure}"
+        if missing:
+            reasons.append(
+                Reason(
+                    rule=rule,
+                    status="fail",
+                    message=f"{', '.join(missing)} gives no {measure} coverage (threshold "
+                    f"{threshold:.0%})",
+                )
+            )
+        elif low:
+            reasons.append(
+                Reason(
+                    rule=rule,
+                    status="fail",
+                    message=f"{measure} coverage below {threshold:.0%}: {', '.join(low)}",
+                )
+            )
+        else:
+            shown = ", ".join(f"{name} {value:.1%}" for name, value in values)
+            reasons.append(Reason(rule=rule, status="pass", message=f"{measure} coverage {shown}"))
+    return reasons
+
+
+# --- the verdict -----------------------------------------------------------------------------
+
+
+def evaluate(submission: Submission, policy: Policy, context: EvaluationContext) -> Verdict:
+    """Judge ``submission`` under ``policy`` at ``context.now``; never raises on report content."""
+    reasons: list[Reason] = list(submission.checks)
+    belay = policy.belay
+    exceptions = _Exceptions(belay.exceptions, context.now)
+    by_kind: dict[ReportKind, list[Report]] = defaultdict(list)
+    for report in submission.reports:
+        by_kind[report.kind].append(report)
+
+    if belay.commit_binding.enabled:
+        reasons.append(_commit_binding(submission, context))
+    if belay.freshness.enabled:
+        reasons.append(_freshness(submission, policy, context))
+    reasons.extend(_required(submission, policy))
+
+    for kind, rules in (
+        (ReportKind.grype, policy.grype),
+        (ReportKind.cyclonedx, policy.cyclonedx),
+        (ReportKind.trivy, belay.trivy),
+    ):
+        if by_kind.get(kind):
+            reasons.extend(
+                _vulnerability_rules(kind.value, by_kind[kind], rules, exceptions, context.intel)
+            )
+    if by_kind.get(ReportKind.semgrep):
+        reasons.extend(
+            _limited_rules(
+                "semgrep",
+                by_kind[ReportKind.semgrep],
+                policy.semgrep.severity_limit.enabled(),
+                "severity",
+                exceptions,
+                policy.semgrep.impact_risk_acceptance.accepted(),
+                noun="result",
+            )
+        )
+    if by_kind.get(ReportKind.sarif):
+        sarif = belay.sarif
+        reasons.extend(
+            _limited_rules(
+                "sarif",
+                by_kind[ReportKind.sarif],
+                sarif.level_limit.enabled(),
+                "severity",
+                exceptions,
+                noun="result",
+            )
+        )
+        reasons.extend(
+            _limited_rules(
+                "sarif",
+                by_kind[ReportKind.sarif],
+                sarif.security_severity_limit.enabled(),
+                "security",
+                exceptions,
+                noun="result",
+            )
+        )
+    if by_kind.get(ReportKind.gitleaks) and policy.gitleaks.limit_enabled:
+        reasons.append(
+            _any_finding_fails(
+                "gitleaks.secrets", by_kind[ReportKind.gitleaks], exceptions, "secret"
+            )
+        )
+    if by_kind.get(ReportKind.clamav) and belay.clamav.enabled:
+        clam = by_kind[ReportKind.clamav]
+        unlisted = sum(max(0, r.infected - len(r.findings)) for r in clam)
+        reasons.append(
+            _any_finding_fails("clamav.infected", clam, exceptions, "infected file", unlisted)
+        )
+    if by_kind.get(ReportKind.coverage):
+        reasons.extend(_coverage(by_kind[ReportKind.coverage], policy))
+    if not submission.reports:
+        reasons.append(Reason(rule="required.reports", status="fail", message="no report to judge"))
+    return make_verdict(reasons, details_url=context.details_url)

@@ -1,0 +1,96 @@
+"""grype native JSON (``grype -o json``): ``matches[]`` of vulnerability + artifact.
+
+Only the fields the gate needs are declared, so msgspec skips the rest of each match (CVSS,
+descriptions, match details) without building Python objects for it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from belay.gate.reports._common import decode, parse_time, vuln_severity
+from belay.gate.reports.model import Finding, Report, ReportKind
+
+__all__ = ["parse"]
+
+
+class _Epss(msgspec.Struct):
+    cve: str | None = None
+    epss: float | None = None
+
+
+class _Vulnerability(msgspec.Struct):
+    id: str
+    severity: str | None = None
+    epss: list[_Epss] | None = None
+    knownExploited: list[object] | None = None
+
+
+class _Related(msgspec.Struct):
+    id: str
+
+
+class _Location(msgspec.Struct):
+    path: str | None = None
+
+
+class _Artifact(msgspec.Struct):
+    name: str | None = None
+    version: str | None = None
+    locations: list[_Location] | None = None
+
+
+class _Match(msgspec.Struct):
+    vulnerability: _Vulnerability
+    artifact: _Artifact | None = None
+    relatedVulnerabilities: list[_Related] | None = None
+
+
+class _Descriptor(msgspec.Struct):
+    name: str | None = None
+    timestamp: str | None = None
+
+
+class _Document(msgspec.Struct):
+    matches: list[_Match] | None
+    descriptor: _Descriptor | None = None
+
+
+def parse(data: bytes, name: str) -> Report:
+    """Parse a grype JSON report."""
+    doc = decode(data, _Document, name, "grype")
+    findings: list[Finding] = []
+    append = findings.append
+    for match in doc.matches or ():
+        vuln = match.vulnerability
+        vid = vuln.id
+        related = match.relatedVulnerabilities
+        aliases: tuple[str, ...] = tuple({r.id for r in related if r.id != vid}) if related else ()
+        epss = None
+        if vuln.epss:
+            scores = [e.epss for e in vuln.epss if e.epss is not None]
+            epss = max(scores) if scores else None
+        artifact = match.artifact
+        path = None
+        if artifact is not None and artifact.locations:
+            path = artifact.locations[0].path
+        append(
+            Finding(
+                id=vid,
+                severity=vuln_severity(vuln.severity),
+                aliases=aliases,
+                package=artifact.name if artifact is not None else None,
+                version=artifact.version if artifact is not None else None,
+                path=path,
+                epss=epss,
+                kev=bool(vuln.knownExploited),
+            )
+        )
+    descriptor = doc.descriptor
+    return Report(
+        kind=ReportKind.grype,
+        name=name,
+        producer="grype",
+        findings=tuple(findings),
+        created_at=parse_time(descriptor.timestamp) if descriptor is not None else None,
+    )

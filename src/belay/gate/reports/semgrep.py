@@ -1,0 +1,65 @@
+"""semgrep JSON (``semgrep scan --json``): ``results[]`` with ``extra.severity`` and impact.
+
+Results marked ``is_ignored`` (a ``nosemgrep`` comment in the gated repository) are kept: the
+repository being judged does not get to waive its own findings.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from belay.gate.reports._common import decode
+from belay.gate.reports.model import Finding, Report, ReportKind
+
+__all__ = ["parse"]
+
+
+class _Position(msgspec.Struct):
+    line: int | None = None
+
+
+class _Metadata(msgspec.Struct):
+    impact: str | None = None
+
+
+class _Extra(msgspec.Struct):
+    severity: str | None = None
+    fingerprint: str | None = None
+    metadata: _Metadata | None = None
+
+
+class _Result(msgspec.Struct):
+    check_id: str
+    path: str | None = None
+    start: _Position | None = None
+    extra: _Extra | None = None
+
+
+class _Document(msgspec.Struct):
+    results: list[_Result]
+    version: str | None = None
+
+
+_SEVERITY = {"error": "error", "warning": "warning", "info": "info"}
+
+
+def parse(data: bytes, name: str) -> Report:
+    """Parse a semgrep JSON report."""
+    doc = decode(data, _Document, name, "semgrep")
+    findings = []
+    for result in doc.results:
+        extra = result.extra or _Extra()
+        severity = _SEVERITY.get((extra.severity or "").lower(), "info")
+        impact = extra.metadata.impact if extra.metadata is not None else None
+        findings.append(
+            Finding(
+                id=result.check_id,
+                severity=severity,
+                path=result.path,
+                line=result.start.line if result.start is not None else None,
+                rule=result.check_id,
+                fingerprint=extra.fingerprint,
+                impact=impact.lower() if isinstance(impact, str) else None,
+            )
+        )
+    return Report(kind=ReportKind.semgrep, name=name, producer="semgrep", findings=tuple(findings))

@@ -1,0 +1,58 @@
+"""trivy JSON (``trivy image -f json``, schema version 2): ``Results[].Vulnerabilities[]``.
+
+Only vulnerabilities are judged; trivy's misconfiguration and secret results are not read.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from belay.gate.reports._common import decode, parse_time, vuln_severity
+from belay.gate.reports.model import Finding, Report, ReportKind
+
+__all__ = ["parse"]
+
+
+class _Vulnerability(msgspec.Struct):
+    VulnerabilityID: str
+    PkgName: str | None = None
+    InstalledVersion: str | None = None
+    Severity: str | None = None
+    VendorIDs: list[str] | None = None
+
+
+class _Result(msgspec.Struct):
+    Target: str | None = None
+    Vulnerabilities: list[_Vulnerability] | None = None
+
+
+class _Document(msgspec.Struct):
+    SchemaVersion: int
+    Results: list[_Result] | None = None
+    CreatedAt: str | None = None
+
+
+def parse(data: bytes, name: str) -> Report:
+    """Parse a trivy JSON report."""
+    doc = decode(data, _Document, name, "trivy")
+    findings = []
+    for result in doc.Results or ():
+        for vuln in result.Vulnerabilities or ():
+            aliases = tuple(v for v in vuln.VendorIDs or () if v != vuln.VulnerabilityID)
+            findings.append(
+                Finding(
+                    id=vuln.VulnerabilityID,
+                    severity=vuln_severity(vuln.Severity),
+                    aliases=aliases,
+                    package=vuln.PkgName,
+                    version=vuln.InstalledVersion,
+                    path=result.Target,
+                )
+            )
+    return Report(
+        kind=ReportKind.trivy,
+        name=name,
+        producer="trivy",
+        findings=tuple(findings),
+        created_at=parse_time(doc.CreatedAt),
+    )
