@@ -1,0 +1,465 @@
+"""The deployment worker: takes jobs from the store's queue, syncs, follows, records.
+
+One job runs in two steps, each driven by a pure decision from :mod:`belay.deploy.decide`:
+
+1. **sync**: read the application; SYNC (send our tagged sync), WAIT (someone else's operation
+   runs: wait for it, then decide again) or FOLLOW (our sync exists already, e.g. after a crash).
+   Retried: network errors, timeouts, 5xx, 429, "another operation is already in progress", a
+   sync window (until it opens or the deadline), 404 for a short grace period. Not retried: 401,
+   RBAC 403, auto-sync conflicts and other 4xx: the job fails with the reason.
+2. **follow**: the watch stream (polling when it breaks or stays quiet) until the assessment is
+   DEPLOYED or FAILED, or the job's deadline passes (``timed_out``).
+
+After any retryable error the application is read again before a sync is resent, so a sync that
+reached Argo CD even though its answer was lost is found by its marker and followed, never sent
+twice. The lease is renewed while a job runs; a worker that loses it stops without recording.
+Every step is written to the audit trail and logged as one structured event.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from belay.argocd import (
+    Application,
+    ArgoCDClient,
+    ArgoCDError,
+    ArgoCDNotFound,
+    AutoSyncConflict,
+    OperationInProgress,
+    SyncWindowBlocked,
+)
+from belay.config.settings import WorkerSettings
+from belay.deploy.decide import Assessment, Progress, SyncAction, assess, decide_sync
+from belay.deploy.spec import SyncSpec
+from belay.logs import get_logger
+from belay.redact import redact_text
+from belay.retry import RetryPolicy, backoff_delay, retrying
+from belay.store import JobRecord, NewAuditEvent, Store
+
+__all__ = ["ClientFactory", "DeployOutcome", "Worker"]
+
+ClientFactory = Callable[[str], AbstractContextManager[ArgoCDClient]]
+"""Gives a client for an Argo CD instance name, as a context manager (closed after the job)."""
+
+NOT_FOUND_GRACE_SECONDS = 30.0
+"""How long a 404 is retried: an ApplicationSet may still be creating the application."""
+
+_log = get_logger("belay.deploy")
+
+
+class DeployOutcome(BaseModel):
+    """How a job ended, stored with it and shown in the audit trail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: Literal["succeeded", "failed", "timed_out"]
+    reason: str
+    assessment: Assessment | None = None
+    error_class: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """The JSON stored as the job's outcome."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class _LeaseLost(Exception):
+    """Another worker holds the job now; stop without recording anything."""
+
+
+class _DeadlinePassed(Exception):
+    """The job's deadline passed."""
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Worker:
+    """Claims and runs deployment jobs. Thread-safe to run several in one process."""
+
+    def __init__(
+        self,
+        store: Store,
+        clients: ClientFactory,
+        *,
+        settings: WorkerSettings | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        on_outcome: Callable[[JobRecord, DeployOutcome], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.settings = settings or WorkerSettings()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.clock = clock
+        self.on_outcome = on_outcome
+        self.policy = RetryPolicy(
+            base_seconds=self.settings.backoff_base_seconds,
+            max_seconds=self.settings.backoff_max_seconds,
+            attempts=None,
+        )
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim lasts without renewal."""
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    def run_once(self) -> JobRecord | None:
+        """Claim one due job and run it to its end; the claimed job, or ``None`` if none was due."""
+        with self.store.unit_of_work() as uow:
+            job = uow.jobs.claim(worker_id=self.worker_id, lease=self.lease, now=self.clock())
+            if job is not None:
+                uow.audit.append(
+                    _event(
+                        job,
+                        "deployment.started",
+                        {"attempt": job.attempts, "worker": self.worker_id},
+                    ),
+                    now=self.clock(),
+                )
+            uow.commit()
+        if job is None:
+            return None
+        self.process(job)
+        return job
+
+    def run(self, stop: threading.Event) -> None:
+        """Run jobs until ``stop`` is set (a running job is finished first)."""
+        while not stop.is_set():
+            try:
+                job = self.run_once()
+            except Exception:  # noqa: BLE001 - a worker must outlive one bad job or store hiccup
+                _log.exception("worker.loop_error", worker=self.worker_id)
+                job = None
+            if job is None:
+                stop.wait(self.settings.poll_interval_seconds)
+
+    def process(self, job: JobRecord) -> DeployOutcome | None:
+        """Run a claimed job and record its outcome; ``None`` if the lease was lost meanwhile."""
+        run = _JobRun(self, job)
+        try:
+            outcome = run.execute()
+        except _LeaseLost:
+            _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
+            return None
+        self._finish(job, outcome)
+        return outcome
+
+    def _finish(self, job: JobRecord, outcome: DeployOutcome) -> None:
+        kind = {
+            "succeeded": "deployment.succeeded",
+            "failed": "deployment.failed",
+            "timed_out": "deployment.timed_out",
+        }[outcome.state]
+        with self.store.unit_of_work() as uow:
+            ours = uow.jobs.finish(
+                job.id,
+                worker_id=self.worker_id,
+                state=outcome.state,
+                now=self.clock(),
+                outcome=outcome.as_record(),
+                error=None if outcome.state == "succeeded" else outcome.reason,
+            )
+            if not ours:
+                _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
+                return
+            uow.audit.append(_event(job, kind, outcome.as_record()), now=self.clock())
+            uow.commit()
+        _log.info(
+            "deploy.finished",
+            job_id=job.id,
+            decision_id=job.decision_id,
+            application=job.application,
+            instance=job.instance,
+            state=outcome.state,
+            reason=outcome.reason,
+        )
+        if self.on_outcome is not None:
+            try:
+                self.on_outcome(job, outcome)
+            except Exception:  # noqa: BLE001 - alerting must never block deployments
+                _log.exception("deploy.on_outcome_failed", job_id=job.id)
+
+
+def _event(job: JobRecord, kind: str, data: dict[str, Any]) -> NewAuditEvent:
+    return NewAuditEvent(
+        kind=kind,
+        actor=job.actor,
+        instance=job.instance,
+        application=job.application,
+        revision=job.revision,
+        decision_id=job.decision_id,
+        job_id=job.id,
+        data=data,
+    )
+
+
+class _JobRun:
+    """The state of one job while it runs (deadline, lease, what was already recorded)."""
+
+    def __init__(self, worker: Worker, job: JobRecord) -> None:
+        self.worker = worker
+        self.job = job
+        self.spec = SyncSpec.model_validate(job.spec)
+        self.started = time.monotonic()
+        self.deadline = self.started + self.spec.timeout_seconds
+        self.last_renewal = self.started
+        self.recorded: set[str] = set()
+        self.attempt = 0
+        self.client: ArgoCDClient | None = None
+        self.wanted = self.spec.revision if self.spec.pin_revision else None
+        self.scope: dict[str, Any] = {
+            "project": job.argocd_project,
+            "app_namespace": job.app_namespace,
+        }
+
+    # --- bookkeeping -------------------------------------------------------------------------
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Raise when the deadline passed; renew the lease when a third of it has gone."""
+        if self.remaining() <= 0:
+            raise _DeadlinePassed
+        now = time.monotonic()
+        if now - self.last_renewal >= self.worker.settings.lease_seconds / 3:
+            with self.worker.store.unit_of_work() as uow:
+                ours = uow.jobs.renew(
+                    self.job.id,
+                    worker_id=self.worker.worker_id,
+                    lease=self.worker.lease,
+                    now=self.worker.clock(),
+                )
+                uow.commit()
+            if not ours:
+                raise _LeaseLost
+            self.last_renewal = now
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, min(seconds, self.remaining())))
+        self.check()
+
+    def audit(self, kind: str, data: dict[str, Any], *, once: str | None = None) -> None:
+        """Append an audit event (only the first time for a given ``once`` key)."""
+        if once is not None:
+            if once in self.recorded:
+                return
+            self.recorded.add(once)
+        with self.worker.store.unit_of_work() as uow:
+            uow.audit.append(_event(self.job, kind, data), now=self.worker.clock())
+            uow.commit()
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def execute(self) -> DeployOutcome:
+        try:
+            with self.worker.clients(self.job.instance) as client:
+                self.client = client
+                if client.base_url.startswith("http://"):
+                    _log.warning("deploy.plain_http", instance=self.job.instance)
+                    self.audit("security.plain_http", {"instance": self.job.instance}, once="http")
+                self.sync_step()
+                return self.follow_step()
+        except _DeadlinePassed:
+            return self.timed_out()
+        except ArgoCDError as err:
+            return DeployOutcome(
+                state="failed", reason=self.explain(err), error_class=type(err).__name__
+            )
+
+    def explain(self, err: ArgoCDError) -> str:
+        if isinstance(err, AutoSyncConflict):
+            return (
+                f"{err} (configuration error: pin revisions only with auto-sync off, or sync HEAD)"
+            )
+        return str(err)
+
+    def get_app(self) -> Application:
+        """Read the application, retrying what can pass and a 404 for its grace period."""
+        assert self.client is not None
+        grace_end = time.monotonic() + NOT_FOUND_GRACE_SECONDS
+
+        def retry_on(exc: BaseException) -> bool:
+            if isinstance(exc, ArgoCDNotFound):
+                return time.monotonic() < grace_end
+            return bool(getattr(exc, "retryable", False))
+
+        for attempt in retrying(
+            self.worker.policy, retry_on=retry_on, timeout=max(self.remaining(), 0.001)
+        ):
+            with attempt:
+                self.check()
+                return self.client.get_application(self.job.application, **self.scope)
+        raise _DeadlinePassed  # pragma: no cover - retrying() raises or returns first
+
+    def sync_step(self) -> None:
+        """Send our sync once, or find the one already sent."""
+        app = self.get_app()
+        retries = 0
+        while True:
+            self.check()
+            decision = decide_sync(app, marker=self.job.id, revision=self.wanted)
+            if decision.action is SyncAction.FOLLOW:
+                self.audit("sync.found", {"reason": decision.reason}, once="found")
+                return
+            if decision.action is SyncAction.WAIT:
+                self.audit("sync.waiting", {"reason": decision.reason}, once=decision.reason)
+                self.sleep(self.worker.settings.poll_interval_seconds)
+                app = self.get_app()
+                continue
+            try:
+                self.send_sync()
+                return
+            except OperationInProgress as err:
+                self.audit("sync.busy", {"reason": str(err)}, once="busy")
+            except SyncWindowBlocked as err:
+                self.audit("sync.window_closed", {"reason": str(err)}, once="window")
+            except ArgoCDNotFound:
+                if time.monotonic() - self.started > NOT_FOUND_GRACE_SECONDS:
+                    raise
+            except ArgoCDError as err:
+                if not err.retryable:
+                    self.audit("sync.refused", {"error": str(err), "http_status": err.status_code})
+                    raise
+            self.sleep(backoff_delay(self.worker.policy, retries))
+            retries += 1
+            app = self.get_app()
+
+    def send_sync(self) -> None:
+        assert self.client is not None
+        self.attempt += 1
+        request = self.spec.request(marker=self.job.id, decision_id=self.job.decision_id)
+        context = {
+            "application": self.job.application,
+            "revision": self.spec.revision,
+            "decision_id": self.job.decision_id,
+            "job_id": self.job.id,
+            "instance": self.job.instance,
+            "attempt": self.attempt,
+        }
+        _log.info("deploy.sync_request", timestamp=self.worker.clock().isoformat(), **context)
+        try:
+            app = self.client.sync(self.job.application, request, **self.scope)
+        except ArgoCDError as err:
+            _log.warning(
+                "deploy.sync_response",
+                http_status=err.status_code,
+                sync_status=None,
+                operation_phase=None,
+                error=str(err),
+                **context,
+            )
+            raise
+        state = app.status.operation_state
+        _log.info(
+            "deploy.sync_response",
+            http_status=200,
+            sync_status=app.status.sync.status,
+            operation_phase=state.phase if state else None,
+            error=None,
+            **context,
+        )
+        self.audit(
+            "sync.requested",
+            {
+                "http_status": 200,
+                "attempt": self.attempt,
+                "revision": self.spec.revision,
+                "request": request.to_wire(),
+            },
+        )
+
+    def follow_step(self) -> DeployOutcome:
+        """Follow our operation to its end through the watch stream, polling when it breaks."""
+        assert self.client is not None
+        while True:
+            self.check()
+            result = self.observe(self.get_app())
+            if result is not None:
+                return result
+            try:
+                for event in self.watch():
+                    if event.application.metadata.name != self.job.application:
+                        continue
+                    result = self.observe(event.application)
+                    if result is not None:
+                        return result
+                    self.check()
+            except ArgoCDError as err:
+                if not err.retryable:
+                    raise
+                _log.info("deploy.watch_interrupted", job_id=self.job.id, error=str(err))
+                self.sleep(self.worker.settings.poll_interval_seconds)
+
+    def watch(self) -> Iterator[Any]:
+        assert self.client is not None
+        read_timeout = max(0.05, min(self.worker.settings.lease_seconds / 3, 5.0, self.remaining()))
+        projects = [self.job.argocd_project] if self.job.argocd_project else []
+        return self.client.watch_applications(
+            name=self.job.application,
+            projects=projects,
+            app_namespace=self.job.app_namespace,
+            read_timeout=read_timeout,
+        )
+
+    def observe(self, app: Application) -> DeployOutcome | None:
+        """Assess one observation; record phase changes; the outcome once it is final."""
+        result = assess(
+            app,
+            marker=self.job.id,
+            revision=self.wanted,
+            pin_revision=self.spec.pin_revision,
+            dry_run=self.spec.dry_run,
+        )
+        if result.phase:
+            self.audit(
+                "operation.started",
+                {"phase": result.phase, "message": redact_text(result.message)},
+                once="op-started",
+            )
+        if result.phase == "Running" and result.finished_at is not None:
+            self.audit(
+                "operation.retrying",
+                {"retry_count": result.retry_count, "message": redact_text(result.message)},
+                once=f"retry-{result.retry_count}",
+            )
+        if result.phase in ("Succeeded", "Failed", "Error") and app.operation is None:
+            self.audit(
+                "operation.finished",
+                {
+                    "phase": result.phase,
+                    "message": redact_text(result.message),
+                    "synced_revision": result.synced_revision,
+                    "approved_commit": self.spec.approved_commit,
+                    "failed_resources": list(result.failed_resources),
+                },
+                once="op-finished",
+            )
+        if result.progress is Progress.PENDING:
+            return None
+        state: Literal["succeeded", "failed"] = (
+            "succeeded" if result.progress is Progress.DEPLOYED else "failed"
+        )
+        return DeployOutcome(state=state, reason=result.reason, assessment=result)
+
+    def timed_out(self) -> DeployOutcome:
+        reason = f"timed out after {self.spec.timeout_seconds:g}s waiting for the deployment"
+        if self.spec.terminate_on_timeout and self.client is not None:
+            try:
+                self.client.terminate_operation(self.job.application, **self.scope)
+                reason += "; the operation was terminated"
+            except ArgoCDError as err:
+                reason += f"; terminating the operation failed: {err}"
+        return DeployOutcome(state="timed_out", reason=reason)
