@@ -37,9 +37,9 @@ def _root(
 
 def _register() -> None:
     # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
-    from belay.cli import demo, gate, integrations, sim
+    from belay.cli import demo, gate, integrations, investigate, sim
 
-    for module in (integrations, sim, gate, demo):
+    for module in (integrations, sim, gate, demo, investigate):
         module.register(app)
 
 

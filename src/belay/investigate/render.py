@@ -14,9 +14,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from belay.investigate.models import InvestigationReport
 from belay.jsonio import dumps_text
@@ -70,6 +72,8 @@ def resolve_pointer(data: dict[str, Any], path: str) -> Any:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict) and "error_type" in value and "message" in value:
+        return str(value["message"])
     if isinstance(value, dict) and "diff" in value:
         # A diff record: its key and change, the diff itself is printed further down.
         group_kind = "/".join(p for p in (value.get("group"), value.get("kind")) if p)
@@ -136,18 +140,18 @@ def render_text(report: InvestigationReport, *, width: int = 100, color: bool = 
             if style
             else f"{i}. {finding['severity'].upper()} {finding['kind']}"
         )
-        console.print(f"   {escape(finding['summary'])}", soft_wrap=False)
+        console.print(Padding(Text(finding["summary"]), (0, 0, 0, 3)))
         for path in finding["evidence"]:
             value = resolve_pointer(data, path)
-            console.print(f"   - {escape(path)}: {escape(_short(value))}")
+            console.print(Padding(Text(f"- {path}: {_short(value)}"), (0, 0, 0, 3)))
     if data["ruled_out"]:
         console.print()
         console.print("[bold]Ruled out[/bold]")
         for kind in data["ruled_out"]:
             reason = data["ruled_out_reasons"].get(kind, "")
-            console.print(f"   - {kind}: {escape(reason)}")
+            console.print(Padding(Text(f"- {kind}: {reason}"), (0, 0, 0, 3)))
     for note in data.get("notes", []):
-        console.print(f"Note: {escape(note)}")
+        console.print(Text(f"Note: {note}"))
     for d in _diffs(data):
         console.print()
         lines = d.get("diff", "").splitlines()

@@ -129,7 +129,7 @@ def _not_configured(ctx: RuleContext) -> RuleResult:
         FindingKind.argocd_not_configured,
         Severity.critical,
         f"No usable Argo CD instance: {ctx.not_configured}",
-        ["instance"],
+        ["argocd_configuration"],
     )
 
 
@@ -154,7 +154,7 @@ def _access_rule(kind: FindingKind, severity: Severity) -> Callable[[RuleContext
             ctx.status.instance if ctx.status else (ctx.app_list.instance if ctx.app_list else "")
         )
         summary = {
-            FindingKind.argocd_unreachable: f"Argo CD instance {instance!r} could not be reached",
+            FindingKind.argocd_unreachable: f"Argo CD instance {instance!r} did not answer",
             FindingKind.auth_failed: f"Argo CD instance {instance!r} refused the credentials",
             FindingKind.permission_denied: "The Argo CD account may not read this",
             FindingKind.app_not_found: f"Application {ctx.alert.application!r} was not found",
@@ -162,8 +162,7 @@ def _access_rule(kind: FindingKind, severity: Severity) -> Callable[[RuleContext
         if err.ambiguous_not_found:
             summary = (
                 f"Application {ctx.alert.application!r} does not exist or this account may not "
-                "read it (Argo CD answers 403 for both when no project is given; set "
-                "argocd_project or ARGOCD_PROJECT to tell them apart)"
+                "read it"
             )
         return _finding(ctx, kind, severity, f"{summary}: {err.message}", [path])
 
