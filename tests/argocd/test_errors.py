@@ -283,3 +283,18 @@ def test_2xx_that_is_not_the_expected_json_is_a_protocol_error(
     assert "\n" not in str(info.value)
     assert "GET /api/v1/applications" in str(info.value)
     assert info.value.__cause__ is None
+
+
+def test_retry_after_is_kept() -> None:
+    """A 429 or 503 with ``Retry-After`` carries the delay for the retry policy."""
+    response = httpx.Response(
+        429,
+        json={"error": "slow down", "code": 8, "message": "slow down"},
+        headers={"retry-after": "7"},
+    )
+    with _client(response) as client, pytest.raises(ArgoCDRateLimited) as info:
+        client.list_applications()
+    assert info.value.retry_after == 7.0
+    with _client(_grpc(503, 14, "unavailable")) as client, pytest.raises(ArgoCDServerError) as no:
+        client.list_applications()
+    assert no.value.retry_after is None

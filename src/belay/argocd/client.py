@@ -587,6 +587,7 @@ class ArgoCDClient:
     ) -> Iterator[WatchEvent]:
         path = "/api/v1/stream/applications"
         started = time.perf_counter()
+        opened = False
         try:
             with self._http.stream("GET", path, params=params, timeout=timeout) as response:
                 if not response.is_success:
@@ -597,6 +598,7 @@ class ArgoCDClient:
                     self._log_call("GET", path, response.status_code, started, err)
                     raise err
                 self._log_call("GET", path, response.status_code, started)
+                opened = True
                 content_type = response.headers.get("content-type", "")
                 lines = response.iter_lines()
                 if "text/event-stream" in content_type:
@@ -611,5 +613,14 @@ class ArgoCDClient:
             err = to_argocd_error(
                 exc, instance=self.instance_name, application=application, base_url=self.base_url
             )
-            self._log_call("GET", path, None, started, err)
+            if opened:  # the call itself was logged when it opened; this is how it ended
+                _log.warning(
+                    "argocd.watch_ended",
+                    instance=self.instance_name,
+                    path=path,
+                    error=type(err).__name__,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+            else:
+                self._log_call("GET", path, None, started, err)
             raise err from exc

@@ -88,6 +88,7 @@ class ArgoCDError(BelayError):
         application: str | None = None,
         retryable: bool | None = None,
         server_message: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = _one_line(redact_text(message))
         self.instance = instance
@@ -99,6 +100,8 @@ class ArgoCDError(BelayError):
         self.retryable = self.default_retryable if retryable is None else retryable
         self.server_message = redact_text(server_message) if server_message is not None else None
         """Argo CD's own message (redacted) without Belay's framing; ``None`` for network errors."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (``Retry-After``), when it said so."""
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -274,6 +277,7 @@ def _from_response(
         "path": path,
         "status_code": status,
         "application": application,
+        "retry_after": _retry_after(response),
     }
     parsed = _parse_error_body(response)
     if parsed is None:
@@ -308,6 +312,16 @@ def _from_response(
             **context,
         )
     return cls(message, grpc_code=grpc_code, server_message=text, retryable=retryable, **context)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (the delta form; an HTTP date is ignored), capped at 1 hour."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 3600.0)
 
 
 def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
