@@ -7,6 +7,7 @@ configurations) go to stderr; results go to stdout.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
@@ -24,6 +25,7 @@ from belay.config import (
 )
 from belay.integrations import InstanceCheck, VerifyReport, verify_argocd
 from belay.jsonio import dumps_text
+from belay.logs import configure_logging
 from belay.redact import redact_data, redact_text
 
 __all__ = ["register"]
@@ -54,6 +56,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(integrations_app, name="integrations")
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at write time (test runners swap it), for the log output."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _quiet_logs() -> None:
+    # Library log lines must never mix into the results on stdout; only warnings are worth it.
+    configure_logging(level="WARNING", stream=_CurrentStderr())
+
+
 def _warn(message: str) -> None:
     print(f"warning: {redact_text(message)}", file=sys.stderr)
 
@@ -71,8 +88,11 @@ def verify_command(
 ) -> None:
     """Check the Argo CD configuration with read-only calls (exit 0 only if all passed)."""
     del service  # only argocd exists
-    resolution = resolve_argocd()
-    report = verify_argocd(resolution, all_instances=all_instances)
+    _quiet_logs()
+    # stdout carries only the result: anything a library prints meanwhile goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        resolution = resolve_argocd()
+        report = verify_argocd(resolution, all_instances=all_instances)
     _print_warnings(report, all_instances=all_instances)
     if output is TextOrJSON.json:
         print(dumps_text(_verify_json(report, all_instances=all_instances), indent=True))
@@ -145,6 +165,7 @@ def add_command(
 ) -> None:
     """Add (or replace, by name) an Argo CD instance in the integration store (mode 0600)."""
     del service
+    _quiet_logs()
     if token == "-" and password == "-":
         raise ConfigError("only one of --token and --password can be read from stdin")
     token = _maybe_stdin(token, "--token")
@@ -182,13 +203,13 @@ def list_command(
     ),
 ) -> None:
     """Show the integration store's Argo CD instances, secrets masked."""
+    _quiet_logs()
     path = default_store_path(_environ())
     views = list_store_instances(path)
     if output is TextOrJSON.json:
-        payload = {
-            "store": str(path),
-            "instances": [redact_data(v.model_dump(mode="json")) for v in views],
-        }
+        # The views are already masked and redacted field by field; redact_data would also
+        # blank the masked "token" and "password" hints.
+        payload = {"store": str(path), "instances": [v.model_dump(mode="json") for v in views]}
         print(dumps_text(payload, indent=True))
         return
     if not views:

@@ -30,7 +30,7 @@ from belay.argocd import (
     ArgoCDUnreachable,
 )
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDInstance, ArgoCDResolution, RejectedInstance
-from belay.config.tokens import is_jwt, token_expiry
+from belay.config.tokens import jwt_claims, token_expiry
 from belay.errors import BelayError
 from belay.redact import redact_text
 
@@ -222,8 +222,8 @@ def _token_expiry(instance: ArgoCDInstance) -> tuple[datetime | None, bool]:
     if instance.token is None:
         return None, False
     token = instance.token.get_secret_value()
-    expires = token_expiry(token)
-    return expires, expires is None and is_jwt(token)
+    claims = jwt_claims(token)
+    return token_expiry(token), claims is not None and "exp" not in claims
 
 
 def _expiry_sentences(
@@ -232,10 +232,13 @@ def _expiry_sentences(
     expires, never = expiry
     if never:
         return [
-            "Warning: the token never expires (its JWT has no exp claim); prefer a token "
-            "created with --expires-in and rotate it."
+            "Warning: the token never expires (its JWT has no exp claim); prefer an expiring "
+            "one (argocd account generate-token --expires-in) and rotate it."
         ]
     if expires is None:
+        claims = jwt_claims(instance.token.get_secret_value()) if instance.token else None
+        if claims is not None and "exp" in claims:
+            return ["Warning: the token's exp claim is not a usable time."]
         return []
     left = expires - now
     when = expires.strftime("%Y-%m-%d %H:%M UTC")
@@ -244,8 +247,8 @@ def _expiry_sentences(
     if left <= EXPIRY_WARNING_WINDOW:
         days = left.days
         span = f"in {days} day{'s' if days != 1 else ''}" if days else "within a day"
-        return [f"Warning: the token expires on {when} ({span}); rotate it soon."]
-    return [f"The token expires on {when}."]
+        return [f"Warning: the token's expiry is {when} ({span}); rotate it soon."]
+    return [f"The token's expiry is {when}."]
 
 
 def _failure_detail(
