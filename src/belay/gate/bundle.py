@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from belay import jsonio
 from belay.gate.errors import BundleError
 from belay.gate.verdict import Reason
-from belay.redact import is_secret_key, redact_data, register_secret
+from belay.redact import REDACTED, is_secret_key, redact_data, register_secret
 
 __all__ = [
     "MANIFEST_NAME",
@@ -197,16 +197,26 @@ def _normal_digest(value: str) -> str:
     return value.removeprefix("sha256:")
 
 
-def _register_portage_secrets(data: Any) -> None:
+def _portage_secret_key(key: str) -> bool:
+    # Portage's Go field names: "WebhookAuthHeader" holds the raw Authorization value.
+    lowered = key.lower()
+    return is_secret_key(key) or "authheader" in lowered or lowered.endswith("auth")
+
+
+def _scrub_portage(data: Any) -> Any:
     if isinstance(data, dict):
+        cleaned: dict[Any, Any] = {}
         for key, value in data.items():
-            if isinstance(key, str) and is_secret_key(key) and isinstance(value, str):
-                register_secret(value)
+            if isinstance(key, str) and _portage_secret_key(key) and value not in (None, ""):
+                if isinstance(value, str):
+                    register_secret(value)
+                cleaned[key] = REDACTED
             else:
-                _register_portage_secrets(value)
-    elif isinstance(data, list):
-        for item in data:
-            _register_portage_secrets(item)
+                cleaned[key] = _scrub_portage(value)
+        return cleaned
+    if isinstance(data, list):
+        return [_scrub_portage(item) for item in data]
+    return redact_data(data)
 
 
 def _portage_config(data: bytes) -> Any:
@@ -214,8 +224,7 @@ def _portage_config(data: bytes) -> Any:
         parsed = jsonio.loads(data)
     except ValueError:
         return {"unreadable": True}
-    _register_portage_secrets(parsed)
-    return redact_data(parsed)
+    return _scrub_portage(parsed)
 
 
 def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -> Bundle:
