@@ -98,15 +98,21 @@ def resolve_argocd(
         if raw_single is not None:
             add(raw_single)
 
-    path = store_path if store_path is not None else default_store_path(merged)
+    document = None
+    path: Path | None
     try:
-        document = load_store(path)
-    except ConfigError as err:
-        rejected.append(
-            _clean(RejectedInstance(name="store", source=f"store:{path}", reason=str(err)))
-        )
-        document = None
-    if document is not None:
+        path = store_path if store_path is not None else default_store_path(merged)
+    except RuntimeError:  # no home folder to find ~/.tracer in
+        warnings.append("the home folder is unknown, so the integration store was not read")
+        path = None
+    if path is not None:
+        try:
+            document = load_store(path)
+        except ConfigError as err:
+            rejected.append(
+                _clean(RejectedInstance(name="store", source=f"store:{path}", reason=str(err)))
+            )
+    if document is not None and path is not None:
         mode_warning = store_mode_warning(path)
         if mode_warning:
             warnings.append(mode_warning)
