@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -97,9 +98,11 @@ class RunningSimulator:
         self.ca_path = ca_path
 
     @property
-    def verify(self) -> bool | str:
-        """What to give httpx's ``verify=`` (the CA file under TLS)."""
-        return str(self.ca_path) if self.ca_path else True
+    def verify(self) -> ssl.SSLContext | bool:
+        """What to give httpx's ``verify=``: a context trusting only the CA under TLS."""
+        if self.ca_path is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
     def requests(self) -> list[RequestRecord]:
         """Every request received so far (``/_sim/`` calls excluded), in order."""
