@@ -114,3 +114,20 @@ def test_cli_bad_state_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["sim", "argocd", "--state", str(bad)])
     assert result.exit_code == 2
     assert "applications: field required" in result.output
+
+
+def test_public_names() -> None:
+    """The package's public face is pinned."""
+    import belay.sim
+
+    assert sorted(belay.sim.__all__) == [
+        "Behavior",
+        "Faults",
+        "RequestRecord",
+        "SimState",
+        "StateFileError",
+        "create_app",
+        "load_state",
+        "parse_state",
+        "sample_state",
+    ]
