@@ -1,46 +1,49 @@
 """grype native JSON (``grype -o json``): ``matches[]`` of vulnerability + artifact.
 
 Only the fields the gate needs are declared, so msgspec skips the rest of each match (CVSS,
-descriptions, match details) without building Python objects for it.
+descriptions, match details) without building Python objects for it. The matches are first kept
+as raw slices of the input and decoded one at a time, each turned into a finding at once, so
+memory holds the input and the findings but never every decoded match besides.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from belay.gate.errors import ReportError
 from belay.gate.reports._common import decode, parse_time, vuln_severity
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
 
 
-class _Epss(msgspec.Struct):
+class _Epss(msgspec.Struct, gc=False):
     cve: str | None = None
     epss: float | None = None
 
 
-class _Vulnerability(msgspec.Struct):
+class _Vulnerability(msgspec.Struct, gc=False):
     id: str
     severity: str | None = None
     epss: list[_Epss] | None = None
     knownExploited: list[object] | None = None
 
 
-class _Related(msgspec.Struct):
+class _Related(msgspec.Struct, gc=False):
     id: str
 
 
-class _Location(msgspec.Struct):
+class _Location(msgspec.Struct, gc=False):
     path: str | None = None
 
 
-class _Artifact(msgspec.Struct):
+class _Artifact(msgspec.Struct, gc=False):
     name: str | None = None
     version: str | None = None
     locations: list[_Location] | None = None
 
 
-class _Match(msgspec.Struct):
+class _Match(msgspec.Struct, gc=False):
     vulnerability: _Vulnerability
     artifact: _Artifact | None = None
     relatedVulnerabilities: list[_Related] | None = None
@@ -52,8 +55,11 @@ class _Descriptor(msgspec.Struct):
 
 
 class _Document(msgspec.Struct):
-    matches: list[_Match] | None
+    matches: list[msgspec.Raw] | None
     descriptor: _Descriptor | None = None
+
+
+_match_decoder = msgspec.json.Decoder(_Match)
 
 
 def parse(data: bytes, name: str) -> Report:
@@ -61,7 +67,12 @@ def parse(data: bytes, name: str) -> Report:
     doc = decode(data, _Document, name, "grype")
     findings: list[Finding] = []
     append = findings.append
-    for match in doc.matches or ():
+    decode_match = _match_decoder.decode
+    for index, raw in enumerate(doc.matches or ()):
+        try:
+            match = decode_match(raw)
+        except msgspec.DecodeError as err:
+            raise ReportError(name, f"not a valid grype report: matches[{index}]: {err}") from None
         vuln = match.vulnerability
         vid = vuln.id
         related = match.relatedVulnerabilities
