@@ -177,6 +177,9 @@ def test_secret_reference_keeps_its_diff_with_values_masked() -> None:
     assert not record.redacted
     assert "image: app:2" in record.diff
     assert "hunter2" not in record.diff
+    # The password changed: both sides masked, differently, so the change stays visible.
+    assert "-          value: '[REDACTED]'" in record.diff
+    assert "+          value: '[REDACTED:2]'" in record.diff
     assert "secretKeyRef" in record.diff
     assert "api-creds" in record.diff
     assert "secretName: tls-certs" in record.diff

@@ -6,6 +6,7 @@ is empty, not JSON or of no known shape; an unreadable ``--config``).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -105,7 +106,10 @@ def investigate_command(
     data, origin = _read_input(input_file)
     alert = parse_alert_bytes(data, origin=origin)
     settings = load_settings(config)
-    report = investigate(alert, resolve_argocd(), settings=settings)
+    # Nothing but the report may reach stdout (`-o json` is read by machines): a logger bound
+    # before logging was configured still prints to stdout, so send stray output to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = investigate(alert, resolve_argocd(), settings=settings)
     color = output is OutputFormat.text and sys.stdout.isatty()
     sys.stdout.write(render(report, output.value, color=color))
     raise typer.Exit(0)

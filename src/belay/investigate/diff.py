@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from belay.investigate.models import DiffEvidence, DiffRecord
-from belay.investigate.sanitize import redact_diff_text, sanitize_object
+from belay.investigate.sanitize import Masker, redact_diff_text, sanitize_object
 from belay.jsonio import JSONDecodeError, loads
 from belay.redact import REDACTED
 
@@ -154,8 +154,9 @@ def _diff_one(item: ResourceDiffLike, *, max_chars: int) -> DiffRecord | None:
 def _unified(live: Any, desired: Any, record: DiffRecord) -> str:
     key = f"{record.group}/{record.kind}" if record.group else record.kind
     where = f"{record.namespace}/{record.name}" if record.namespace else record.name
-    before = _dump(sanitize_object(live)) if live is not None else []
-    after = _dump(sanitize_object(desired)) if desired is not None else []
+    masker = Masker()  # one for both sides: a changed secret shows as changed, never its value
+    before = _dump(sanitize_object(live, masker)) if live is not None else []
+    after = _dump(sanitize_object(desired, masker)) if desired is not None else []
     lines = difflib.unified_diff(
         before, after, fromfile=f"live {key} {where}", tofile=f"desired {key} {where}", n=3
     )

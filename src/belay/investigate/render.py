@@ -74,6 +74,10 @@ def resolve_pointer(data: dict[str, Any], path: str) -> Any:
 def _short(value: Any) -> str:
     if isinstance(value, dict) and "error_type" in value and "message" in value:
         return str(value["message"])
+    if isinstance(value, list) and value and all(_is_resource(v) for v in value):
+        return "; ".join(_resource_label(v) for v in value)
+    if _is_resource(value):
+        return _resource_label(value)
     if isinstance(value, dict) and "diff" in value:
         # A diff record: its key and change, the diff itself is printed further down.
         group_kind = "/".join(p for p in (value.get("group"), value.get("kind")) if p)
@@ -82,6 +86,22 @@ def _short(value: Any) -> str:
     text = value if isinstance(value, str) else dumps_text(value)
     text = " ".join(text.split())
     return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 3] + "..."
+
+
+def _is_resource(value: Any) -> bool:
+    return isinstance(value, dict) and "kind" in value and "name" in value and "diff" not in value
+
+
+def _resource_label(value: dict[str, Any]) -> str:
+    group_kind = "/".join(p for p in (value.get("group"), value.get("kind")) if p)
+    where = "/".join(p for p in (value.get("namespace"), value.get("name")) if p)
+    text = f"{group_kind} {where}"
+    states = [s for s in (value.get("status"), value.get("health")) if s]
+    if states:
+        text += f" [{', '.join(states)}]"
+    if value.get("message"):
+        text += f" {value['message']}"
+    return text
 
 
 def _headline(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -140,16 +160,16 @@ def render_text(report: InvestigationReport, *, width: int = 100, color: bool = 
             if style
             else f"{i}. {finding['severity'].upper()} {finding['kind']}"
         )
-        console.print(Padding(Text(finding["summary"]), (0, 0, 0, 3)))
+        console.print(Padding(Text(finding["summary"]), (0, 0, 0, 3), expand=False))
         for path in finding["evidence"]:
             value = resolve_pointer(data, path)
-            console.print(Padding(Text(f"- {path}: {_short(value)}"), (0, 0, 0, 3)))
+            console.print(Padding(Text(f"- {path}: {_short(value)}"), (0, 0, 0, 3), expand=False))
     if data["ruled_out"]:
         console.print()
         console.print("[bold]Ruled out[/bold]")
         for kind in data["ruled_out"]:
             reason = data["ruled_out_reasons"].get(kind, "")
-            console.print(Padding(Text(f"- {kind}: {reason}"), (0, 0, 0, 3)))
+            console.print(Padding(Text(f"- {kind}: {reason}"), (0, 0, 0, 3), expand=False))
     for note in data.get("notes", []):
         console.print(Text(f"Note: {note}"))
     for d in _diffs(data):
@@ -164,7 +184,8 @@ def render_text(report: InvestigationReport, *, width: int = 100, color: bool = 
             console.print(Syntax(shown, "diff", theme="ansi_dark", word_wrap=True))
         else:
             console.print(escape(shown), soft_wrap=True)
-    return buffer.getvalue()
+    # Rich pads wrapped lines to the width; trailing blanks only get in the way of copy-paste.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
 
 def _md_cell(text: str) -> str:

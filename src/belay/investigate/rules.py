@@ -129,7 +129,7 @@ def _not_configured(ctx: RuleContext) -> RuleResult:
         FindingKind.argocd_not_configured,
         Severity.critical,
         f"No usable Argo CD instance: {ctx.not_configured}",
-        ["argocd_configuration"],
+        ["argocd_configuration.rejected"],
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from belay.redact import REDACTED, is_secret_key, redact_data, redact_text
 
-__all__ = ["redact_diff_text", "sanitize_object"]
+__all__ = ["Masker", "redact_diff_text", "sanitize_object"]
 
 _DROPPED_METADATA = ("managedFields", "resourceVersion", "uid", "generation", "selfLink")
 _DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
@@ -24,11 +24,34 @@ _DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 # service-account tokens; anything ending in ``Ref``/``Selector`` is a reference too.
 _REFERENCE_KEYS = frozenset({"secret", "secretname", "serviceaccounttoken", "secrets"})
 # A diff line of a YAML dump: marker, indentation, optional "- ", a plain key, then the value.
+_MASK_TOKEN = re.compile(r"['\"]?\[REDACTED(?::\d+)?\]['\"]?")
 _YAML_LINE = re.compile(r"^([ +\-]?\s*(?:- )?)([A-Za-z0-9_.\-/]+):( ?)(.*)$")
 
 
-def sanitize_object(obj: Any) -> Any:
+class Masker:
+    """Masks secret values so that equal values mask alike and different ones differently.
+
+    One masker serves both sides of a diff: a secret that changed shows as a changed line
+    (``[REDACTED]`` against ``[REDACTED:2]``) without showing either value, as Argo CD's own
+    masking of Secrets does.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value in (None, "", [], {}) or isinstance(value, bool | int | float):
+            return value
+        key = repr(value)
+        if key not in self._tokens:
+            n = len(self._tokens) + 1
+            self._tokens[key] = REDACTED if n == 1 else f"{REDACTED[:-1]}:{n}]"
+        return self._tokens[key]
+
+
+def sanitize_object(obj: Any, masker: Masker | None = None) -> Any:
     """A copy of a manifest without noise (managedFields...) and with secret values masked."""
+    masker = masker or Masker()
     if not isinstance(obj, Mapping):
         return redact_data(obj)
     cleaned = dict(obj)
@@ -41,7 +64,7 @@ def sanitize_object(obj: Any) -> Any:
                 k: v for k, v in annotations.items() if k not in _DROPPED_ANNOTATIONS
             }
         cleaned["metadata"] = meta
-    return _redact_manifest(_mask_named_values(cleaned))
+    return _redact_manifest(cleaned, masker)
 
 
 def _is_reference_key(key: str) -> bool:
@@ -50,45 +73,24 @@ def _is_reference_key(key: str) -> bool:
     return lowered in _REFERENCE_KEYS or lowered.endswith(("ref", "selector"))
 
 
-def _redact_manifest(obj: Any) -> Any:
-    """Like :func:`redact_data`, but walks into references instead of hiding them whole."""
-    if isinstance(obj, Mapping):
-        out: dict[Any, Any] = {}
-        for key, value in obj.items():
-            if (
-                isinstance(key, str)
-                and isinstance(value, Mapping | list)
-                and is_secret_key(key)
-                and _is_reference_key(key)
-            ) or (
-                isinstance(value, Mapping | list)
-                and not (isinstance(key, str) and is_secret_key(key))
-            ):
-                out[key] = _redact_manifest(value)
-            else:
-                out[key] = redact_data({key: value})[key]
-        return out
+def _redact_manifest(obj: Any, masker: Masker) -> Any:
+    """Mask values under secret keys and ``{name: <secret-ish>, value: ...}`` entries; walk
+    into references; clean every other string with :func:`redact_text`."""
     if isinstance(obj, list):
-        return [_redact_manifest(v) for v in obj]
-    return redact_data(obj)
-
-
-def _mask_named_values(obj: Any) -> Any:
-    """Mask ``{"name": "DB_PASSWORD", "value": "..."}`` entries (env vars, plugin env, params)."""
-    if isinstance(obj, Mapping):
-        out = {k: _mask_named_values(v) for k, v in obj.items()}
-        name = out.get("name")
-        if (
-            isinstance(name, str)
-            and is_secret_key(name)
-            and isinstance(out.get("value"), str)
-            and out["value"]
-        ):
-            out["value"] = REDACTED
-        return out
-    if isinstance(obj, list):
-        return [_mask_named_values(v) for v in obj]
-    return obj
+        return [_redact_manifest(v, masker) for v in obj]
+    if not isinstance(obj, Mapping):
+        return redact_text(obj) if isinstance(obj, str) else obj
+    named_secret = isinstance(obj.get("name"), str) and is_secret_key(obj["name"])
+    out: dict[Any, Any] = {}
+    for key, value in obj.items():
+        secret_key = isinstance(key, str) and is_secret_key(key)
+        if isinstance(value, Mapping | list) and (not secret_key or _is_reference_key(key)):
+            out[key] = _redact_manifest(value, masker)
+        elif secret_key or (named_secret and key == "value"):
+            out[key] = masker(value)
+        else:
+            out[key] = _redact_manifest(value, masker)
+    return out
 
 
 def redact_diff_text(text: str) -> str:
@@ -104,7 +106,9 @@ def redact_diff_text(text: str) -> str:
             out.append(redact_text(line))
             continue
         prefix, key, space, value = match.groups()
-        if value and is_secret_key(key) and not _is_reference_key(key):
+        if _MASK_TOKEN.fullmatch(value.strip()):
+            pass  # already a mask: keep which one it is
+        elif value and is_secret_key(key) and not _is_reference_key(key):
             value = REDACTED
         else:
             value = redact_text(value)
