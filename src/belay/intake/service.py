@@ -1,0 +1,508 @@
+"""The intake service: one delivery in, one durable verdict out (and a deployment job on pass).
+
+    auth → form → bundle → project mapping → idempotency → judgement → one transaction
+
+The judgement is pure and runs before the transaction, so the database lock is held only for
+the writes: submission, decision, audit events and, for a pass, the deployment job (older queued
+jobs of the same application are superseded). The response is sent only after that commit.
+
+Idempotency: a delivery's key is its Standard Webhooks ``webhook-id`` or, for Portage (which
+sends none), the project, the commit and the sorted report digests of the manifest, so a retried
+GitLab job that rebuilds the bundle maps to the same key. The same key with the same content
+returns the stored verdict and enqueues nothing; with different content it is refused (422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
+
+from belay.config.errors import ConfigError
+from belay.config.settings import BelaySettings, ProjectSettings
+from belay.deploy.spec import SyncSpec
+from belay.gate import (
+    Bundle,
+    BundleError,
+    EvaluationContext,
+    Intel,
+    PolicySet,
+    Reason,
+    Verdict,
+    evaluate,
+    load_intel,
+    load_policy_set,
+    make_verdict,
+    read_bundle,
+    submission_from_bundle,
+)
+from belay.gate.errors import GateError
+from belay.intake.auth import (
+    AuthResult,
+    Credentials,
+    TokenDigest,
+    WebhookKey,
+    decode_webhook_secret,
+    hash_token,
+)
+from belay.intake.mapping import map_project
+from belay.logs import get_logger
+from belay.redact import register_secret
+from belay.store import DecisionRecord, NewAuditEvent, Store, SubmissionRecord, new_id
+
+__all__ = ["IntakeResponse", "IntakeService", "credentials_from_settings"]
+
+_log = get_logger("belay.intake")
+
+ALLOWED_VALIDATION = frozenset({"passed", "failed"})
+ALLOWED_POLICY = frozenset({"fetched", "local"})
+
+
+class IntakeResponse(BaseModel):
+    """What the HTTP layer sends back: a status code and a JSON body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status_code: int
+    body: dict[str, Any]
+    submission_id: str | None = None
+    duplicate: bool = False
+
+
+def _error(status: int, message: str) -> IntakeResponse:
+    return IntakeResponse(status_code=status, body={"error": message})
+
+
+def credentials_from_settings(
+    settings: BelaySettings, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """Build the intake's credentials: hash tokens from the environment, decode webhook secrets.
+
+    A variable named in ``belay.yaml`` but not set is a :class:`ConfigError` (fail closed, and
+    say so at start rather than refuse every delivery later).
+    """
+    env = os.environ if environ is None else environ
+    tokens: list[TokenDigest] = []
+    gitlab: list[TokenDigest] = []
+    keys: list[WebhookKey] = []
+    for index, project in enumerate(settings.projects):
+        where = f"projects[{index}] ({project.name})"
+        for name in project.token_env:
+            tokens.append(
+                TokenDigest(
+                    project=project.name,
+                    label=f"token_env {name}",
+                    sha256=_hashed(env, name, where),
+                )
+            )
+        for n, digest in enumerate(project.token_sha256):
+            tokens.append(
+                TokenDigest(project=project.name, label=f"token_sha256[{n}]", sha256=digest)
+            )
+        for name in project.gitlab_token_env:
+            gitlab.append(
+                TokenDigest(
+                    project=project.name,
+                    label=f"gitlab_token_env {name}",
+                    sha256=_hashed(env, name, where),
+                )
+            )
+        for name in project.webhook_secret_env:
+            secret = _required_env(env, name, where)
+            try:
+                key = decode_webhook_secret(secret)
+            except ValueError as err:
+                raise ConfigError(f"{where}.webhook_secret_env {name}: {err}") from None
+            keys.append(
+                WebhookKey(project=project.name, label=f"webhook_secret_env {name}", key=key)
+            )
+    return Credentials(tokens=tuple(tokens), gitlab_tokens=tuple(gitlab), webhook_keys=tuple(keys))
+
+
+def _required_env(env: Mapping[str, str], name: str, where: str) -> str:
+    value = env.get(name, "")
+    if not value.strip():
+        raise ConfigError(f"{where}: environment variable {name} is not set")
+    register_secret(value)
+    return value.strip()
+
+
+def _hashed(env: Mapping[str, str], name: str, where: str) -> str:
+    value = _required_env(env, name, where)
+    scheme, _, rest = value.partition(" ")
+    token = rest.strip() if scheme.lower() == "bearer" and rest.strip() else value
+    return hash_token(token)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntakeService:
+    """Judges and stores deliveries; shared by the Portage route and the native API."""
+
+    def __init__(
+        self,
+        *,
+        settings: BelaySettings,
+        store: Store,
+        credentials: Credentials,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.credentials = credentials
+        self.clock = clock
+        self._policies: dict[str, PolicySet] = {}
+        self._intel: dict[tuple[str, str | None], Intel] = {}
+        for name in {p.policy for p in settings.projects} | set(settings.policies):
+            path = settings.policy_path(name)
+            if path is None:
+                raise ConfigError(f"policy {name!r} is used but not listed under policies")
+            try:
+                self._policies[name] = load_policy_set(path)
+            except GateError as err:
+                raise ConfigError(str(err)) from None
+
+    def policy_set(self, name: str) -> PolicySet:
+        """A policy set loaded at start (policies are server-side files, read once)."""
+        return self._policies[name]
+
+    # --- the Portage delivery ----------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        auth: AuthResult,
+        form: Mapping[str, str],
+        bundle_bytes: bytes,
+        bundle_name: str,
+    ) -> IntakeResponse:
+        """Judge one authenticated delivery and store it durably; the response to send."""
+        problem = _check_form(form)
+        if problem:
+            return _error(400, problem)
+        now = self.clock()
+        submission_id = new_id()
+        details_url = f"{self.settings.public_url}/submissions/{submission_id}"
+        bundle: Bundle | None = None
+        try:
+            bundle = read_bundle(bundle_bytes, bundle_name or "bundle")
+        except BundleError as err:
+            broken = str(err)
+        else:
+            broken = ""
+        context = bundle.manifest.context if bundle and bundle.manifest else None
+        remote = context.remote if context else None
+        branch = context.branch if context else None
+        commit = context.commit_hash if context else None
+        mapping = map_project(
+            self.settings.projects, allowed=auth.projects, remote=remote, branch=branch
+        )
+        if mapping.forbidden:
+            self._record_refusal(auth, reason=mapping.reason, status=403)
+            return _error(403, mapping.reason)
+        project = mapping.project
+        key, content = _idempotency(auth, project, commit, bundle, bundle_bytes)
+        existing = self._existing(key, content)
+        if existing is not None:
+            return existing
+        verdict = self._judge(
+            bundle=bundle,
+            broken=broken,
+            project=project,
+            mapping_reason=mapping.reason,
+            commit=commit,
+            branch=branch,
+            now=now,
+            details_url=details_url,
+        )
+        record = SubmissionRecord(
+            id=submission_id,
+            received_at=now,
+            idempotency_key=key,
+            content_digest=content,
+            webhook_id=auth.webhook_id,
+            project=project.name if project else None,
+            remote=remote,
+            branch=branch,
+            commit_sha=commit,
+            bundle_sha256=hashlib.sha256(bundle_bytes).hexdigest(),
+            manifest=bundle.manifest.model_dump(mode="json")
+            if bundle and bundle.manifest
+            else None,
+            auth_method=auth.method,
+            credential_label=", ".join(auth.labels),
+            state="judging",
+        )
+        try:
+            self._store(record, bundle_bytes, verdict, project, auth, form, now)
+        except IntegrityError:
+            # A duplicate committed first while this one was being judged: answer with its verdict.
+            existing = self._existing(key, content)
+            if existing is not None:
+                return existing
+            return _error(409, "a delivery with the same key is being processed")
+        return IntakeResponse(
+            status_code=200, body=verdict.for_http().document(), submission_id=submission_id
+        )
+
+    def _existing(self, key: str, content: str) -> IntakeResponse | None:
+        with self.store.unit_of_work() as uow:
+            found = uow.submissions.by_idempotency_key(key)
+            if found is None:
+                return None
+            if found.content_digest != content:
+                return _error(422, "this delivery id was already used for different content")
+            decision = uow.decisions.get(found.decision_id) if found.decision_id else None
+        if decision is None:
+            return _error(409, "a delivery with the same key is still being judged")
+        verdict = Verdict.model_validate(decision.verdict)
+        return IntakeResponse(
+            status_code=200,
+            body=verdict.for_http().document(),
+            submission_id=found.id,
+            duplicate=True,
+        )
+
+    def _judge(
+        self,
+        *,
+        bundle: Bundle | None,
+        broken: str,
+        project: ProjectSettings | None,
+        mapping_reason: str,
+        commit: str | None,
+        branch: str | None,
+        now: datetime,
+        details_url: str,
+    ) -> Verdict:
+        if bundle is None:
+            rule = "bundle.digest" if "digest" in broken else "bundle.manifest"
+            return make_verdict(
+                [Reason(rule=rule, status="fail", message=broken)], details_url=details_url
+            )
+        if project is None:
+            return make_verdict(
+                [
+                    Reason(
+                        rule="mapping",
+                        status="fail",
+                        message=f"{mapping_reason}; nothing will be synced",
+                    )
+                ],
+                details_url=details_url,
+            )
+        policy_set = self._policies[project.policy]
+        policy = policy_set.for_branch(branch)
+        intel_key = (project.policy, branch)
+        if intel_key not in self._intel:
+            files = policy.belay.data
+            self._intel[intel_key] = load_intel(
+                policy_set.data_path(files.kev), policy_set.data_path(files.epss)
+            )
+        deploy_commit = commit if project.sync.revision == "commit" else None
+        context = EvaluationContext(
+            now=now,
+            deploy_commit=deploy_commit,
+            intel=self._intel[intel_key],
+            details_url=details_url,
+        )
+        verdict = evaluate(submission_from_bundle(bundle), policy, context)
+        if project.argocd is None and verdict.decision == "pass":
+            reasons = [
+                *verdict.reasons,
+                Reason(
+                    rule="mapping",
+                    status="fail",
+                    message=f"project {project.name} has no Argo CD application",
+                ),
+            ]
+            return make_verdict(reasons, details_url=details_url)
+        return verdict
+
+    def _store(
+        self,
+        record: SubmissionRecord,
+        bundle_bytes: bytes,
+        verdict: Verdict,
+        project: ProjectSettings | None,
+        auth: AuthResult,
+        form: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        target = project.argocd if project else None
+        decision = DecisionRecord(
+            id=new_id(),
+            submission_id=record.id,
+            decided_at=now,
+            decision=verdict.decision,
+            project=record.project,
+            instance=target.instance if target else None,
+            application=target.application if target else None,
+            revision=record.commit_sha,
+            branch=record.branch,
+            policy=project.policy if project else None,
+            verdict=verdict.model_dump(mode="json", by_alias=True),
+        )
+        common = {
+            "project": record.project,
+            "instance": decision.instance,
+            "application": decision.application,
+            "revision": record.commit_sha,
+            "submission_id": record.id,
+        }
+        with self.store.unit_of_work() as uow:
+            uow.submissions.add(
+                record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
+            )
+            uow.decisions.add(decision)
+            uow.submissions.set_decision(record.id, decision.id)
+            uow.audit.append(
+                NewAuditEvent(
+                    kind="submission.received",
+                    actor=f"{auth.method}:{', '.join(auth.labels)}",
+                    data={
+                        "bundle_sha256": record.bundle_sha256,
+                        "branch": record.branch,
+                        "remote": record.remote,
+                        "idempotency_key": record.idempotency_key,
+                        "form": {
+                            k: form.get(k)
+                            for k in ("action", "status", "validation", "policy")
+                            if form.get(k)
+                        },
+                    },
+                    **common,
+                ),
+                now=now,
+            )
+            uow.audit.append(
+                NewAuditEvent(
+                    kind="verdict.decided",
+                    actor="belay",
+                    decision_id=decision.id,
+                    data={
+                        "decision": verdict.decision,
+                        "summary": verdict.summary,
+                        "reasons": [r.model_dump() for r in verdict.reasons],
+                        "policy": decision.policy,
+                    },
+                    **common,
+                ),
+                now=now,
+            )
+            if verdict.decision == "pass" and project is not None and target is not None:
+                spec = SyncSpec.from_settings(
+                    project.sync, commit=record.commit_sha, branch=record.branch
+                )
+                job = uow.jobs.enqueue(
+                    instance=target.instance,
+                    application=target.application,
+                    argocd_project=target.project,
+                    app_namespace=target.app_namespace,
+                    revision=record.commit_sha,
+                    spec=spec.model_dump(mode="json"),
+                    actor=f"gate:{project.name}",
+                    decision_id=decision.id,
+                    now=now,
+                )
+                superseded = uow.jobs.supersede_queued(
+                    instance=target.instance,
+                    application=target.application,
+                    keep_job_id=job.id,
+                    now=now,
+                )
+                uow.audit.append(
+                    NewAuditEvent(
+                        kind="job.queued",
+                        actor="belay",
+                        decision_id=decision.id,
+                        job_id=job.id,
+                        data={"sync": spec.model_dump(mode="json"), "superseded_jobs": superseded},
+                        **common,
+                    ),
+                    now=now,
+                )
+            uow.commit()
+        _log.info(
+            "intake.decided",
+            submission_id=record.id,
+            decision_id=decision.id,
+            project=record.project,
+            commit=record.commit_sha,
+            decision=verdict.decision,
+        )
+
+    def _record_refusal(self, auth: AuthResult | None, *, reason: str, status: int) -> None:
+        with self.store.unit_of_work() as uow:
+            uow.audit.append(
+                NewAuditEvent(
+                    kind="intake.refused",
+                    actor=f"{auth.method}:{', '.join(auth.labels)}" if auth else "unauthenticated",
+                    data={"status": status, "reason": reason},
+                ),
+                now=self.clock(),
+            )
+            uow.commit()
+
+    def record_unauthenticated(self, reason: str, *, client: str | None) -> None:
+        """Write a 401 to the audit trail (the reason never holds what was sent)."""
+        with self.store.unit_of_work() as uow:
+            uow.audit.append(
+                NewAuditEvent(
+                    kind="intake.unauthorized",
+                    actor="unauthenticated",
+                    data={"status": 401, "reason": reason, "client": client},
+                ),
+                now=self.clock(),
+            )
+            uow.commit()
+
+
+def _check_form(form: Mapping[str, str]) -> str | None:
+    action = form.get("action")
+    status = form.get("status")
+    if action != "deploy":
+        return (
+            f"field 'action' must be 'deploy', got {action!r}"
+            if action
+            else "field 'action' is missing"
+        )
+    if status != "success":
+        return (
+            f"field 'status' must be 'success', got {status!r}"
+            if status
+            else "field 'status' is missing"
+        )
+    validation = form.get("validation")
+    if validation is not None and validation not in ALLOWED_VALIDATION:
+        return f"field 'validation' must be 'passed' or 'failed', got {validation!r}"
+    policy = form.get("policy")
+    if policy is not None and policy not in ALLOWED_POLICY:
+        return f"field 'policy' must be 'fetched' or 'local', got {policy!r}"
+    return None
+
+
+def _idempotency(
+    auth: AuthResult,
+    project: ProjectSettings | None,
+    commit: str | None,
+    bundle: Bundle | None,
+    bundle_bytes: bytes,
+) -> tuple[str, str]:
+    """The delivery's key and the digest of what it carries (to tell a replay from a reuse)."""
+    if bundle is not None and bundle.manifest is not None:
+        digests = sorted(f.digest for f in bundle.manifest.files.values())
+        content = hashlib.sha256("\n".join(digests).encode()).hexdigest()
+    else:
+        content = hashlib.sha256(bundle_bytes).hexdigest()
+    scope = project.name if project else ",".join(sorted(auth.projects))
+    if auth.webhook_id:
+        return f"webhook:{scope}:{auth.webhook_id}", content
+    return f"portage:{scope}:{commit or '-'}:{content}", content

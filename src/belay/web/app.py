@@ -1,0 +1,238 @@
+"""The HTTP API: Portage's webhook, the native submission API, and the service endpoints.
+
+:func:`create_app` builds a FastAPI app from an :class:`~belay.bootstrap.Services` container
+(nothing is created at import time). Handlers translate HTTP into service calls; judging and
+storing happen in :class:`~belay.intake.service.IntakeService`.
+
+Every refusal is a 4xx with a JSON body ``{"error": "..."}`` that Portage prints; an accepted
+submission gets 200 with the verdict document (DESIGN §5) whatever the decision.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from belay import __version__
+from belay.bootstrap import Services
+from belay.intake import AuthError, AuthResult, authenticate
+from belay.logs import get_logger
+from belay.redact import redact_text
+from belay.store import StoreError
+from belay.web.limits import BodyLimitMiddleware, TokenBucketLimiter
+
+__all__ = ["create_app"]
+
+_log = get_logger("belay.web")
+
+_MULTIPART_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["action", "status", "bundle"],
+                "properties": {
+                    "action": {"type": "string", "enum": ["deploy"]},
+                    "status": {"type": "string", "enum": ["success"]},
+                    "validation": {"type": "string", "enum": ["passed", "failed"]},
+                    "policy": {"type": "string", "enum": ["fetched", "local"]},
+                    "bundle": {"type": "string", "format": "binary"},
+                },
+            }
+        }
+    },
+}
+_NATIVE_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["bundle"],
+                "properties": {
+                    "metadata": {"type": "string", "description": "JSON object (optional)"},
+                    "bundle": {"type": "string", "format": "binary"},
+                },
+            }
+        }
+    },
+}
+_VERDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The verdict (pass or fail) of an accepted submission."},
+    400: {"description": "Malformed request (JSON error)."},
+    401: {"description": "Not authenticated."},
+    403: {"description": "Credentials not allowed for the bundle's project."},
+    409: {"description": "The same delivery is still being judged."},
+    413: {"description": "Body too large."},
+    415: {"description": "Not multipart/form-data."},
+    422: {"description": "Delivery id reused for different content."},
+    429: {"description": "Rate limited."},
+}
+
+
+def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": redact_text(message)}, status_code=status, headers=headers)
+
+
+def create_app(services: Services) -> FastAPI:
+    """The ASGI application for ``services`` (used by ``belay serve`` and the tests)."""
+    settings = services.settings
+    app = FastAPI(
+        title="Belay",
+        version=__version__,
+        description="A security gate and incident-evidence service for Argo CD.",
+    )
+    app.state.services = services
+    limiter = TokenBucketLimiter(settings.intake.rate_limit_per_minute)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _json_error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _json_error(400, f"{where}: {first.get('msg', 'invalid')}".strip(": "))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        _log.error("web.unhandled", error=type(exc).__name__, detail=str(exc))
+        return _json_error(500, "internal error; the event was logged")
+
+    async def _authenticate(request: Request, body: bytes) -> AuthResult | JSONResponse:
+        try:
+            auth = authenticate(request.headers, body, services.credentials, now=time.time())
+        except AuthError as err:
+            client = request.client.host if request.client else None
+            await run_in_threadpool(services.intake.record_unauthenticated, str(err), client=client)
+            return _json_error(401, str(err), {"WWW-Authenticate": "Bearer"})
+        wait = limiter.allow(",".join(sorted(auth.labels)))
+        if wait is not None:
+            return _json_error(
+                429,
+                "rate limit exceeded for these credentials",
+                {"Retry-After": str(int(wait) + 1)},
+            )
+        return auth
+
+    async def _read_form(request: Request) -> tuple[dict[str, str], UploadFile] | JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            return _json_error(
+                415, "the body must be multipart/form-data with a 'bundle' file field"
+            )
+        try:
+            form = await request.form(
+                max_files=4, max_fields=32, max_part_size=settings.intake.max_body_bytes
+            )
+        except MultiPartException as err:
+            return _json_error(400, f"malformed multipart body: {err.message}")
+        except (ValueError, UnicodeDecodeError) as err:
+            return _json_error(400, f"malformed multipart body: {type(err).__name__}")
+        fields: dict[str, str] = {}
+        bundle: UploadFile | None = None
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key != "bundle":
+                    return _json_error(400, f"unexpected file field {key!r}")
+                if bundle is not None:
+                    return _json_error(400, "more than one 'bundle' file")
+                bundle = value
+            else:
+                fields[key] = value
+        if bundle is None:
+            return _json_error(400, "the 'bundle' file field is missing")
+        return fields, bundle
+
+    @app.post(
+        "/Build/SubmitArtifacts",
+        summary="Portage CD's deploy webhook: judge a gatecheck bundle",
+        openapi_extra={"requestBody": _MULTIPART_BODY},
+        responses=_VERDICT_RESPONSES,
+        tags=["intake"],
+    )
+    async def submit_artifacts(request: Request) -> JSONResponse:
+        body = await request.body()
+        auth = await _authenticate(request, body)
+        if isinstance(auth, JSONResponse):
+            return auth
+        parsed = await _read_form(request)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        fields, bundle = parsed
+        data = await bundle.read()
+        result = await run_in_threadpool(
+            services.intake.submit,
+            auth=auth,
+            form=fields,
+            bundle_bytes=data,
+            bundle_name=bundle.filename or "gatecheck-bundle.tar.gz",
+        )
+        return JSONResponse(result.body, status_code=result.status_code)
+
+    @app.post(
+        "/api/v1/submissions",
+        summary="Submit a gatecheck bundle (native API)",
+        openapi_extra={"requestBody": _NATIVE_BODY},
+        responses=_VERDICT_RESPONSES,
+        tags=["intake"],
+    )
+    async def submit_native(request: Request) -> JSONResponse:
+        body = await request.body()
+        auth = await _authenticate(request, body)
+        if isinstance(auth, JSONResponse):
+            return auth
+        parsed = await _read_form(request)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        fields, bundle = parsed
+        form = {"action": "deploy", "status": "success"}
+        raw_metadata = fields.get("metadata")
+        if raw_metadata:
+            from belay.jsonio import loads
+
+            try:
+                metadata = loads(raw_metadata)
+            except ValueError:
+                return _json_error(400, "field 'metadata' is not valid JSON")
+            if not isinstance(metadata, dict):
+                return _json_error(400, "field 'metadata' must be a JSON object")
+            form.update({k: str(v) for k, v in metadata.items() if k in ("validation", "policy")})
+        data = await bundle.read()
+        result = await run_in_threadpool(
+            services.intake.submit,
+            auth=auth,
+            form=form,
+            bundle_bytes=data,
+            bundle_name=bundle.filename or "gatecheck-bundle.tar.gz",
+        )
+        return JSONResponse(result.body, status_code=result.status_code)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz", tags=["operations"], summary="The store is reachable and migrated")
+    async def readyz() -> JSONResponse:
+        try:
+            await run_in_threadpool(services.store.check_ready)
+        except StoreError as err:
+            return JSONResponse({"ready": False, "reason": str(err)}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.intake.max_body_bytes,
+        timeout=settings.intake.request_timeout_seconds,
+    )
+    return app

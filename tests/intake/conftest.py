@@ -1,0 +1,128 @@
+"""A running gate (belay serve's app on uvicorn in a thread) and Portage-shaped bundles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from belay.bootstrap import Services, build_services
+from belay.config.settings import load_settings
+from belay.gate import write_bundle
+from belay.jsonio import dumps
+from belay.web import create_app, serve_in_thread
+
+REPO = Path(__file__).resolve().parents[2]
+REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
+COMMIT = "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c"
+TOKEN = "submit-token-canary-7Hq2"
+OTHER_TOKEN = "other-project-token-91x"
+
+
+def clean_reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
+    """The four reports Portage's image and code scans produce, with nothing to fail on."""
+    stamp = now.isoformat()
+    syft = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "metadata": {
+            "timestamp": stamp,
+            "tools": {"components": [{"type": "application", "name": "syft", "version": "1.18.1"}]},
+        },
+        "components": [{"type": "library", "name": "openssl", "version": "3.0.2"}],
+    }
+    grype = {
+        "matches": [],
+        "source": {"type": "image"},
+        "descriptor": {"name": "grype", "version": "0.87.0", "timestamp": stamp},
+    }
+    semgrep = {"version": "1.100.0", "results": [], "errors": [], "paths": {"scanned": []}}
+    return [
+        ("syft-sbom-report.json", dumps(syft), ["type:syft"]),
+        ("grype-vulnerability-report.json", dumps(grype), ["type:grype"]),
+        ("semgrep-sast-report.json", dumps(semgrep), ["type:semgrep"]),
+        ("gitleaks-secrets-report.json", b"[]", ["type:gitleaks"]),
+    ]
+
+
+def bundle(
+    reports: list[tuple[str, bytes, list[str]]] | None = None,
+    *,
+    commit: str = COMMIT,
+    remote: str = REMOTE,
+    branch: str = "main",
+    created_at: datetime | None = None,
+) -> bytes:
+    """A gatecheck bundle as Portage builds it."""
+    now = created_at or datetime.now(UTC)
+    return write_bundle(
+        reports or clean_reports(now), created_at=now, commit=commit, branch=branch, remote=remote
+    )
+
+
+@dataclass
+class Gate:
+    """A gate being served."""
+
+    url: str
+    services: Services
+
+
+def settings_text(database_url: str, **intake: object) -> str:
+    """A belay.yaml for the tests: one project mapped to the guestbook app, one unmapped."""
+    limits = "".join(f"  {k}: {v}\n" for k, v in intake.items()) or "  rate_limit_per_minute: 0\n"
+    return f"""
+database_url: "{database_url}"
+public_url: http://belay.test
+policies:
+  default: {REPO / "policies" / "default.yaml"}
+intake:
+{limits}
+projects:
+  - name: example-app
+    match: {{remote: "{REMOTE}", branch: main}}
+    token_env: [BELAY_TOKEN_EXAMPLE_APP]
+    webhook_secret_env: BELAY_WEBHOOK_SECRET_EXAMPLE_APP
+    argocd: {{instance: default, application: guestbook, project: default}}
+    sync: {{revision: commit, prune: true}}
+  - name: other-app
+    match: {{remote: "https://gitlab.com/acme/other.git"}}
+    token_env: BELAY_TOKEN_OTHER
+    argocd: {{application: other}}
+"""
+
+
+WEBHOOK_KEY = b"k" * 32
+
+
+@pytest.fixture
+def gate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The submit tokens and webhook secret in the environment."""
+    import base64
+
+    monkeypatch.setenv("BELAY_TOKEN_EXAMPLE_APP", TOKEN)
+    monkeypatch.setenv("BELAY_TOKEN_OTHER", OTHER_TOKEN)
+    monkeypatch.setenv(
+        "BELAY_WEBHOOK_SECRET_EXAMPLE_APP", "whsec_" + base64.b64encode(WEBHOOK_KEY).decode()
+    )
+
+
+def start_gate(tmp_path: Path, database_url: str, **intake: object) -> Iterator[Gate]:
+    """Write belay.yaml, build the services and serve the app until the generator closes."""
+    path = tmp_path / "belay.yaml"
+    path.write_text(settings_text(database_url, **intake))
+    services = build_services(load_settings(path))
+    try:
+        with serve_in_thread(create_app(services)) as url:
+            yield Gate(url=url, services=services)
+    finally:
+        services.store.dispose()
+
+
+@pytest.fixture
+def gate(tmp_path: Path, database_url: str, gate_env: None) -> Iterator[Gate]:
+    """A gate on the backend under test (SQLite and PostgreSQL)."""
+    yield from start_gate(tmp_path, database_url)
