@@ -90,3 +90,32 @@ def test_no_gitops_context_makes_no_call() -> None:
         Alert(source="documented", name="NodeDown"), RESOLUTION, now=NOW, client_factory=factory
     )  # type: ignore[arg-type]
     assert [f.kind for f in report.findings] == ["no_gitops_context"]
+
+
+def test_public_names_are_pinned() -> None:
+    """The package offers exactly these names; the HTTP API and the CLI use only them."""
+    import belay.investigate as pkg
+
+    assert sorted(pkg.__all__) == sorted(
+        [
+            "FINDING_KINDS",
+            "Alert",
+            "AlertParseError",
+            "ClientFactory",
+            "Finding",
+            "FindingKind",
+            "InvestigationReport",
+            "InvestigationSettings",
+            "Severity",
+            "investigate",
+            "parse_alert",
+            "parse_alert_bytes",
+            "render",
+            "render_json",
+            "render_markdown",
+            "render_text",
+            "select_instance",
+        ]
+    )
+    for name in pkg.__all__:
+        assert hasattr(pkg, name), name

@@ -9,6 +9,7 @@ client), :mod:`~.rules` (pure rule table), :mod:`~.render` (text, Markdown, JSON
 from __future__ import annotations
 
 from belay.investigate.alerts import AlertParseError, parse_alert, parse_alert_bytes
+from belay.investigate.engine import ClientFactory, investigate, select_instance
 from belay.investigate.models import (
     FINDING_KINDS,
     Alert,
@@ -24,15 +25,18 @@ __all__ = [
     "FINDING_KINDS",
     "Alert",
     "AlertParseError",
+    "ClientFactory",
     "Finding",
     "FindingKind",
     "InvestigationReport",
     "InvestigationSettings",
     "Severity",
+    "investigate",
     "parse_alert",
     "parse_alert_bytes",
     "render",
     "render_json",
     "render_markdown",
     "render_text",
+    "select_instance",
 ]
