@@ -14,6 +14,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZWxheSJ9.c2lnbmF0dXJlLXBhcnQ"
     [
         (f"Authorization: Bearer {JWT}", JWT),
         (f"token {JWT} rejected", JWT),
+        ("token Zx81opQw77LmNb52TyUi", "Zx81opQw77LmNb52TyUi"),
         ("Bearer abcdef123456", "abcdef123456"),
         ("https://user:hunter2hunter2@gitlab.example.com/x.git", "hunter2hunter2"),
         ("password=s3cr3t-value&user=x", "s3cr3t-value"),
@@ -56,7 +57,10 @@ def test_short_values_are_not_registered() -> None:
 
 def test_ordinary_text_is_untouched() -> None:
     """Text without secrets passes unchanged."""
-    text = "application guestbook is OutOfSync at revision 4f1c2a9 (tokens: 3 resources)"
+    text = (
+        "application guestbook is OutOfSync at revision 4f1c2a9 (tokens: 3 resources); "
+        "the token expires on 2026-12-01"
+    )
     assert redact_text(text) == text
 
 
@@ -82,7 +86,13 @@ def test_redact_data_walks_structures() -> None:
 
 @pytest.mark.parametrize(
     ("key", "expected"),
-    [("password", True), ("X-Gitlab-Token", True), ("token_env", False), ("name", False)],
+    [
+        ("password", True),
+        ("X-Gitlab-Token", True),
+        ("WebhookAuthHeader", True),
+        ("token_env", False),
+        ("name", False),
+    ],
 )
 def test_is_secret_key(key: str, expected: bool) -> None:
     """Key names are classified by the words they contain, with known exceptions."""
@@ -94,3 +104,21 @@ def test_mask() -> None:
     assert mask(None) == "(not set)"
     assert mask("short") == "****"
     assert mask("a-long-secret-value-1234") == "****1234"
+
+
+def test_module_loggers_follow_later_configuration() -> None:
+    """A logger made at import time obeys configure_logging() called afterwards (level, stream)."""
+    import io
+
+    from belay.logs import configure_logging, get_logger
+
+    early = get_logger("belay.early")
+    stream = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=stream)
+    early.debug("hidden.debug")
+    early.info("shown.info", password="pw-canary-123")
+    out = stream.getvalue()
+    assert "hidden.debug" not in out
+    assert "shown.info" in out
+    assert "pw-canary-123" not in out
+    assert '"component":"belay.early"' in out

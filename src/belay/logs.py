@@ -52,6 +52,7 @@ def configure_logging(
 
 
 def get_logger(name: str | None = None) -> Any:
-    """Return a structlog logger (bound to ``logger=name`` when a name is given)."""
-    log = structlog.get_logger()
-    return log.bind(logger=name) if name else log
+    """Return a structlog logger whose events carry ``component=name`` when a name is given."""
+    # Initial values instead of .bind(): bind() would build the logger now, freezing whatever
+    # configuration exists at import time; this stays lazy until the first log call.
+    return structlog.get_logger(component=name) if name else structlog.get_logger()

@@ -51,6 +51,7 @@ _SECRET_KEY_WORDS = (
     "cookie",
     "session",
     "signature",
+    "authheader",
 )
 # Keys that contain a secret word but hold no secret.
 _NOT_SECRET_KEYS = frozenset(
@@ -80,7 +81,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         REDACTED,
     ),
     # Authorization header values.
-    (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), rf"\1\2{REDACTED}"),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), rf"\1\2{REDACTED}"),
+    # "token <value>" only when the value looks like a token (long), not "token expires".
+    (re.compile(r"(?i)\b(token)(\s+)[A-Za-z0-9._~+/=\-]{20,}"), rf"\1\2{REDACTED}"),
     # JWT-like: three base64url parts, the first starting like a JSON object header.
     (
         re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),

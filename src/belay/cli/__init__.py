@@ -31,8 +31,23 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
     ),
+    log_level: str = typer.Option(
+        "WARNING", "--log-level", envvar="BELAY_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR."
+    ),
+    log_format: str = typer.Option(
+        "console", "--log-format", envvar="BELAY_LOG_FORMAT", help="console or json (to stderr)."
+    ),
 ) -> None:
     """Belay: a security gate and incident-evidence service for Argo CD."""
+    from belay.cli._common import die
+    from belay.logs import configure_logging
+
+    level = log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        die(f"--log-level: {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    if log_format not in ("console", "json"):
+        die(f"--log-format: {log_format!r} is not console or json")
+    configure_logging(level=level, fmt="json" if log_format == "json" else "console")
 
 
 def _register() -> None:
