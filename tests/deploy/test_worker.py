@@ -253,3 +253,30 @@ def test_deadline_times_out(store: Store) -> None:
         done = uow.jobs.get(job.id)
     assert done is not None
     assert done.state == "timed_out"
+
+
+def test_stopping_releases_the_running_job(store: Store) -> None:
+    """A worker told to stop mid-deployment gives the job back; the next worker finishes it once."""
+    import threading
+
+    with running_simulator(_state(health="Healthy", healthSeconds=1.0)) as sim:
+        job = _enqueue(store)
+        first = Worker(store, _clients(sim), settings=FAST)
+        runner = threading.Thread(target=first.run_once)
+        runner.start()
+        sim.wait_for(APP, lambda app: app.get("status", {}).get("operationState") is not None)
+        first.stop_event.set()
+        runner.join(timeout=10)
+        with store.unit_of_work() as uow:
+            released = uow.jobs.get(job.id)
+        assert released is not None
+        assert released.state == "queued"
+        Worker(store, _clients(sim), settings=FAST).run_once()
+        assert len(_syncs(sim)) == 1
+    with store.unit_of_work() as uow:
+        done = uow.jobs.get(job.id)
+    assert done is not None
+    assert done.state == "succeeded"
+    kinds = _kinds(store, job)
+    assert "deployment.released" in kinds
+    assert "sync.found" in kinds

@@ -80,6 +80,10 @@ class _DeadlinePassed(Exception):
     """The job's deadline passed."""
 
 
+class _Stopping(Exception):
+    """The worker is shutting down: give the job back to the queue."""
+
+
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
@@ -104,6 +108,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.on_outcome = on_outcome
+        self.stop_event = threading.Event()
         self.policy = RetryPolicy(
             base_seconds=self.settings.backoff_base_seconds,
             max_seconds=self.settings.backoff_max_seconds,
@@ -134,8 +139,15 @@ class Worker:
         self.process(job)
         return job
 
-    def run(self, stop: threading.Event) -> None:
-        """Run jobs until ``stop`` is set (a running job is finished first)."""
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Run jobs until ``stop`` (or :attr:`stop_event`) is set.
+
+        A job running at that moment is given back to the queue (its lease released and an audit
+        event written) so that another worker, or this one after a restart, picks it up at once.
+        """
+        if stop is not None:
+            self.stop_event = stop
+        stop = self.stop_event
         while not stop.is_set():
             try:
                 job = self.run_once()
@@ -153,8 +165,21 @@ class Worker:
         except _LeaseLost:
             _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
             return None
+        except _Stopping:
+            self._release(job)
+            return None
         self._finish(job, outcome)
         return outcome
+
+    def _release(self, job: JobRecord) -> None:
+        now = self.clock()
+        with self.store.unit_of_work() as uow:
+            if uow.jobs.release(job.id, worker_id=self.worker_id, not_before=now, now=now):
+                uow.audit.append(
+                    _event(job, "deployment.released", {"reason": "worker shutting down"}), now=now
+                )
+            uow.commit()
+        _log.info("deploy.released", job_id=job.id, application=job.application)
 
     def _finish(self, job: JobRecord, outcome: DeployOutcome) -> None:
         kind = {
@@ -230,7 +255,9 @@ class _JobRun:
         return self.deadline - time.monotonic()
 
     def check(self) -> None:
-        """Raise when the deadline passed; renew the lease when a third of it has gone."""
+        """Raise when stopping or past the deadline; renew the lease when a third of it has gone."""
+        if self.worker.stop_event.is_set():
+            raise _Stopping
         if self.remaining() <= 0:
             raise _DeadlinePassed
         now = time.monotonic()
@@ -248,7 +275,7 @@ class _JobRun:
             self.last_renewal = now
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, min(seconds, self.remaining())))
+        self.worker.stop_event.wait(max(0.0, min(seconds, self.remaining())))
         self.check()
 
     def audit(self, kind: str, data: dict[str, Any], *, once: str | None = None) -> None:
