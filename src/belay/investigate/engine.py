@@ -178,7 +178,7 @@ def investigate(
         alert=alert,
         instance=instance.name if instance is not None else None,
         application=status.application if status is not None else alert.application,
-        revision=deployed[0] if deployed else None,
+        revision=", ".join(deployed) if deployed else None,
         generated_at=now,
         evidence=evidence,
         findings=tuple(findings),

@@ -201,8 +201,9 @@ def _unexpected_revision(ctx: RuleContext) -> RuleResult:
     deployed = status.deployed_revisions
     if not deployed:
         return _NOTHING
-    if any(_matches(wanted, rev) for rev in deployed):
-        return RuleResult(ruled_out=f"the deployed revision {deployed[0]} is the alert's {wanted}")
+    matched = next((rev for rev in deployed if _matches(wanted, rev)), None)
+    if matched is not None:
+        return RuleResult(ruled_out=f"the deployed revision {matched} is the alert's {wanted}")
     evidence = [f"{STATUS}.history[0].revision" if status.history else f"{STATUS}.sync_revision"]
     since = ""
     if status.history and status.history[0].deployed_at:
