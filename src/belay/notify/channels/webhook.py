@@ -1,0 +1,80 @@
+"""A generic JSON webhook, optionally signed with Standard Webhooks headers.
+
+The body is ``{type: "belay.alert.<event>", timestamp, data}``. With a secret (``whsec_...``)
+every attempt carries ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature``
+(``v1,<base64 HMAC-SHA256 of id.timestamp.body>``). The ``webhook-id`` is the same on every
+retry of one alert to one channel, so the receiver can use it as its idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+import httpx
+
+from belay.intake.auth import sign_standard_webhook
+from belay.jsonio import dumps
+from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, post_json
+from belay.notify.model import Alert, AlertEvent
+from belay.notify.render import render_webhook
+
+__all__ = ["WebhookChannel", "delivery_id"]
+
+
+def delivery_id(alert: Alert, channel: str) -> str:
+    """The ``webhook-id`` of an alert on a channel: stable across retries, no ``.`` in it."""
+    digest = hashlib.sha256(f"{alert.dedup_key}\n{channel}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
+class WebhookChannel:
+    """Posts the alert's JSON to a URL, signed when a key is given."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        url: str,
+        events: frozenset[AlertEvent],
+        signing_key: bytes | None = None,
+        timeout: float = DEFAULT_DELIVERY_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._name = name
+        self._events = events
+        self._url = url
+        self._key = signing_key
+        self._clock = clock
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel(name={self._name!r}, signed={self._key is not None})"
+
+    @property
+    def name(self) -> str:
+        """``webhook#<index>``."""
+        return self._name
+
+    @property
+    def events(self) -> frozenset[AlertEvent]:
+        """The subscribed events."""
+        return self._events
+
+    def send(self, alert: Alert) -> None:
+        """POST the alert; sign it (with this attempt's timestamp) when a key is set."""
+        body = dumps(render_webhook(alert))
+        headers = {"webhook-id": delivery_id(alert, self._name)}
+        if self._key is not None:
+            timestamp = int(self._clock())
+            headers["webhook-timestamp"] = str(timestamp)
+            headers["webhook-signature"] = sign_standard_webhook(
+                self._key, headers["webhook-id"], timestamp, body
+            )
+        post_json(self._client, self._url, channel=self._name, content=body, headers=headers)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
