@@ -23,6 +23,7 @@ from belay.redact import register_secret
 
 __all__ = [
     "DEFAULT_SETTINGS_FILE",
+    "AlertSettings",
     "ArgoCDTarget",
     "BelaySettings",
     "IntakeSettings",
@@ -155,6 +156,21 @@ class NotificationChannel(_Strict):
         return value
 
 
+class AlertSettings(_Strict):
+    """How alerts are raised and delivered (``alerts:`` in belay.yaml; every key optional)."""
+
+    verdict_fail: bool = False
+    """Also alert on a failing verdict (off by default: a failing build is routine CI feedback)."""
+    token_expiry_warning_days: float = Field(default=14.0, gt=0)
+    """Alert when an Argo CD token expires within this many days."""
+    token_check_interval_hours: float = Field(default=24.0, gt=0)
+    """How often token expiry is checked again after the check at start."""
+    delivery_attempts: int = Field(default=6, ge=1, le=50)
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    delivery_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=300.0, gt=0)
+
+
 class IntakeSettings(_Strict):
     """Limits of the HTTP intake."""
 
@@ -186,6 +202,7 @@ class BelaySettings(_Strict):
     projects: tuple[ProjectSettings, ...] = ()
     intake: IntakeSettings = IntakeSettings()
     worker: WorkerSettings = WorkerSettings()
+    alerts: AlertSettings = AlertSettings()
     web_token_env: str | None = None
     """Read access to the web page and read APIs: a token from this variable (or proxy auth)."""
     proxy_auth_header: str | None = None
