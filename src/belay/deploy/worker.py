@@ -10,6 +10,11 @@ One job runs in two steps, each driven by a pure decision from :mod:`belay.deplo
 2. **follow**: the watch stream (polling when it breaks or stays quiet) until the assessment is
    DEPLOYED or FAILED, or the job's deadline passes (``timed_out``).
 
+Credential rotation: when Argo CD answers 401 and the worker was given ``reload_credentials``
+(e.g. :meth:`belay.deploy.credentials.ReloadingClients.reload_after_401`), the configuration is
+re-read once; if the credentials changed, both steps run again with a new client (the marker
+makes the sync step follow a sync already sent), otherwise the job fails as before.
+
 After any retryable error the application is read again before a sync is resent, so a sync that
 reached Argo CD even though its answer was lost is found by its marker and followed, never sent
 twice. The lease is renewed while a job runs; a worker that loses it stops without recording.
@@ -31,6 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from belay.argocd import (
     Application,
+    ArgoCDAuthError,
     ArgoCDClient,
     ArgoCDError,
     ArgoCDNotFound,
@@ -46,10 +52,14 @@ from belay.redact import redact_text
 from belay.retry import RetryPolicy, backoff_delay, retrying
 from belay.store import JobRecord, NewAuditEvent, Store
 
-__all__ = ["ClientFactory", "DeployOutcome", "Worker"]
+__all__ = ["ClientFactory", "CredentialReloader", "DeployOutcome", "Worker"]
 
 ClientFactory = Callable[[str], AbstractContextManager[ArgoCDClient]]
 """Gives a client for an Argo CD instance name, as a context manager (closed after the job)."""
+
+CredentialReloader = Callable[[str, ArgoCDClient], bool]
+"""Re-reads the configuration after ``client`` (of the named instance) got a 401; True when the
+credentials changed, so that a new client from the factory may succeed."""
 
 NOT_FOUND_GRACE_SECONDS = 30.0
 """How long a 404 is retried: an ApplicationSet may still be creating the application."""
@@ -101,6 +111,7 @@ class Worker:
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_outcome: Callable[[JobRecord, DeployOutcome], None] | None = None,
+        reload_credentials: CredentialReloader | None = None,
     ) -> None:
         self.store = store
         self.clients = clients
@@ -108,6 +119,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.on_outcome = on_outcome
+        self.reload_credentials = reload_credentials
         self.stop_event = threading.Event()
         self.policy = RetryPolicy(
             base_seconds=self.settings.backoff_base_seconds,
@@ -291,20 +303,44 @@ class _JobRun:
     # --- the run -----------------------------------------------------------------------------
 
     def execute(self) -> DeployOutcome:
+        reloaded = False
+        while True:
+            try:
+                with self.worker.clients(self.job.instance) as client:
+                    self.client = client
+                    if client.base_url.startswith("http://"):
+                        _log.warning("deploy.plain_http", instance=self.job.instance)
+                        self.audit(
+                            "security.plain_http", {"instance": self.job.instance}, once="http"
+                        )
+                    self.sync_step()
+                    return self.follow_step()
+            except _DeadlinePassed:
+                return self.timed_out()
+            except ArgoCDAuthError as err:
+                if not reloaded and self.credentials_changed():
+                    # Rotated token: run both steps again with the new credentials, once.
+                    reloaded = True
+                    self.audit("credentials.reloaded", {"after": str(err)})
+                    continue
+                return DeployOutcome(
+                    state="failed", reason=self.explain(err), error_class=type(err).__name__
+                )
+            except ArgoCDError as err:
+                return DeployOutcome(
+                    state="failed", reason=self.explain(err), error_class=type(err).__name__
+                )
+
+    def credentials_changed(self) -> bool:
+        """After a 401: re-read the configuration (if the worker can); True if it changed."""
+        reload = self.worker.reload_credentials
+        if reload is None or self.client is None:
+            return False
         try:
-            with self.worker.clients(self.job.instance) as client:
-                self.client = client
-                if client.base_url.startswith("http://"):
-                    _log.warning("deploy.plain_http", instance=self.job.instance)
-                    self.audit("security.plain_http", {"instance": self.job.instance}, once="http")
-                self.sync_step()
-                return self.follow_step()
-        except _DeadlinePassed:
-            return self.timed_out()
-        except ArgoCDError as err:
-            return DeployOutcome(
-                state="failed", reason=self.explain(err), error_class=type(err).__name__
-            )
+            return reload(self.job.instance, self.client)
+        except Exception:  # noqa: BLE001 - a broken configuration read fails the job as a 401
+            _log.exception("deploy.credentials_reload_failed", instance=self.job.instance)
+            return False
 
     def explain(self, err: ArgoCDError) -> str:
         if isinstance(err, AutoSyncConflict):
