@@ -7,6 +7,7 @@ The CLI (``belay serve``, ``belay worker``, ``belay sync``, ``belay audit``) and
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from belay.intake import Credentials
 from belay.intake.service import IntakeService, credentials_from_settings
 from belay.store import Store
 
-__all__ = ["ArgoCDClients", "Services", "build_services"]
+__all__ = ["ArgoCDClients", "Services", "build_services", "start_workers"]
 
 
 class ArgoCDClients:
@@ -78,3 +79,25 @@ def build_services(
         intake=intake,
         clients=ArgoCDClients(env),
     )
+
+
+def start_workers(
+    services: Services, *, stop: threading.Event, count: int = 1
+) -> list[threading.Thread]:
+    """Start ``count`` deployment workers on daemon threads; they end when ``stop`` is set."""
+    from belay.deploy.worker import Worker
+
+    on_outcome = services.extras.get("on_outcome")
+    threads = []
+    for n in range(count):
+        worker = Worker(
+            services.store,
+            services.clients,
+            settings=services.settings.worker,
+            on_outcome=on_outcome if callable(on_outcome) else None,
+        )
+        worker.stop_event = stop
+        thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

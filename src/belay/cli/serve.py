@@ -1,0 +1,120 @@
+"""``belay serve``, ``belay worker`` and ``belay db upgrade``: running Belay as a service."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from belay.cli._common import handle_errors
+
+__all__ = ["register"]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml if it exists)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``worker`` and ``db`` to ``app``."""
+    db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+
+    @app.command()
+    @handle_errors
+    def serve(
+        config: ConfigOption = None,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+        worker: Annotated[
+            bool | None,
+            typer.Option(
+                "--worker/--no-worker",
+                help="Run the deployment worker in this process (default: on with SQLite).",
+            ),
+        ] = None,
+    ) -> None:
+        """Serve the HTTP API and the audit page (and, with SQLite, the deployment worker)."""
+        import uvicorn
+
+        from belay.bootstrap import build_services, start_workers
+        from belay.config.settings import load_settings
+        from belay.web import create_app
+
+        settings = load_settings(config)
+        services = build_services(settings)
+        run_worker = worker if worker is not None else services.store.backend == "sqlite"
+        stop = threading.Event()
+        threads = start_workers(services, stop=stop, count=1) if run_worker else []
+        _reload_on_sighup(services)
+        typer.echo(
+            f"Belay listening on http://{host}:{port} (worker: {'on' if threads else 'off'})",
+            err=True,
+        )
+        try:
+            uvicorn.run(
+                create_app(services), host=host, port=port, log_level="warning", access_log=False
+            )
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            services.store.dispose()
+
+    @app.command("worker")
+    @handle_errors
+    def worker_command(
+        config: ConfigOption = None,
+        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run in parallel.")] = 1,
+    ) -> None:
+        """Run deployment workers only (for PostgreSQL deployments with several replicas)."""
+        from belay.bootstrap import build_services, start_workers
+        from belay.config.settings import load_settings
+
+        services = build_services(load_settings(config))
+        stop = threading.Event()
+
+        def _stop(_signum: int, _frame: object) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        _reload_on_sighup(services)
+        threads = start_workers(services, stop=stop, count=concurrency)
+        typer.echo(f"Belay worker running ({concurrency} at a time)", err=True)
+        while not stop.wait(0.5):
+            pass
+        for thread in threads:
+            thread.join(timeout=30)
+        services.store.dispose()
+
+    @db_app.command("upgrade")
+    @handle_errors
+    def db_upgrade(config: ConfigOption = None) -> None:
+        """Apply the store's migrations; exit 0 when the database is up to date."""
+        from belay.config.settings import load_settings
+        from belay.store import Store
+
+        store = Store(load_settings(config).database_url)
+        try:
+            store.upgrade()
+            typer.echo(f"database at migration {store.current_revision()}")
+        finally:
+            store.dispose()
+
+
+def _reload_on_sighup(services: object) -> None:
+    """SIGHUP re-reads the Argo CD configuration (a rotated token, without dropping jobs)."""
+    from belay.bootstrap import Services
+
+    assert isinstance(services, Services)
+
+    def _reload(_signum: int, _frame: object) -> None:
+        services.clients.reload()
+
+    if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, _reload)

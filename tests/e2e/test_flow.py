@@ -1,0 +1,211 @@
+"""The whole flow with real processes: simulator, `belay serve`, a Portage delivery, the audit CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from belay.gate import write_bundle
+from belay.jsonio import dumps, loads
+from belay.sim.sample import sample_state
+from belay.web import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
+COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
+TOKEN = "e2e-submit-token-4kQ9"
+BELAY = [sys.executable, "-m", "belay.cli"]
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"process exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
+    stamp = now.isoformat()
+    return [
+        (
+            "syft-sbom-report.json",
+            dumps(
+                {
+                    "bomFormat": "CycloneDX",
+                    "specVersion": "1.5",
+                    "metadata": {"timestamp": stamp, "tools": {"components": [{"name": "syft"}]}},
+                    "components": [],
+                }
+            ),
+            ["type:syft"],
+        ),
+        (
+            "grype-vulnerability-report.json",
+            dumps({"matches": [], "descriptor": {"name": "grype", "timestamp": stamp}}),
+            ["type:grype"],
+        ),
+        (
+            "semgrep-sast-report.json",
+            dumps({"results": [], "errors": [], "version": "1.100.0"}),
+            ["type:semgrep"],
+        ),
+        ("gitleaks-secrets-report.json", b"[]", ["type:gitleaks"]),
+    ]
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A simulator and `belay serve` (SQLite, in-process worker) as real processes."""
+    state = sample_state()
+    state["syncBehavior"] = {"guestbook": {"seconds": 0.1, "health": "Healthy"}}
+    (tmp_path / "state.json").write_bytes(dumps(state))
+    sim_port, gate_port = free_port(), free_port()
+    config = tmp_path / "belay.yaml"
+    config.write_text(
+        f"""
+database_url: sqlite:///{tmp_path / "belay.db"}
+public_url: http://127.0.0.1:{gate_port}
+policies: {{default: {REPO / "policies" / "default.yaml"}}}
+worker: {{poll_interval_seconds: 0.05, backoff_base_seconds: 0.05, backoff_max_seconds: 0.2}}
+projects:
+  - name: example-app
+    match: {{remote: "{REMOTE}", branch: main}}
+    token_env: BELAY_TOKEN_EXAMPLE_APP
+    argocd: {{application: guestbook, project: default}}
+    sync: {{revision: commit, timeoutSeconds: 60}}
+"""
+    )
+    env = {
+        **os.environ,
+        "ARGOCD_BASE_URL": f"http://127.0.0.1:{sim_port}",
+        "ARGOCD_USERNAME": "admin",
+        "ARGOCD_PASSWORD": "admin",
+        "BELAY_TOKEN_EXAMPLE_APP": TOKEN,
+    }
+    sim = subprocess.Popen(
+        [*BELAY, "sim", "argocd", "--port", str(sim_port), "--state", str(tmp_path / "state.json")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    gate = subprocess.Popen(
+        [*BELAY, "serve", "--config", str(config), "--port", str(gate_port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
+        _wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
+        yield f"http://127.0.0.1:{gate_port}", env, config
+    finally:
+        for proc in (gate, sim):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BELAY, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_submission_to_healthy_and_audit_trace(running: tuple[str, dict[str, str], Path]) -> None:
+    """A passing delivery is deployed, and `belay audit trace/verify` show and confirm the chain."""
+    url, env, config = running
+    now = datetime.now(UTC)
+    data = write_bundle(_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE)
+    response = httpx.post(
+        f"{url}/Build/SubmitArtifacts",
+        data={"action": "deploy", "status": "success"},
+        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
+        headers={"Authorization": TOKEN},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["verdict"]["decision"] == "pass"
+    deadline = time.monotonic() + 60
+    while True:
+        trace = _cli(
+            ["audit", "trace", "--commit", COMMIT, "--config", str(config), "--output", "json"],
+            env,
+            config.parent,
+        )
+        kinds = [e["kind"] for e in loads(trace.stdout)] if trace.returncode == 0 else []
+        if (
+            "deployment.succeeded" in kinds
+            or "deployment.failed" in kinds
+            or time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.2)
+    assert kinds[:3] == ["submission.received", "verdict.decided", "job.queued"]
+    assert "sync.requested" in kinds
+    assert kinds[-1] == "deployment.succeeded"
+    text = _cli(["audit", "trace", "--commit", COMMIT, "--config", str(config)], env, config.parent)
+    assert "deployment.succeeded" in text.stdout
+    verify = _cli(["audit", "verify", "--config", str(config)], env, config.parent)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "intact" in verify.stdout
+
+
+def test_manual_sync_waits_for_result(running: tuple[str, dict[str, str], Path]) -> None:
+    """`belay sync APP --revision R --wait` deploys through the same engine and exits 0."""
+    _url, env, config = running
+    result = _cli(
+        [
+            "sync",
+            "guestbook",
+            "--revision",
+            COMMIT,
+            "--wait",
+            "--config",
+            str(config),
+            "--actor",
+            "alice",
+        ],
+        env,
+        config.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = _cli(
+        ["audit", "list", "--config", str(config), "--output", "json"], env, config.parent
+    )
+    events = loads(listing.stdout)
+    assert any(
+        e["kind"] == "sync.manual_requested" and e["actor"] == "manual:alice" for e in events
+    )
+
+
+def test_db_upgrade_and_verify_on_fresh_store(tmp_path: Path) -> None:
+    """`belay db upgrade` migrates a new database; `audit verify` of an empty chain is intact."""
+    config = tmp_path / "belay.yaml"
+    config.write_text(f"database_url: sqlite:///{tmp_path / 'x.db'}\n")
+    env = dict(os.environ)
+    upgrade = _cli(["db", "upgrade", "--config", str(config)], env, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "0001" in upgrade.stdout
+    assert _cli(["audit", "verify", "--config", str(config)], env, tmp_path).returncode == 0
+    missing = _cli(["audit", "verify", "--config", str(tmp_path / "nope.yaml")], env, tmp_path)
+    assert missing.returncode == 2
+    assert "not found" in missing.stderr
