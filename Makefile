@@ -34,8 +34,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Re-pin after changing dependencies in pyproject.toml (needs uv: `pip install uv`).
+# requirements.lock (runtime + dev) builds .venv; requirements-runtime.lock (runtime only) builds
+# the container image (deploy/Containerfile), which must not carry test and lint tools.
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
