@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from belay.cli import app
-from belay.cli.investigate import load_settings
+from belay.config.settings import load_settings
+from belay.store import Store
 
 runner = CliRunner()
 
@@ -68,16 +69,28 @@ def test_not_configured_still_reports(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_thresholds_and_bad_config(tmp_path: Path) -> None:
     """--config reads investigate: thresholds; a bad value is exit 2 naming the key."""
     (tmp_path / "belay.yaml").write_text("investigate:\n  rollout_window_minutes: 90\n")
+    Store("sqlite:///belay.db").upgrade()
     ok = runner.invoke(
         app,
         ["investigate", "-i", "-", "--config", "belay.yaml"],
         input='{"alert_name": "NodeDown"}',
     )
     assert ok.exit_code == 0, ok.output
-    assert load_settings(tmp_path / "belay.yaml").rollout_window_minutes == 90
+    assert load_settings(tmp_path / "belay.yaml").investigate.rollout_window_minutes == 90
     (tmp_path / "bad.yaml").write_text("investigate:\n  rollout_window_minutes: -1\n")
     bad = runner.invoke(
         app, ["investigate", "-i", "-", "--config", "bad.yaml"], input='{"alert_name": "NodeDown"}'
     )
     assert bad.exit_code == 2
     assert bad.stderr.startswith("error: bad.yaml: investigate.rollout_window_minutes:")
+
+
+def test_config_with_unmigrated_store_is_one_line(tmp_path: Path) -> None:
+    """--config whose store was never migrated says how to fix it, in one line."""
+    (tmp_path / "belay.yaml").write_text("database_url: sqlite:///fresh.db\n")
+    result = runner.invoke(
+        app, ["investigate", "-i", "-", "--config", "belay.yaml"], input='{"alert_name": "X"}'
+    )
+    assert result.exit_code == 1
+    assert "belay db upgrade" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

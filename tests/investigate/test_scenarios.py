@@ -2,7 +2,9 @@
 
 Each folder (DESIGN §7) holds ``alert.json``, ``argocd.json`` (a simulator state), an optional
 ``env.json`` (Belay's environment; ``{sim_url}`` in a value becomes the simulator's address, and
-``ARGOCD_BASE_URL`` is filled in unless the scenario sets it) and ``answer.yaml``:
+``ARGOCD_BASE_URL`` is filled in unless the scenario sets it), an optional ``belay.json`` (gate
+decisions preloaded into a fresh store, which the run reads through ``--config``) and
+``answer.yaml``:
 ``required_findings``, ``forbidden_findings``, ``required_ruled_out``, plus these optional keys:
 ``instance`` (the instance the report must name), ``max_calls`` (Argo CD calls allowed, default 6),
 ``required_text`` / ``forbidden_text`` (strings that must / must not appear in any output).
@@ -24,13 +26,12 @@ from typer.testing import CliRunner
 from belay.cli import app
 from belay.investigate.models import FINDING_KINDS
 from belay.sim.testing import running_simulator
+from belay.store import DecisionRecord, Store
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 FOLDERS = sorted(p for p in SCENARIOS.iterdir() if p.is_dir())
 DEFAULT_MAX_CALLS = 6
-# unapproved_revision reads Belay's own gate decisions (belay.json); its scenario arrives with
-# the deploy work, which owns the audit trail it needs.
-NOT_YET_COVERED = {"unapproved_revision"}
+NOT_YET_COVERED: set[str] = set()
 ANSWER_KEYS = {
     "required_findings",
     "forbidden_findings",
@@ -71,22 +72,46 @@ def test_every_finding_kind_has_a_scenario() -> None:
     assert len(FOLDERS) >= 12
 
 
+def _preload_decisions(folder: Path, tmp_path: Path) -> list[str]:
+    """With belay.json: a migrated store holding those decisions, and the --config to read it."""
+    decisions_file = folder / "belay.json"
+    if not decisions_file.exists():
+        return []
+    store = Store(f"sqlite:///{tmp_path / 'belay.db'}")
+    store.upgrade()
+    with store.unit_of_work() as uow:
+        for raw in json.loads(decisions_file.read_text()):
+            uow.decisions.add(
+                DecisionRecord.model_validate({**raw, "verdict": {"decision": raw["decision"]}})
+            )
+        uow.commit()
+    store.dispose()
+    config = tmp_path / "belay.yaml"
+    config.write_text(f"database_url: sqlite:///{tmp_path / 'belay.db'}\n")
+    return ["--config", str(config)]
+
+
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
-def test_scenario(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scenario(folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The report has the required findings and ruled-out kinds, no forbidden one, read-only calls."""
     answer = _answer(folder)
     state = json.loads((folder / "argocd.json").read_text())
     runner = CliRunner()
+    extra = _preload_decisions(folder, tmp_path)
     with running_simulator(state) as sim:
         env = _environment(folder, sim.url)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        result = runner.invoke(app, ["investigate", "-i", str(folder / "alert.json"), "-o", "json"])
+        result = runner.invoke(
+            app, ["investigate", "-i", str(folder / "alert.json"), "-o", "json", *extra]
+        )
         assert result.exit_code == 0, f"{folder.name}: exit {result.exit_code}: {result.output}"
         calls = sim.requests()
         outputs = [result.stdout]
         for fmt in ("text", "markdown"):
-            other = runner.invoke(app, ["investigate", "-i", str(folder / "alert.json"), "-o", fmt])
+            other = runner.invoke(
+                app, ["investigate", "-i", str(folder / "alert.json"), "-o", fmt, *extra]
+            )
             assert other.exit_code == 0, f"{folder.name} ({fmt}): {other.output}"
             outputs.append(other.stdout)
 

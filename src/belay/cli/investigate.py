@@ -9,17 +9,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
-from pydantic import ValidationError
 
 from belay.cli._common import OutputFormat, handle_errors
 from belay.errors import BadInput
 from belay.logs import configure_logging
 
-__all__ = ["load_settings", "register"]
+__all__ = ["register"]
 
 
 class _CurrentStderr:
@@ -51,34 +49,6 @@ def _read_input(source: str) -> tuple[bytes, str]:
         raise BadInput(f"{source}: cannot be read ({err.strerror})") from None
 
 
-def load_settings(path: Path | None) -> Any:
-    """Investigation settings from the ``investigate:`` section of ``belay.yaml`` (optional)."""
-    from belay.investigate.models import InvestigationSettings
-
-    if path is None:
-        return InvestigationSettings()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise BadInput(f"{path}: not a readable YAML file ({first})") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise BadInput(f"{path}: expected a mapping at the top level")
-    section = raw.get("investigate") or {}
-    if not isinstance(section, dict):
-        raise BadInput(f"{path}: 'investigate' must be a mapping")
-    try:
-        return InvestigationSettings.model_validate(section)
-    except ValidationError as err:
-        problem = err.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        raise BadInput(f"{path}: investigate.{where}: {problem['msg']}") from None
-
-
 @handle_errors
 def investigate_command(
     input_file: Annotated[
@@ -89,7 +59,11 @@ def investigate_command(
     ],
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="belay.yaml (its 'investigate:' thresholds)."),
+        typer.Option(
+            "--config",
+            "-c",
+            help="belay.yaml: its investigate thresholds and Belay's own decisions (store).",
+        ),
     ] = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="text, json or markdown.")
@@ -101,15 +75,27 @@ def investigate_command(
     from belay.config import resolve_argocd
     from belay.investigate.alerts import parse_alert_bytes
     from belay.investigate.engine import investigate
+    from belay.investigate.models import InvestigationSettings
     from belay.investigate.render import render
 
     data, origin = _read_input(input_file)
     alert = parse_alert_bytes(data, origin=origin)
-    settings = load_settings(config)
-    # Nothing but the report may reach stdout (`-o json` is read by machines): a logger bound
-    # before logging was configured still prints to stdout, so send stray output to stderr.
+    settings = InvestigationSettings()
+    lookup = None
+    if config is not None:
+        # With belay.yaml: its thresholds, and Belay's own decisions from its store.
+        from belay.config.settings import load_settings
+        from belay.investigate.gate_records import store_gate_lookup
+        from belay.store import Store
+
+        belay_settings = load_settings(config)
+        settings = belay_settings.investigate
+        store = Store(belay_settings.database_url)
+        store.check_ready()
+        lookup = store_gate_lookup(store)
+    # Nothing but the report may reach stdout (`-o json` is read by machines).
     with contextlib.redirect_stdout(sys.stderr):
-        report = investigate(alert, resolve_argocd(), settings=settings)
+        report = investigate(alert, resolve_argocd(), settings=settings, gate_decisions=lookup)
     color = output is OutputFormat.text and sys.stdout.isatty()
     sys.stdout.write(render(report, output.value, color=color))
     raise typer.Exit(0)

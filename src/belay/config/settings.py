@@ -27,6 +27,7 @@ __all__ = [
     "ArgoCDTarget",
     "BelaySettings",
     "IntakeSettings",
+    "InvestigationSettings",
     "NotificationChannel",
     "ProjectMatch",
     "ProjectSettings",
@@ -192,6 +193,21 @@ class WorkerSettings(_Strict):
     failures_in_a_row_alert: int = Field(default=3, ge=1)
 
 
+class InvestigationSettings(_Strict):
+    """Tunable thresholds of the rules, with the defaults the docs name."""
+
+    rollout_window_minutes: float = Field(default=30.0, gt=0)
+    """A deployment this long (or less) before the alert started counts as a recent rollout."""
+    progressing_threshold_minutes: float = Field(default=10.0, gt=0)
+    """An app Progressing longer than this is reported as stuck."""
+    diff_max_chars: int = Field(default=10_000, gt=0)
+    """Each resource's diff is cut at this many characters, after redaction."""
+    history_limit: int = Field(default=10, gt=0)
+    """How many deployment-history entries (newest first) the status evidence keeps."""
+    list_limit: int = Field(default=50, gt=0)
+    """How many applications the name-less status evidence lists."""
+
+
 class BelaySettings(_Strict):
     """The whole of ``belay.yaml`` after loading, with paths made absolute."""
 
@@ -202,6 +218,7 @@ class BelaySettings(_Strict):
     projects: tuple[ProjectSettings, ...] = ()
     intake: IntakeSettings = IntakeSettings()
     worker: WorkerSettings = WorkerSettings()
+    investigate: InvestigationSettings = InvestigationSettings()
     alerts: AlertSettings = AlertSettings()
     web_token_env: str | None = None
     """Read access to the web page and read APIs: a token from this variable (or proxy auth)."""

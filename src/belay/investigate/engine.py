@@ -30,16 +30,19 @@ from belay.investigate.models import (
     ApplicationListEvidence,
     ApplicationStatusEvidence,
     DiffEvidence,
+    GateDecision,
     InvestigationReport,
     InvestigationSettings,
 )
-from belay.investigate.rules import RuleContext, evaluate
+from belay.investigate.rules import GATE, RuleContext, evaluate
 from belay.logs import get_logger
 from belay.redact import redact_text
 
-__all__ = ["ClientFactory", "investigate", "select_instance"]
+__all__ = ["ClientFactory", "GateLookup", "investigate", "select_instance"]
 
 ClientFactory = Callable[[ArgoCDInstance], ArgoCDClient]
+GateLookup = Callable[[str, str], list[GateDecision]]
+"""Belay's decisions about ``(application, revision)``, newest first."""
 """Builds the client for an instance (tests may plug in a transport)."""
 
 STATUS = "argocd_application_status"
@@ -111,8 +114,13 @@ def investigate(
     settings: InvestigationSettings | None = None,
     now: datetime | None = None,
     client_factory: ClientFactory | None = None,
+    gate_decisions: GateLookup | None = None,
 ) -> InvestigationReport:
-    """Investigate one alert against Argo CD; always returns a report."""
+    """Investigate one alert against Argo CD; always returns a report.
+
+    ``gate_decisions(application, revision)`` returns Belay's own decisions about a revision,
+    newest first; given, the deployed revisions are checked against them (``unapproved_revision``).
+    """
     settings = settings or InvestigationSettings()
     now = now or datetime.now(UTC)
     factory = client_factory or ArgoCDClient.from_instance
@@ -163,7 +171,16 @@ def investigate(
         evidence[STATUS] = status
     if diff is not None:
         evidence[DIFF] = diff
+    gate: dict[str, tuple[GateDecision, ...]] | None = None
+    if gate_decisions is not None and status is not None and status.found:
+        gate = {
+            rev: tuple(gate_decisions(status.application, rev)) for rev in status.deployed_revisions
+        }
+        evidence[GATE] = {
+            rev: [d.model_dump(mode="json") for d in found] for rev, found in gate.items()
+        }
     ctx = RuleContext(
+        gate=gate,
         alert=alert,
         settings=settings,
         now=now,

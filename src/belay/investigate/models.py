@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from belay.config.settings import InvestigationSettings
 from belay.investigate.sanitize import redact_diff_text
 from belay.redact import redact_data
 
@@ -29,6 +30,7 @@ __all__ = [
     "EvidenceError",
     "Finding",
     "FindingKind",
+    "GateDecision",
     "HistoryEntry",
     "InvestigationReport",
     "InvestigationSettings",
@@ -64,6 +66,18 @@ class FindingKind(enum.StrEnum):
 FINDING_KINDS: tuple[str, ...] = tuple(kind.value for kind in FindingKind)
 
 
+class GateDecision(BaseModel):
+    """One of Belay's own gate decisions about a revision (from its store)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    application: str | None = None
+    revision: str | None = None
+    decision: str
+    decided_at: datetime
+
+
 class Severity(enum.StrEnum):
     """How urgent a finding is; reports list critical first."""
 
@@ -74,21 +88,6 @@ class Severity(enum.StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class InvestigationSettings(_Model):
-    """Tunable thresholds of the rules, with the defaults the docs name."""
-
-    rollout_window_minutes: float = Field(default=30.0, gt=0)
-    """A deployment this long (or less) before the alert started counts as a recent rollout."""
-    progressing_threshold_minutes: float = Field(default=10.0, gt=0)
-    """An app Progressing longer than this is reported as stuck."""
-    diff_max_chars: int = Field(default=10_000, gt=0)
-    """Each resource's diff is cut at this many characters, after redaction."""
-    history_limit: int = Field(default=10, gt=0)
-    """How many deployment-history entries (newest first) the status evidence keeps."""
-    list_limit: int = Field(default=50, gt=0)
-    """How many applications the name-less status evidence lists."""
 
 
 class Alert(_Model):

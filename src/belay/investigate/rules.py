@@ -21,6 +21,7 @@ from belay.investigate.models import (
     EvidenceError,
     Finding,
     FindingKind,
+    GateDecision,
     InvestigationSettings,
     ResourceRef,
     Severity,
@@ -49,6 +50,8 @@ class RuleContext:
     app_list: ApplicationListEvidence | None = None
     not_configured: str | None = None
     """Why no Argo CD instance could be used (``None`` when one was)."""
+    gate: dict[str, tuple[GateDecision, ...]] | None = None
+    """Belay's own decisions per deployed revision (``None`` when its store was not consulted)."""
 
     @property
     def app_found(self) -> bool:
@@ -215,6 +218,42 @@ def _unexpected_revision(ctx: RuleContext) -> RuleResult:
         f"The alert concerns revision {wanted}, but Argo CD has {', '.join(deployed)} "
         f"deployed{since}",
         [*evidence, "alert.revision"],
+    )
+
+
+GATE = "belay_gate_decisions"
+
+
+def _unapproved_revision(ctx: RuleContext) -> RuleResult:
+    if ctx.gate is None or not ctx.app_found:
+        return _NOTHING
+    problems: list[str] = []
+    approvals: list[str] = []
+    evidence: list[str] = []
+    for revision, decisions in ctx.gate.items():
+        passed = next((d for d in decisions if d.decision == "pass"), None)
+        if passed is not None:
+            approvals.append(f"{revision} passed the gate (decision {passed.id})")
+            continue
+        evidence.append(f"{GATE}.{revision}")
+        if decisions:
+            last = decisions[0]
+            problems.append(
+                f"{revision} failed the gate (decision {last.id}, "
+                f"{last.decided_at.strftime('%Y-%m-%d %H:%M UTC')}) and was deployed anyway"
+            )
+        else:
+            problems.append(f"{revision} has no Belay decision at all (deployed around the gate)")
+    if not problems:
+        if not approvals:
+            return _NOTHING
+        return RuleResult(ruled_out="; ".join(approvals))
+    return _finding(
+        ctx,
+        FindingKind.unapproved_revision,
+        Severity.critical,
+        "Deployed revision without a passing gate decision: " + "; ".join(problems),
+        [*evidence, f"{STATUS}.sync_revision"],
     )
 
 
@@ -467,6 +506,7 @@ RULES: tuple[Rule, ...] = (
     Rule(FindingKind.sync_failed, _sync_failed, "last operation Failed/Error, SyncError"),
     Rule(FindingKind.degraded, _degraded, "health Degraded"),
     Rule(FindingKind.unexpected_revision, _unexpected_revision, "deployed ≠ alert's revision"),
+    Rule(FindingKind.unapproved_revision, _unapproved_revision, "deployed without a pass"),
     Rule(FindingKind.recent_rollout, _recent_rollout, "deployment in the window before the alert"),
     Rule(FindingKind.progressing_stuck, _progressing_stuck, "Progressing beyond the threshold"),
     Rule(FindingKind.comparison_error, _comparison_error, "ComparisonError and kin"),
