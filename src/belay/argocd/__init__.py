@@ -10,7 +10,14 @@ Other packages import only the names listed in ``__all__``::
 
 from __future__ import annotations
 
-from belay.argocd.client import DEFAULT_TIMEOUT, DEFAULT_WATCH_READ_TIMEOUT, ArgoCDClient
+from belay.argocd.client import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_WATCH_READ_TIMEOUT,
+    ArgoCDClient,
+    CallObserver,
+    add_call_observer,
+    remove_call_observer,
+)
 from belay.argocd.errors import (
     ArgoCDAuthError,
     ArgoCDBadRequest,
@@ -86,6 +93,7 @@ __all__ = [
     "ArgoCDTimeout",
     "ArgoCDUnreachable",
     "AutoSyncConflict",
+    "CallObserver",
     "HealthStatus",
     "Info",
     "KubeEvent",
@@ -111,5 +119,7 @@ __all__ = [
     "UserInfo",
     "VersionInfo",
     "WatchEvent",
+    "add_call_observer",
+    "remove_call_observer",
     "to_argocd_error",
 ]

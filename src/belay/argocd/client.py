@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,7 +47,14 @@ from belay.redact import register_secret
 if TYPE_CHECKING:
     from belay.config.models import ArgoCDInstance
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_WATCH_READ_TIMEOUT", "ArgoCDClient"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WATCH_READ_TIMEOUT",
+    "ArgoCDClient",
+    "CallObserver",
+    "add_call_observer",
+    "remove_call_observer",
+]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for each phase (connect, read, write, pool) of an ordinary call."""
@@ -62,6 +69,30 @@ _M = TypeVar("_M", bound=ArgoModel)
 _Params = httpx.QueryParams
 
 _log = get_logger("belay.argocd")
+
+CallObserver = Callable[[str, str, str, int | None, float], None]
+"""Told of every call as it is logged: (instance, method, path, status or None, seconds)."""
+
+_observers: list[CallObserver] = []
+
+
+def add_call_observer(observer: CallObserver) -> None:
+    """Have ``observer`` told of every Argo CD call (the web app's metrics use it)."""
+    _observers.append(observer)
+
+
+def remove_call_observer(observer: CallObserver) -> None:
+    """Stop telling ``observer``; unknown observers are ignored."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _notify(instance: str, method: str, path: str, status: int | None, seconds: float) -> None:
+    for observer in list(_observers):
+        try:
+            observer(instance, method, path, status, seconds)
+        except Exception:  # noqa: BLE001 - an observer must never break a call
+            _log.debug("argocd.observer_failed", observer=repr(observer))
 
 
 def _segment(value: str, what: str) -> str:
@@ -238,19 +269,23 @@ class ArgoCDClient:
         started: float,
         error: ArgoCDError | None = None,
     ) -> None:
+        seconds = time.perf_counter() - started
         fields: dict[str, Any] = {
             "instance": self.instance_name,
             "method": method,
             "path": path,
             "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "duration_ms": round(seconds * 1000, 1),
         }
+        _notify(self.instance_name, method, path, status, seconds)
         if error is None:
             _log.debug("argocd.call", **fields)
         else:
             _log.warning("argocd.call", error=type(error).__name__, **fields)
 
     def _log_login(self, response: httpx.Response, duration: float) -> None:
+        path = response.request.url.path
+        _notify(self.instance_name, "POST", path, response.status_code, duration)
         _log.debug(
             "argocd.call",
             instance=self.instance_name,
