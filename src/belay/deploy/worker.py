@@ -110,7 +110,7 @@ class Worker:
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
-        on_outcome: Callable[[JobRecord, DeployOutcome], None] | None = None,
+        on_outcome: Callable[[JobRecord, DeployOutcome], object] | None = None,
         reload_credentials: CredentialReloader | None = None,
     ) -> None:
         self.store = store
