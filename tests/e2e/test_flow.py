@@ -15,6 +15,7 @@ import pytest
 
 from belay.gate import write_bundle
 from belay.jsonio import dumps, loads
+from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
 from belay.web import free_port
 
@@ -81,7 +82,7 @@ def running(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
         f"""
 database_url: sqlite:///{tmp_path / "belay.db"}
 public_url: http://127.0.0.1:{gate_port}
-policies: {{default: {REPO / "policies" / "default.yaml"}}}
+policies: {{default: {PACKAGED_POLICIES / "default.yaml"}}}
 worker: {{poll_interval_seconds: 0.05, backoff_base_seconds: 0.05, backoff_max_seconds: 0.2}}
 projects:
   - name: example-app

@@ -20,6 +20,7 @@ from belay.gate import (
     load_policy,
     parse_report,
 )
+from belay.policies import PACKAGED_POLICIES
 
 NOW = datetime(2023, 7, 21, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def _report(scans: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def _strict(scans: Path) -> Policy:
-    policy = load_policy(REPO / "policies" / "strict.yaml")
+    policy = load_policy(PACKAGED_POLICIES / "strict.yaml")
     data = policy.belay.data.model_copy(
         update={"kev": str(scans / "known_exploited_vulnerabilities.json"), "epss": None}
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from belay.gate import PolicyError, load_policy_set, parse_policy_set
+from belay.policies import PACKAGED_POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,7 @@ def test_gatecheck_files_load(scans: Path) -> None:
 @pytest.mark.parametrize("name", ["default.yaml", "strict.yaml"])
 def test_shipped_policies_load(name: str) -> None:
     """The shipped policies are valid."""
-    policy_set = load_policy_set(REPO / "policies" / name)
+    policy_set = load_policy_set(PACKAGED_POLICIES / name)
     assert policy_set.warnings == ()
     assert "grype" in policy_set.default.belay.required_reports
 

@@ -13,6 +13,7 @@ from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
 from belay.gate import write_bundle
 from belay.jsonio import dumps
+from belay.policies import PACKAGED_POLICIES
 from belay.web import create_app, serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def settings_text(database_url: str, **intake: object) -> str:
 database_url: "{database_url}"
 public_url: http://belay.test
 policies:
-  default: {REPO / "policies" / "default.yaml"}
+  default: {PACKAGED_POLICIES / "default.yaml"}
 intake:
 {limits}
 projects:

@@ -173,11 +173,29 @@ def export_command(
     branch: Annotated[
         str | None, typer.Option("--branch", help="Branch whose overrides apply.")
     ] = None,
-    policy: Annotated[Path, typer.Option("--policy", help="Server-side policy file.")] = Path(
-        "policies/default.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Policy file (default: the project's, from belay.yaml)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml).")
+    ] = None,
 ) -> None:
-    """Print the server-side policy as gatecheck YAML (Belay-only rules as comments)."""
+    """Print a project's server-side policy as gatecheck YAML (Belay-only rules as comments).
+
+    The policy is the one ``belay.yaml`` assigns to the project (what the intake judges by), or
+    ``--policy``; with neither, Belay's shipped default.
+    """
+    if policy is None:
+        from belay.config.settings import load_settings
+        from belay.policies import packaged_policy
+
+        settings = load_settings(config)
+        configured = settings.project(project)
+        if config is not None and configured is None:
+            raise BadInput(f"project {project!r} is not in {config}")
+        name = configured.policy if configured else "default"
+        policy = settings.policy_path(name) or packaged_policy("default")
     policy_set = load_policy_set(policy)
     for warning in policy_set.warnings:
         _warn(warning)
