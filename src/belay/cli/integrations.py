@@ -11,6 +11,7 @@ import contextlib
 import enum
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,7 @@ from belay.config import (
     list_store_instances,
     resolve_argocd,
 )
+from belay.config.settings import DEFAULT_SETTINGS_FILE, ArgoCDTarget, load_settings
 from belay.integrations import InstanceCheck, VerifyReport, verify_argocd
 from belay.jsonio import dumps_text
 from belay.logs import configure_logging
@@ -85,20 +87,43 @@ def verify_command(
     output: Annotated[TextOrJSON, typer.Option("--output", "-o", help="text or json.")] = (
         TextOrJSON.text
     ),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="belay.yaml whose mapped applications get least-privilege checks "
+            "(default: ./belay.yaml when it exists).",
+        ),
+    ] = None,
 ) -> None:
     """Check the Argo CD configuration with read-only calls (exit 0 only if all passed)."""
     del service  # only argocd exists
     _quiet_logs()
+    targets = _mapped_targets(config)
     # stdout carries only the result: anything a library prints meanwhile goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         resolution = resolve_argocd()
-        report = verify_argocd(resolution, all_instances=all_instances)
+        report = verify_argocd(resolution, all_instances=all_instances, targets=targets)
     _print_warnings(report, all_instances=all_instances)
     if output is TextOrJSON.json:
         print(dumps_text(_verify_json(report, all_instances=all_instances), indent=True))
     else:
         print("\n\n".join(_check_text(c, show_instance=True) for c in report.checks))
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _mapped_targets(config: Path | None) -> tuple[ArgoCDTarget, ...]:
+    """The Argo CD targets of belay.yaml; an explicit --config must load, the default may not."""
+    if config is None and not DEFAULT_SETTINGS_FILE.exists():
+        return ()
+    try:
+        settings = load_settings(config)
+    except ConfigError as err:
+        if config is not None:
+            raise
+        _warn(f"{err} (least-privilege checks skipped)")
+        return ()
+    return tuple(p.argocd for p in settings.projects if p.argocd is not None)
 
 
 def _print_warnings(report: VerifyReport, *, all_instances: bool) -> None:

@@ -3,7 +3,12 @@
 Per instance: one ``GET /api/v1/applications`` (scoped to the instance's project and namespace
 when set), then ``can-i applications get`` and ``can-i applications sync`` on
 ``<project>/*`` (``<project>/<namespace>/*`` with a namespace). The token's ``exp`` claim is read
-locally. The outcome is one of three statuses:
+locally. Given the applications belay.yaml maps to the instance (``targets``), it also checks
+least privilege with ``can-i``: the account must be able to get and sync each mapped
+application, and a warning names every extra right it holds: ``delete`` or ``update`` on a
+mapped application, or ``sync`` on an application no project maps (a wildcard grant).
+
+The outcome is one of three statuses:
 
 * ``passed``: the list call worked (the Detail adds sync permission and token expiry);
 * ``failed``: configured, but the call failed (401, 403, TLS, unreachable, timeout, ...);
@@ -15,7 +20,7 @@ Nothing here writes to Argo CD.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +35,7 @@ from belay.argocd import (
     ArgoCDUnreachable,
 )
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDInstance, ArgoCDResolution, RejectedInstance
+from belay.config.settings import ArgoCDTarget
 from belay.config.tokens import jwt_claims, token_expiry
 from belay.errors import BelayError
 from belay.redact import redact_text
@@ -48,6 +54,9 @@ DEFAULT_VERIFY_TIMEOUT = 10.0
 """Seconds per call: a verify should answer quickly or say the host is unreachable."""
 
 SERVICE = "argocd"
+
+UNMAPPED_PROBE = "belay-unmapped-probe"
+"""An application name no project maps: ``can-i sync`` on it reveals a wildcard grant."""
 
 ClientFactory = Callable[[ArgoCDInstance], ArgoCDClient]
 
@@ -84,6 +93,8 @@ class InstanceCheck(BaseModel):
     token_expires_at: datetime | None = None
     token_never_expires: bool = False
     warnings: tuple[str, ...] = ()
+    privilege_warnings: tuple[str, ...] = ()
+    """Least-privilege findings for the mapped applications (also in ``detail``)."""
 
 
 class VerifyReport(BaseModel):
@@ -107,24 +118,29 @@ def verify_argocd(
     all_instances: bool = False,
     client_factory: ClientFactory | None = None,
     now: datetime | None = None,
+    targets: Sequence[ArgoCDTarget] = (),
 ) -> VerifyReport:
     """Verify the default instance (or, with ``all_instances``, every instance found).
 
     With ``all_instances`` each rejected configuration is a ``missing`` check of its own; by
     default the rejections are carried in ``rejected`` for the caller to show as warnings.
+    ``targets`` are the applications belay.yaml maps (for the least-privilege checks).
     """
     factory = client_factory or _default_factory
     moment = now or datetime.now(UTC)
     checks: list[InstanceCheck]
     if all_instances:
         checks = [
-            check_instance(i, client_factory=factory, now=moment) for i in resolution.instances
+            check_instance(i, client_factory=factory, now=moment, targets=targets)
+            for i in resolution.instances
         ]
         checks += [_rejected_check(r) for r in resolution.rejected]
         if not checks:
             checks = [_missing_check(resolution.rejected)]
     elif resolution.default is not None:
-        checks = [check_instance(resolution.default, client_factory=factory, now=moment)]
+        checks = [
+            check_instance(resolution.default, client_factory=factory, now=moment, targets=targets)
+        ]
     else:
         checks = [_missing_check(resolution.rejected)]
     return VerifyReport(
@@ -133,9 +149,16 @@ def verify_argocd(
 
 
 def check_instance(
-    instance: ArgoCDInstance, *, client_factory: ClientFactory, now: datetime
+    instance: ArgoCDInstance,
+    *,
+    client_factory: ClientFactory,
+    now: datetime,
+    targets: Sequence[ArgoCDTarget] = (),
 ) -> InstanceCheck:
-    """List applications on ``instance`` and ask can-i; never raises for an Argo CD failure."""
+    """List applications on ``instance`` and ask can-i; never raises for an Argo CD failure.
+
+    ``targets`` mapped to other instances are ignored.
+    """
     base = {
         "instance": instance.name,
         "source": instance.source,
@@ -166,6 +189,8 @@ def check_instance(
         scope = _scope(instance)
         can_get, get_problem = _can_i(client, "get", scope)
         can_sync, sync_problem = _can_i(client, "sync", scope)
+        mine = [t for t in targets if t.instance == instance.name]
+        privilege = _least_privilege(client, instance, mine) if mine else []
 
     sentences = [f"Connected to Argo CD and listed {len(apps)} {_plural(len(apps))}."]
     where = f"project {instance.project!r}" if instance.project else "every project"
@@ -186,9 +211,11 @@ def check_instance(
         )
     elif can_get is None and get_problem != sync_problem:
         sentences.append(f"Could not check read permission: {get_problem}.")
+    sentences.extend(privilege)
     sentences.extend(_expiry_sentences(instance, expiry, now))
     return InstanceCheck(
         status=VerifyStatus.passed,
+        privilege_warnings=tuple(redact_text(p) for p in privilege if p.startswith("Warning")),
         detail=redact_text(" ".join(sentences)),
         applications=len(apps),
         can_sync=can_sync,
@@ -197,6 +224,64 @@ def check_instance(
         token_never_expires=expiry[1],
         **base,
     )
+
+
+def _object(project: str, namespace: str | None, app: str) -> str:
+    return f"{project}/{namespace}/{app}" if namespace else f"{project}/{app}"
+
+
+def _least_privilege(
+    client: ArgoCDClient, instance: ArgoCDInstance, targets: Iterable[ArgoCDTarget]
+) -> list[str]:
+    """Sentences about the mapped applications: missing rights, then rights beyond need."""
+    missing: list[str] = []
+    extra: list[str] = []
+    unknown: list[str] = []
+    projects: set[tuple[str, str | None]] = set()
+    seen: set[str] = set()
+    for target in targets:
+        project = target.project or instance.project or "default"
+        namespace = target.app_namespace or instance.app_namespace
+        obj = _object(project, namespace, target.application)
+        if obj in seen:
+            continue
+        seen.add(obj)
+        projects.add((project, namespace))
+        for action in ("get", "sync"):
+            allowed, problem = _can_i(client, action, obj)
+            if allowed is False:
+                missing.append(f"{action} {obj}")
+            elif allowed is None:
+                unknown.append(f"{action} {obj} ({problem})")
+        for action in ("delete", "update"):
+            allowed, _problem = _can_i(client, action, obj)
+            if allowed:
+                extra.append(f"{action} {obj}")
+    probes = [_object(p, ns, UNMAPPED_PROBE) for p, ns in sorted(projects, key=str)]
+    probes.append(_object(UNMAPPED_PROBE, None, UNMAPPED_PROBE))
+    for obj in probes:
+        allowed, _problem = _can_i(client, "sync", obj)
+        if allowed:
+            extra.append(f"sync {obj} (an application no project maps)")
+    sentences = []
+    if missing:
+        sentences.append(
+            "Warning: the account lacks rights the gate needs on mapped applications: "
+            + "; ".join(missing)
+            + " (grant `applications, get` and `applications, sync` on <project>/<app>)."
+        )
+    elif not unknown:
+        sentences.append(f"The account may get and sync all {len(seen)} mapped applications.")
+    if unknown:
+        sentences.append("Could not check: " + "; ".join(unknown) + ".")
+    if extra:
+        sentences.append(
+            "Warning: the account has more rights than the gate needs: "
+            + "; ".join(extra)
+            + ". Scope argocd-rbac-cm to get and sync on the mapped applications "
+            "(see docs/argocd-rbac.md)."
+        )
+    return sentences
 
 
 def _default_factory(instance: ArgoCDInstance) -> ArgoCDClient:
