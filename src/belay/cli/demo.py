@@ -1,6 +1,9 @@
-"""``belay demo``: the whole flow in one command (built with the web page, see docs)."""
+"""``belay demo``: the whole flow in one command, against the built-in Argo CD simulator."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,14 +15,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        once: bool = typer.Option(False, "--once", help="Exit after printing the audit trail."),
+        once: Annotated[
+            bool, typer.Option("--once", help="Exit after printing the audit trail.")
+        ] = False,
+        port: Annotated[
+            int, typer.Option(help="Port of the gate and its page (busy: any free one).")
+        ] = 8080,
+        work_dir: Annotated[
+            Path | None,
+            typer.Option("--dir", help="Keep the demo's files here (default: a temp folder)."),
+        ] = None,
     ) -> None:
         """Run the gate against the built-in Argo CD simulator with two sample bundles."""
-        typer.echo(
-            "belay demo is not built yet. When it is, it will start the Argo CD simulator with a\n"
-            "sample application, start the gate on SQLite, submit one passing and one failing\n"
-            "Portage bundle, show both verdicts, follow the passing one to Synced+Healthy, print\n"
-            "the audit trail and the web page's address.",
-            err=True,
-        )
-        raise typer.Exit(1)
+        from belay.demo import run_demo
+
+        result = run_demo(once=once, port=port, work_dir=work_dir)
+        raise typer.Exit(0 if result.deployed else 1)

@@ -1,0 +1,424 @@
+"""``belay demo``: the whole flow in one process, against the built-in Argo CD simulator.
+
+It starts the simulator with one application (``belay-portage-gitlab-example-app``, as in the
+published integration guide) and a least-privilege ``belay-webhook`` account, starts the gate
+on SQLite with its worker, submits a passing and a failing Portage-shaped bundle over HTTP,
+shows both verdicts, follows the passing one to Synced+Healthy, prints the audit trail and the
+web page's address. Everything it writes lives in one folder (a temporary one by default).
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from belay.bootstrap import Services, build_services, start_workers
+from belay.config.settings import BelaySettings
+from belay.gate import write_bundle
+from belay.intake import hash_token
+from belay.jsonio import dumps
+from belay.policies import packaged_policy
+from belay.store import AuditEvent, JobRecord
+from belay.web import create_app, free_port, serve_in_thread
+
+__all__ = ["DemoResult", "run_demo"]
+
+APP = "belay-portage-gitlab-example-app"
+REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
+OLD_COMMIT = "0d6f2c8e4b1a3957d2c0e8f6a4b2c1d0e9f8a7b6"
+GOOD_COMMIT = "7c1e9a2b5d3f4e6a8b0c1d2e3f4a5b6c7d8e9f01"
+BAD_COMMIT = "e5f4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b"
+
+
+@dataclass
+class DemoResult:
+    """What the demo saw, for its exit code and its tests."""
+
+    passing_verdict: dict[str, Any]
+    failing_verdict: dict[str, Any]
+    job: JobRecord | None
+    app_status: dict[str, Any]
+    page_url: str
+
+    @property
+    def deployed(self) -> bool:
+        """True when the passing build ended Synced and Healthy."""
+        status = self.app_status.get("status", {})
+        return (
+            self.job is not None
+            and self.job.state == "succeeded"
+            and status.get("sync", {}).get("status") == "Synced"
+            and status.get("health", {}).get("status") == "Healthy"
+        )
+
+
+def _fake_jwt(subject: str) -> str:
+    import base64
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(dumps(data)).decode().rstrip("=")
+
+    header = part({"alg": "HS256", "typ": "JWT"})
+    claims = part(
+        {
+            "iss": "argocd",
+            "sub": f"{subject}:apiKey",
+            "jti": secrets.token_hex(8),
+            "iat": int(time.time()),
+        }
+    )
+    return f"{header}.{claims}.{secrets.token_urlsafe(24)}"
+
+
+def simulator_state(token: str) -> dict[str, Any]:
+    """The simulated Argo CD: one app on an old revision, and the gate's scoped account."""
+    scope = f"default/{APP}"
+    return {
+        "version": "v3.5.1",
+        "accounts": [
+            {
+                "name": "belay-webhook",
+                "token": token,
+                "policies": [
+                    f"p, role:belay-webhook, applications, get, {scope}, allow",
+                    f"p, role:belay-webhook, applications, sync, {scope}, allow",
+                ],
+            }
+        ],
+        "applications": [
+            {
+                "metadata": {"name": APP, "namespace": "argocd", "resourceVersion": "1201"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": REMOTE, "path": "k8s", "targetRevision": "main"},
+                    "destination": {
+                        "server": "https://kubernetes.default.svc",
+                        "namespace": "belay-example-app",
+                    },
+                    "syncPolicy": {
+                        "syncOptions": ["CreateNamespace=false", "PruneLast=true"],
+                        "retry": {
+                            "limit": 5,
+                            "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"},
+                        },
+                    },
+                },
+                "status": {
+                    "sync": {"status": "OutOfSync", "revision": OLD_COMMIT},
+                    "health": {"status": "Healthy"},
+                    "summary": {"images": ["registry.gitlab.com/holomuatech/example-app:0d6f2c8"]},
+                    "history": [
+                        {
+                            "id": 1,
+                            "revision": OLD_COMMIT,
+                            "deployedAt": "2026-11-20T09:00:00Z",
+                            "deployStartedAt": "2026-11-20T08:59:50Z",
+                            "source": {"repoURL": REMOTE, "path": "k8s", "targetRevision": "main"},
+                        }
+                    ],
+                    "reconciledAt": "2026-11-22T08:00:00Z",
+                },
+            }
+        ],
+        "syncBehavior": {
+            APP: {
+                "seconds": 2.0,
+                "healthSeconds": 1.5,
+                "health": "Healthy",
+                "images": ["registry.gitlab.com/holomuatech/example-app:7c1e9a2"],
+            }
+        },
+    }
+
+
+def _reports(now: datetime, *, failing: bool) -> list[tuple[str, bytes, list[str]]]:
+    stamp = now.isoformat()
+    syft = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "metadata": {
+            "timestamp": stamp,
+            "tools": {"components": [{"type": "application", "name": "syft", "version": "1.18.1"}]},
+        },
+        "components": [
+            {"type": "library", "name": "xz-utils", "version": "5.6.0" if failing else "5.4.5"},
+            {"type": "library", "name": "openssl", "version": "3.0.13"},
+        ],
+    }
+    matches = []
+    if failing:
+        matches.append(
+            {
+                "vulnerability": {
+                    "id": "CVE-2024-3094",
+                    "severity": "Critical",
+                    "description": "Malicious code in the xz upstream tarballs (liblzma backdoor).",
+                    "fix": {"versions": ["5.6.2"], "state": "fixed"},
+                },
+                "artifact": {"name": "xz-utils", "version": "5.6.0", "type": "deb"},
+            }
+        )
+    grype = {
+        "matches": matches,
+        "source": {"type": "image"},
+        "descriptor": {"name": "grype", "version": "0.87.0", "timestamp": stamp},
+    }
+    semgrep = {
+        "version": "1.100.0",
+        "results": [],
+        "errors": [],
+        "paths": {"scanned": ["app/main.py"]},
+    }
+    leaks: list[dict[str, Any]] = []
+    if failing:
+        leaks.append(
+            {
+                "Description": "AWS Access Key",
+                "StartLine": 12,
+                "EndLine": 12,
+                "File": "config/settings.py",
+                "RuleID": "aws-access-token",
+                "Secret": "AKIA" + "Q" * 16,
+                "Match": "aws_access_key_id = AKIA" + "Q" * 16,
+                "Commit": BAD_COMMIT,
+                "Fingerprint": f"{BAD_COMMIT}:config/settings.py:aws-access-token:12",
+            }
+        )
+    return [
+        ("syft-sbom-report.json", dumps(syft), ["type:syft"]),
+        ("grype-vulnerability-report.json", dumps(grype), ["type:grype"]),
+        ("semgrep-sast-report.json", dumps(semgrep), ["type:semgrep"]),
+        ("gitleaks-secrets-report.json", dumps(leaks), ["type:gitleaks"]),
+    ]
+
+
+def _settings(work: Path, port: int, submit_token: str) -> BelaySettings:
+    return BelaySettings.model_validate(
+        {
+            "database_url": f"sqlite:///{work / 'belay.db'}",
+            "public_url": f"http://127.0.0.1:{port}",
+            "policies": {"default": str(packaged_policy("default"))},
+            "worker": {
+                "poll_interval_seconds": 0.2,
+                "backoff_base_seconds": 0.2,
+                "backoff_max_seconds": 2,
+            },
+            "projects": [
+                {
+                    "name": "example-app",
+                    "match": {"remote": REMOTE, "branch": "main"},
+                    "token_sha256": [hash_token(submit_token)],
+                    "argocd": {
+                        "instance": "default",
+                        "application": APP,
+                        "project": "default",
+                        "appNamespace": "argocd",
+                    },
+                    "sync": {"revision": "commit", "prune": True, "timeoutSeconds": 120},
+                }
+            ],
+            "base_dir": str(work),
+        }
+    )
+
+
+@contextmanager
+def _running(work: Path, port: int) -> Iterator[tuple[Services, str, Any, str]]:
+    from belay.sim.testing import running_simulator
+
+    argocd_token = _fake_jwt("belay-webhook")
+    submit_token = "demo-" + secrets.token_urlsafe(18)
+    with ExitStack() as stack:
+        sim = stack.enter_context(running_simulator(simulator_state(argocd_token)))
+        environ = {"ARGOCD_BASE_URL": sim.url, "ARGOCD_AUTH_TOKEN": argocd_token}
+        services = build_services(_settings(work, port, submit_token), environ=environ)
+        stack.callback(services.store.dispose)
+        stop = threading.Event()
+        threads = start_workers(services, stop=stop, count=1)
+
+        def _stop_workers() -> None:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+
+        stack.callback(_stop_workers)
+        url = stack.enter_context(serve_in_thread(create_app(services), port=port))
+        yield services, url, sim, submit_token
+
+
+def _submit(url: str, token: str, data: bytes) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/Build/SubmitArtifacts",
+        data={"action": "deploy", "status": "success"},
+        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()["verdict"]
+    return body
+
+
+def _show_verdict(console: Console, title: str, verdict: dict[str, Any]) -> None:
+    colour = "green" if verdict["decision"] == "pass" else "red"
+    decision = verdict["decision"].upper()
+    console.print(f"\n[bold]{title}[/bold]: [bold {colour}]{decision}[/] — {verdict['summary']}")
+    for reason in verdict["reasons"]:
+        if reason["status"] == "fail":
+            console.print(f"  [red]✗ {reason['rule']}[/red]: {reason['message']}")
+    passed = [r["rule"] for r in verdict["reasons"] if r["status"] == "pass"]
+    if passed:
+        console.print(f"  [green]✓[/green] {len(passed)} rules passed: " + ", ".join(passed))
+    console.print(f"  details: {verdict.get('detailsUrl', '')}")
+
+
+def _follow(
+    console: Console, services: Services, sim: Any, decision_id: str, timeout: float
+) -> JobRecord | None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    job: JobRecord | None = None
+    with console.status("Waiting for the worker…") as status:
+        while time.monotonic() < deadline:
+            with services.store.unit_of_work() as uow:
+                jobs = uow.jobs.for_decision(decision_id)
+            job = jobs[0] if jobs else None
+            app = sim.application(APP)["status"]
+            phase = (app.get("operationState") or {}).get("phase", "-")
+            line = (
+                f"job {job.state if job else 'queued'} · Argo CD operation {phase} · "
+                f"sync {app['sync']['status']} at {app['sync'].get('revision', '')[:7]} · "
+                f"health {app['health']['status']}"
+            )
+            status.update(line)
+            if line != last:
+                console.print(f"  {time.strftime('%H:%M:%S')}  {line}")
+                last = line
+            if job is not None and job.state not in ("queued", "running"):
+                return job
+            time.sleep(0.25)
+    return job
+
+
+def _audit_table(events: list[AuditEvent]) -> Table:
+    table = Table(title="Audit trail", show_lines=False)
+    for column in ("#", "time (UTC)", "event", "actor", "revision", "detail"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        detail = (
+            event.data.get("reason") or event.data.get("summary") or event.data.get("phase") or ""
+        )
+        table.add_row(
+            str(event.seq),
+            event.at.strftime("%H:%M:%S"),
+            event.kind,
+            event.actor,
+            (event.revision or "")[:7],
+            str(detail)[:90],
+        )
+    return table
+
+
+def run_demo(
+    *, once: bool, port: int = 8080, work_dir: Path | None = None, console: Console | None = None
+) -> DemoResult:
+    """Run the demo; with ``once`` return after the audit trail, else serve until interrupted."""
+    from belay.logs import configure_logging
+
+    # The demo talks to its simulator over loopback http on purpose; keep warnings off the display.
+    configure_logging(level="ERROR")
+    console = console or Console(width=None if Console().is_terminal else 120)
+    if port == 0 or not _port_free(port):
+        chosen = free_port()
+        if port:
+            console.print(f"[yellow]port {port} is busy; using {chosen}[/yellow]")
+        port = chosen
+    with ExitStack() as stack:
+        if work_dir is None:
+            work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="belay-demo-")))
+        work_dir.mkdir(parents=True, exist_ok=True)
+        services, url, sim, token = stack.enter_context(_running(work_dir, port))
+        console.rule("[bold]Belay demo")
+        console.print(
+            f"Argo CD simulator at {sim.url} with application [bold]{APP}[/bold] "
+            f"(OutOfSync at {OLD_COMMIT[:7]})"
+        )
+        console.print(f"Belay gate at {url} (SQLite in {work_dir}), worker running")
+        now = datetime.now(UTC)
+        good = write_bundle(
+            _reports(now, failing=False),
+            created_at=now,
+            commit=GOOD_COMMIT,
+            branch="main",
+            remote=REMOTE,
+        )
+        bad = write_bundle(
+            _reports(now, failing=True),
+            created_at=now,
+            commit=BAD_COMMIT,
+            branch="main",
+            remote=REMOTE,
+        )
+        console.print("\nSubmitting two Portage bundles to POST /Build/SubmitArtifacts …")
+        passing = _submit(url, token, good)
+        failing = _submit(url, token, bad)
+        _show_verdict(console, f"Build {GOOD_COMMIT[:7]} (clean scans)", passing)
+        _show_verdict(console, f"Build {BAD_COMMIT[:7]} (xz backdoor + leaked AWS key)", failing)
+        with services.store.unit_of_work() as uow:
+            decision = uow.decisions.for_revision(APP, GOOD_COMMIT)
+        console.print(f"\nFollowing the deployment of {GOOD_COMMIT[:7]} in Argo CD:")
+        job = _follow(console, services, sim, decision[0].id, timeout=90) if decision else None
+        app_status = sim.application(APP)
+        with services.store.unit_of_work() as uow:
+            events = uow.audit.list(limit=1000)
+            broken = uow.audit.verify()
+            submissions = uow.submissions.list()
+        console.print()
+        console.print(_audit_table(events))
+        console.print(
+            "Audit chain: "
+            + ("[green]intact[/green]" if broken is None else f"[red]BROKEN at {broken.seq}[/red]")
+        )
+        page = next((s for s in submissions if s.commit_sha == GOOD_COMMIT), None)
+        page_url = f"{url}/submissions/{page.id}" if page else url
+        result = DemoResult(passing, failing, job, app_status, page_url)
+        status = app_status["status"]
+        outcome = (
+            "[green]Synced + Healthy[/green]"
+            if result.deployed
+            else f"[red]{job.state if job else 'not deployed'}[/red]"
+        )
+        sync_health = f"sync {status['sync']['status']}, health {status['health']['status']}"
+        console.print(f"\nDeployment of {GOOD_COMMIT[:7]}: {outcome} ({sync_health})")
+        console.print(f"\nOpen the audit page: [bold]{url}/[/bold]  (this submission: {page_url})")
+        if not once:
+            console.print("Serving until you press Ctrl-C.")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("\nStopping.")
+        return result
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
