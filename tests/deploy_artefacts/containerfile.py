@@ -45,11 +45,7 @@ def parse(path: Path) -> list[Stage]:
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
-            if not pending:
-                continue
-            if not line:
-                continue
-            continue  # a comment inside a continued instruction is skipped, as Docker does
+            continue  # also inside a continued instruction, as Docker skips such lines
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
