@@ -1,0 +1,230 @@
+"""Intake → verdict → queue → workers → sync → wait → audit, on SQLite and PostgreSQL, with faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from belay.bootstrap import Services, build_services, start_workers
+from belay.config.settings import BelaySettings
+from belay.deploy import MARKER_NAME
+from belay.gate import write_bundle
+from belay.intake import hash_token
+from belay.jsonio import dumps
+from belay.policies import packaged_policy
+from belay.sim.sample import sample_state
+from belay.sim.testing import RunningSimulator, running_simulator
+from belay.web import create_app, serve_in_thread
+
+REMOTE = "https://gitlab.com/acme/guestbook.git"
+TOKEN = "pipeline-token-5Rt8"
+
+
+def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
+    stamp = now.isoformat()
+    return [
+        (
+            "syft-sbom.json",
+            dumps(
+                {
+                    "bomFormat": "CycloneDX",
+                    "specVersion": "1.5",
+                    "metadata": {"timestamp": stamp, "tools": {"components": [{"name": "syft"}]}},
+                    "components": [],
+                }
+            ),
+            ["type:syft"],
+        ),
+        (
+            "grype-report.json",
+            dumps({"matches": [], "descriptor": {"name": "grype", "timestamp": stamp}}),
+            ["type:grype"],
+        ),
+        (
+            "semgrep-report.json",
+            dumps({"results": [], "errors": [], "version": "1.100.0"}),
+            ["type:semgrep"],
+        ),
+        ("gitleaks-report.json", b"[]", ["type:gitleaks"]),
+    ]
+
+
+def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
+    return BelaySettings.model_validate(
+        {
+            "database_url": database_url,
+            "public_url": "http://belay.test",
+            "policies": {"default": str(packaged_policy())},
+            "intake": {"rate_limit_per_minute": 0},
+            "worker": {
+                "lease_seconds": 5,
+                "poll_interval_seconds": 0.02,
+                "backoff_base_seconds": 0.01,
+                "backoff_max_seconds": 0.05,
+            },
+            "projects": [
+                {
+                    "name": "guestbook",
+                    "match": {"remote": REMOTE},
+                    "token_sha256": [hash_token(TOKEN)],
+                    "argocd": {"application": "guestbook"},
+                    "sync": {"revision": "commit", "timeoutSeconds": 60},
+                }
+            ],
+            "base_dir": str(tmp_path),
+        }
+    )
+
+
+def _state(**behavior: Any) -> dict[str, Any]:
+    state = sample_state()
+    state["syncBehavior"] = {"guestbook": {"seconds": 0.05, "health": "Healthy", **behavior}}
+    return state
+
+
+def _submit(url: str, commit: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    data = write_bundle(_reports(now), created_at=now, commit=commit, branch="main", remote=REMOTE)
+    response = httpx.post(
+        f"{url}/Build/SubmitArtifacts",
+        data={"action": "deploy", "status": "success"},
+        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
+        headers={"Authorization": TOKEN},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    verdict: dict[str, Any] = response.json()["verdict"]
+    return verdict
+
+
+def _wait_all_ended(services: Services, count: int, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with services.store.unit_of_work() as uow:
+            jobs = uow.jobs.list(limit=1000)
+        if len(jobs) == count and all(j.state not in ("queued", "running") for j in jobs):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"jobs did not end: {[(j.state, j.error) for j in jobs]}")
+
+
+@pytest.fixture
+def pipeline(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[str, Services, RunningSimulator]]:
+    """Simulator, gate and two workers sharing one store."""
+    behavior = getattr(request, "param", {})
+    with running_simulator(_state(**behavior)) as sim:
+        environ = {
+            "ARGOCD_BASE_URL": sim.url,
+            "ARGOCD_USERNAME": "admin",
+            "ARGOCD_PASSWORD": "admin",
+        }
+        services = build_services(_settings(database_url, tmp_path), environ=environ)
+        stop = threading.Event()
+        threads = start_workers(services, stop=stop, count=2)
+        try:
+            with serve_in_thread(create_app(services)) as url:
+                yield url, services, sim
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=20)
+            services.store.dispose()
+
+
+def _accepted_syncs(sim: RunningSimulator) -> list[Any]:
+    return [
+        r
+        for r in sim.requests()
+        if r.method == "POST" and r.path.endswith("/sync") and r.status == 200
+    ]
+
+
+def test_each_pass_is_synced_exactly_once(pipeline: tuple[str, Services, RunningSimulator]) -> None:
+    """Three passing builds of one app with two workers: each deployed or superseded, one sync each."""
+    url, services, sim = pipeline
+    commits = [f"{n:x}" * 40 for n in (10, 11, 12)]
+    for commit in commits:
+        assert _submit(url, commit[:40])["decision"] == "pass"
+    _wait_all_ended(services, 3)
+    with services.store.unit_of_work() as uow:
+        jobs = uow.jobs.list(limit=10)
+        assert uow.audit.verify() is None
+    markers = [
+        next(i["value"] for i in r.body["infos"] if i["name"] == MARKER_NAME)
+        for r in _accepted_syncs(sim)
+    ]
+    assert len(markers) == len(set(markers)), "a job was synced twice"
+    deployed = {j.id for j in jobs if j.state == "succeeded"}
+    superseded = {j.id for j in jobs if j.state == "superseded"}
+    assert set(markers) == deployed
+    assert deployed | superseded == {j.id for j in jobs}
+    assert deployed, "at least the newest build must be deployed"
+
+
+@pytest.mark.parametrize("pipeline", [{"seconds": 0.3}], indirect=True)
+def test_watch_drops_fall_back_to_polling(pipeline: tuple[str, Services, RunningSimulator]) -> None:
+    """Watch streams cut after one event each: the job still ends deployed, with one sync."""
+    url, services, sim = pipeline
+    sim.set_faults({"dropWatchAfterEvents": 1})
+    _submit(url, "ab" * 20)
+    _wait_all_ended(services, 1)
+    with services.store.unit_of_work() as uow:
+        [job] = uow.jobs.list()
+    assert job.state == "succeeded", job.error
+    assert len(_accepted_syncs(sim)) == 1
+    watches = [r for r in sim.requests() if r.path == "/api/v1/stream/applications"]
+    assert len(watches) >= 1
+
+
+def test_sync_request_and_response_are_logged(tmp_path: Path) -> None:
+    """One structured event per sync request and per response, with the guide's fields."""
+    from belay.deploy.spec import SyncSpec
+    from belay.deploy.worker import Worker
+    from belay.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'l.db'}")
+    store.upgrade()
+    with running_simulator(_state()) as sim:
+        with store.unit_of_work() as uow:
+            uow.jobs.enqueue(
+                instance="default",
+                application="guestbook",
+                spec=SyncSpec(revision="c" * 40, approved_commit="c" * 40).model_dump(mode="json"),
+                actor="t",
+                revision="c" * 40,
+                decision_id=None,
+                now=datetime.now(UTC),
+            )
+            uow.commit()
+        from belay.argocd import ArgoCDClient
+
+        worker = Worker(
+            store,
+            lambda _i: ArgoCDClient(sim.url, username="admin", password="admin"),
+            settings=_settings("sqlite://", tmp_path).worker,
+        )
+        with capture_logs() as logs:
+            worker.run_once()
+    request = next(e for e in logs if e["event"] == "deploy.sync_request")
+    response = next(e for e in logs if e["event"] == "deploy.sync_response")
+    assert {"timestamp", "application", "revision", "decision_id", "instance", "attempt"} <= set(
+        request
+    )
+    assert {"http_status", "sync_status", "operation_phase", "error"} <= set(response)
+    assert response["http_status"] == 200
+    assert "admin" not in str(logs)
+    store.dispose()
