@@ -1,8 +1,11 @@
-"""The HTTP API: Portage's webhook, the native submission API, and the service endpoints.
+"""The HTTP app: Portage's webhook, the native submission API, the audit page, the read APIs
+and the service endpoints.
 
 :func:`create_app` builds a FastAPI app from an :class:`~belay.bootstrap.Services` container
 (nothing is created at import time). Handlers translate HTTP into service calls; judging and
-storing happen in :class:`~belay.intake.service.IntakeService`.
+storing happen in :class:`~belay.intake.service.IntakeService`. The page lives in
+:mod:`belay.web.pages`, the read APIs, the alert receiver, the policy export and ``/metrics`` in
+:mod:`belay.web.api`; who may read is :mod:`belay.web.access`.
 
 Every refusal is a 4xx with a JSON body ``{"error": "..."}`` that Portage prints; an accepted
 submission gets 200 with the verdict document (DESIGN §5) whatever the decision.
@@ -11,6 +14,9 @@ submission gets 200 with the verdict document (DESIGN §5) whatever the decision
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,14 +26,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
+from starlette.staticfiles import StaticFiles
 
 from belay import __version__
+from belay.argocd import add_call_observer, remove_call_observer
 from belay.bootstrap import Services
 from belay.intake import AuthError, AuthResult, authenticate
 from belay.logs import get_logger
 from belay.redact import redact_text
 from belay.store import StoreError
+from belay.web import api, pages
+from belay.web.access import ReadAccess
+from belay.web.deps import WebContext, make_templates
 from belay.web.limits import BodyLimitMiddleware, TokenBucketLimiter
+from belay.web.metrics import Metrics
+from belay.web.requestlog import RequestLogMiddleware
 
 __all__ = ["create_app"]
 
@@ -86,12 +99,29 @@ def _json_error(status: int, message: str, headers: dict[str, str] | None = None
 def create_app(services: Services) -> FastAPI:
     """The ASGI application for ``services`` (used by ``belay serve`` and the tests)."""
     settings = services.settings
+    access = ReadAccess.from_settings(settings)
+    metrics = Metrics(services.store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Argo CD calls made in this process (the in-process worker's) feed the latency metric.
+        add_call_observer(metrics.observe_argocd)
+        _log.info("web.started", read_access=access.mode, public_url=settings.public_url)
+        try:
+            yield
+        finally:
+            remove_call_observer(metrics.observe_argocd)
+
     app = FastAPI(
         title="Belay",
         version=__version__,
         description="A security gate and incident-evidence service for Argo CD.",
+        lifespan=lifespan,
     )
     app.state.services = services
+    app.state.web = WebContext(
+        services=services, access=access, templates=make_templates(), metrics=metrics
+    )
     limiter = TokenBucketLimiter(settings.intake.rate_limit_per_minute)
 
     @app.exception_handler(StarletteHTTPException)
@@ -230,9 +260,16 @@ def create_app(services: Services) -> FastAPI:
             return JSONResponse({"ready": False, "reason": str(err)}, status_code=503)
         return JSONResponse({"ready": True})
 
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    static = resources.files("belay.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.intake.max_body_bytes,
         timeout=settings.intake.request_timeout_seconds,
     )
+    # Added last, so it is the outermost layer: it sees every answer, refusals included.
+    app.add_middleware(RequestLogMiddleware, observer=metrics.observe_request)
     return app

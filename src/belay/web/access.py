@@ -1,0 +1,159 @@
+"""Who may read the audit page and the read APIs. Pure: a request's facts in, a ruling out.
+
+Three modes, chosen by ``belay.yaml``:
+
+* ``web_token_env`` names a variable holding the read token: a request must carry it as
+  ``Authorization: Bearer <token>`` or carry the ``belay_token`` cookie that ``/login`` sets
+  (the cookie holds an HMAC derived from the token, never the token itself);
+* ``proxy_auth_header`` names a header that the reverse proxy sets after authenticating the user
+  (for example ``X-Forwarded-User``): a request must carry it, non-empty. Belay must then be
+  reachable only through that proxy, since anyone who can reach Belay directly can send it;
+* neither: only clients on a loopback address (127.0.0.0/8, ::1) are allowed, so ``belay demo``
+  on 127.0.0.1 works and nothing is exposed by accident.
+
+When both are set, either one is enough (machines send the token, people come through the
+proxy). Every comparison of a secret is over SHA-256 digests in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from belay.config.errors import ConfigError
+from belay.config.settings import BelaySettings
+from belay.redact import register_secret
+
+__all__ = ["COOKIE_NAME", "AccessRuling", "ReadAccess"]
+
+COOKIE_NAME = "belay_token"
+_COOKIE_CONTEXT = b"belay web session cookie v1"
+
+
+@dataclass(frozen=True)
+class AccessRuling:
+    """Allowed, or the status (401/403) and one line saying why not."""
+
+    allowed: bool
+    status: int = 200
+    reason: str = ""
+    who: str = ""
+    """How the caller was let in (``token``, ``cookie``, ``proxy:<user>``, ``loopback``)."""
+
+
+def _digest(value: str | bytes) -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return hashlib.sha256(data).digest()
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a client address) is a loopback address."""
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class ReadAccess:
+    """The read-access rule of one running Belay (built once from settings and environment)."""
+
+    def __init__(
+        self, *, token: str | None = None, proxy_header: str | None = None, token_env: str = ""
+    ) -> None:
+        self.token_env = token_env
+        self.proxy_header = proxy_header.strip().lower() if proxy_header else None
+        self._token_digest = _digest(token) if token else None
+        self._cookie = (
+            hmac.new(token.encode(), _COOKIE_CONTEXT, hashlib.sha256).hexdigest() if token else None
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: BelaySettings, environ: Mapping[str, str] | None = None
+    ) -> ReadAccess:
+        """Read the token named by ``web_token_env``; a named but unset variable is an error."""
+        env = os.environ if environ is None else environ
+        token: str | None = None
+        if settings.web_token_env:
+            token = env.get(settings.web_token_env, "").strip()
+            if not token:
+                raise ConfigError(
+                    f"web_token_env: environment variable {settings.web_token_env} is not set"
+                )
+            scheme, _, rest = token.partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                token = rest.strip()
+            register_secret(token)
+        return cls(
+            token=token,
+            proxy_header=settings.proxy_auth_header,
+            token_env=settings.web_token_env or "",
+        )
+
+    @property
+    def uses_token(self) -> bool:
+        """Whether a read token is configured."""
+        return self._token_digest is not None
+
+    @property
+    def mode(self) -> str:
+        """``token``, ``proxy``, ``token+proxy`` or ``loopback`` (for logs and docs)."""
+        parts = [p for p, on in (("token", self.uses_token), ("proxy", self.proxy_header)) if on]
+        return "+".join(parts) or "loopback"
+
+    def check_token(self, presented: str) -> bool:
+        """Whether ``presented`` is the read token (constant time)."""
+        if self._token_digest is None or not presented:
+            return False
+        return hmac.compare_digest(_digest(presented), self._token_digest)
+
+    def cookie_value(self) -> str | None:
+        """The value ``/login`` stores in the cookie (``None`` without a token)."""
+        return self._cookie
+
+    def rule(
+        self,
+        *,
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        client_host: str | None,
+    ) -> AccessRuling:
+        """Rule on one request from its headers (case-insensitive), cookies and client address."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if self._token_digest is not None:
+            authorization = lowered.get("authorization", "").strip()
+            scheme, _, rest = authorization.partition(" ")
+            if scheme.lower() == "bearer" and self.check_token(rest.strip()):
+                return AccessRuling(True, who="token")
+            cookie = cookies.get(COOKIE_NAME, "")
+            if (
+                cookie
+                and self._cookie is not None
+                and hmac.compare_digest(_digest(cookie), _digest(self._cookie))
+            ):
+                return AccessRuling(True, who="cookie")
+        if self.proxy_header is not None:
+            user = lowered.get(self.proxy_header, "").strip()
+            if user:
+                return AccessRuling(True, who=f"proxy:{user[:100]}")
+        if self._token_digest is None and self.proxy_header is None:
+            if is_loopback(client_host):
+                return AccessRuling(True, who="loopback")
+            return AccessRuling(
+                False,
+                403,
+                "read access is limited to loopback clients: set web_token_env or "
+                "proxy_auth_header in belay.yaml to allow others",
+            )
+        wanted = []
+        if self._token_digest is not None:
+            wanted.append("a valid read token (Authorization: Bearer, or sign in at /login)")
+        if self.proxy_header is not None:
+            wanted.append(f"the {self.proxy_header} header from the authenticating proxy")
+        return AccessRuling(False, 401, "not signed in: send " + " or ".join(wanted))

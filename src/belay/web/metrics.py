@@ -1,0 +1,232 @@
+"""Prometheus metrics on a registry of the app's own (never the process-global one).
+
+Two sources:
+
+* the store, read at scrape time (so every replica reports the same numbers, and a restart
+  loses nothing): submissions by verdict, queue depth and oldest age, deployments by outcome,
+  sync attempts by outcome, and the deployment duration histogram (fed incrementally from
+  jobs that finished since the last scrape);
+* this process, observed live: Argo CD request latency by endpoint and status (through
+  :func:`belay.argocd.add_call_observer`) and HTTP requests served by route and status.
+
+With several replicas on one PostgreSQL, aggregate the store-derived series with ``max``, not
+``sum``: each replica reports the whole store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from belay.logs import get_logger
+from belay.store import Store
+from belay.store.tables import AuditEventRow, DecisionRow, JobRow, SubmissionRow
+
+__all__ = ["CONTENT_TYPE", "Metrics", "endpoint_template"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_log = get_logger("belay.web")
+
+SYNC_ATTEMPT_KINDS = {
+    "sync.requested": "accepted",
+    "sync.refused": "refused",
+    "sync.busy": "busy",
+    "sync.window_closed": "window_closed",
+}
+"""Audit kinds that record one attempt to start a sync, and the outcome label each gets."""
+
+END_STATES = ("succeeded", "failed", "timed_out", "superseded")
+DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+_NAMED = ("applications", "projects", "clusters", "repositories", "applicationsets")
+"""Argo CD collections whose next path segment is a name (templated to keep labels few)."""
+
+
+def endpoint_template(path: str) -> str:
+    """An Argo CD request path with object names replaced by ``{name}``.
+
+    ``/api/v1/applications/guestbook/sync`` becomes ``/api/v1/applications/{name}/sync``.
+    """
+    parts = path.split("/")
+    if len(parts) < 3 or parts[1] != "api":
+        return "other"
+    if len(parts) < 4:
+        return path
+    if parts[3:5] == ["account", "can-i"]:
+        return "/".join(parts[:5]) + "/{check}"
+    if parts[3] in _NAMED and len(parts) > 4:
+        parts[4] = "{name}"
+    return "/".join(parts)
+
+
+class _StoreCollector(Collector):
+    """Reads the store at each scrape."""
+
+    def __init__(self, store: Store, duration: Histogram) -> None:
+        self.store = store
+        self.duration = duration
+        self._lock = threading.Lock()
+        self._cursor: datetime | None = None
+        self._seen_at_cursor: set[str] = set()
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            with self.store.session() as session:
+                verdicts = session.execute(
+                    select(DecisionRow.decision, func.count())
+                    .join(SubmissionRow, SubmissionRow.decision_id == DecisionRow.id)
+                    .group_by(DecisionRow.decision)
+                ).all()
+                judging = session.scalar(
+                    select(func.count())
+                    .select_from(SubmissionRow)
+                    .where(SubmissionRow.decision_id.is_(None))
+                )
+                states = session.execute(
+                    select(JobRow.state, func.count()).group_by(JobRow.state)
+                ).all()
+                oldest = session.scalar(
+                    select(func.min(JobRow.created_at)).where(JobRow.state == "queued")
+                )
+                attempts = session.execute(
+                    select(AuditEventRow.kind, func.count())
+                    .where(AuditEventRow.kind.in_(list(SYNC_ATTEMPT_KINDS)))
+                    .group_by(AuditEventRow.kind)
+                ).all()
+                self._observe_durations(session)
+        except Exception as err:  # noqa: BLE001 - a scrape must answer even when the store cannot
+            _log.warning("metrics.store_unavailable", error=type(err).__name__)
+            up = GaugeMetricFamily("belay_store_up", "1 when the store answered this scrape.")
+            up.add_metric([], 0)
+            yield up
+            return
+        up = GaugeMetricFamily("belay_store_up", "1 when the store answered this scrape.")
+        up.add_metric([], 1)
+        yield up
+
+        subs = CounterMetricFamily(
+            "belay_submissions", "Submissions received, by verdict.", labels=["verdict"]
+        )
+        by_verdict = {"pass": 0, "fail": 0} | {str(d): int(n) for d, n in verdicts}
+        for verdict, count in sorted(by_verdict.items()):
+            subs.add_metric([verdict], count)
+        subs.add_metric(["none"], int(judging or 0))
+        yield subs
+
+        counts = {str(s): int(n) for s, n in states}
+        depth = GaugeMetricFamily(
+            "belay_queue_depth", "Deployment jobs waiting or running.", labels=["state"]
+        )
+        depth.add_metric(["queued"], counts.get("queued", 0))
+        depth.add_metric(["running"], counts.get("running", 0))
+        yield depth
+
+        age = GaugeMetricFamily(
+            "belay_queue_oldest_age_seconds",
+            "Age of the oldest queued deployment job (0 when none is queued).",
+        )
+        age.add_metric([], max(0.0, (_utcnow() - oldest).total_seconds()) if oldest else 0.0)
+        yield age
+
+        outcomes = CounterMetricFamily(
+            "belay_deployments", "Deployment jobs ended, by outcome.", labels=["outcome"]
+        )
+        for state in END_STATES:
+            outcomes.add_metric([state], counts.get(state, 0))
+        yield outcomes
+
+        tries = CounterMetricFamily(
+            "belay_sync_attempts",
+            "Attempts to start an Argo CD sync, by outcome (accepted, refused, busy, "
+            "window_closed).",
+            labels=["outcome"],
+        )
+        seen = {SYNC_ATTEMPT_KINDS[str(k)]: int(n) for k, n in attempts}
+        for outcome in SYNC_ATTEMPT_KINDS.values():
+            tries.add_metric([outcome], seen.get(outcome, 0))
+        yield tries
+
+    def _observe_durations(self, session: object) -> None:
+        """Feed the duration histogram with jobs that ended since the last scrape."""
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        with self._lock:
+            query = select(JobRow.id, JobRow.state, JobRow.created_at, JobRow.finished_at).where(
+                JobRow.finished_at.is_not(None), JobRow.state.in_(END_STATES[:3])
+            )
+            if self._cursor is not None:
+                query = query.where(JobRow.finished_at >= self._cursor)
+            for job_id, state, created, finished in session.execute(
+                query.order_by(JobRow.finished_at)
+            ):
+                if finished == self._cursor and job_id in self._seen_at_cursor:
+                    continue
+                self.duration.labels(outcome=state).observe(
+                    max(0.0, (finished - created).total_seconds())
+                )
+                if finished != self._cursor:
+                    self._cursor = finished
+                    self._seen_at_cursor = set()
+                self._seen_at_cursor.add(job_id)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Metrics:
+    """The metrics of one app: its registry, the Argo CD observer and the HTTP counters."""
+
+    def __init__(self, store: Store) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.argocd_latency = Histogram(
+            "belay_argocd_request_duration_seconds",
+            "Argo CD API request latency, by method, endpoint (names templated) and status.",
+            ["method", "endpoint", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.deployment_duration = Histogram(
+            "belay_deployment_duration_seconds",
+            "Time from a deployment job's creation (the verdict) to its end, by outcome.",
+            ["outcome"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_requests = Counter(
+            "belay_http_requests",
+            "HTTP requests served, by method, route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(_StoreCollector(store, self.deployment_duration))
+
+    def observe_argocd(
+        self, _instance: str, method: str, path: str, status: int | None, seconds: float
+    ) -> None:
+        """The Argo CD client's call observer (``status`` is ``error`` when none came back)."""
+        self.argocd_latency.labels(
+            method=method,
+            endpoint=endpoint_template(path),
+            status=str(status) if status is not None else "error",
+        ).observe(seconds)
+
+    def observe_request(self, method: str, route: str, status: int) -> None:
+        """Count one served HTTP request."""
+        self.http_requests.labels(method=method, route=route, status=str(status)).inc()
+
+    def render(self) -> bytes:
+        """The exposition text for ``/metrics``."""
+        return generate_latest(self.registry)

@@ -1,0 +1,314 @@
+"""Read models for the audit page and the read APIs, built from the store.
+
+The page needs joined views (a submission with its decision and its latest deployment job) that
+the unit of work's repositories do not offer as one query, so :func:`list_submissions` reads the
+tables directly, read-only, with one query for the rows and one for their jobs. Everything else
+goes through the unit of work. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exists, select
+
+from belay.store import AuditEvent, DecisionRecord, JobRecord, Store, SubmissionRecord
+from belay.store.tables import DecisionRow, JobRow, SubmissionRow
+
+__all__ = [
+    "DEPLOYMENT_STATES",
+    "AcceptedException",
+    "DecisionStatus",
+    "SubmissionDetail",
+    "SubmissionFilter",
+    "SubmissionSummary",
+    "decision_status",
+    "deployment_state",
+    "list_submissions",
+    "submission_detail",
+]
+
+DEPLOYMENT_STATES = ("queued", "running", "succeeded", "failed", "timed_out", "superseded")
+"""A job's states; ``none`` is shown when a verdict created no job (a fail, or unmapped)."""
+
+_MAX_LIST = 500
+_EXCEPTION_RE = re.compile(r"exception (\S+) \(owner ([^,()]+), expires (\d{4}-\d{2}-\d{2})\)")
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SubmissionFilter(_View):
+    """Filters of the submission list (all optional, combined with AND)."""
+
+    project: str | None = None
+    application: str | None = None
+    commit: str | None = None
+    """A commit SHA or a prefix of at least 4 characters."""
+    state: str | None = None
+    """A verdict (``pass``, ``fail``) or a deployment state (``succeeded``, ``none``...)."""
+    limit: int = 100
+
+
+class SubmissionSummary(_View):
+    """One row of the list."""
+
+    id: str
+    received_at: datetime
+    project: str | None
+    commit: str | None
+    branch: str | None
+    application: str | None
+    decision: str | None
+    """``pass``, ``fail`` or ``None`` while being judged."""
+    deployment: str
+    """A job state, or ``none``."""
+    deployment_finished_at: datetime | None = None
+
+
+class AcceptedException(_View):
+    """A policy exception that accepted findings in this verdict."""
+
+    id: str
+    owner: str
+    expires: str
+    rule: str
+
+
+class SubmissionDetail(_View):
+    """Everything the submission page shows."""
+
+    submission: SubmissionRecord
+    decision: DecisionRecord | None
+    jobs: tuple[JobRecord, ...]
+    events: tuple[AuditEvent, ...]
+    reasons: dict[str, list[dict[str, str]]]
+    """Reasons grouped by status: ``fail``, ``accepted``, ``pass``."""
+    exceptions: tuple[AcceptedException, ...]
+
+    @property
+    def job(self) -> JobRecord | None:
+        """The latest deployment job, if any."""
+        return self.jobs[-1] if self.jobs else None
+
+    @property
+    def deployment(self) -> str:
+        """The latest job's state, or ``none``."""
+        return self.job.state if self.job else "none"
+
+
+class DecisionStatus(_View):
+    """The decision API's answer (see docs/decision-api.md; keys are camelCase on the wire)."""
+
+    application: str
+    revision: str
+    found: bool
+    decision: str
+    """``pass``, ``fail`` or ``none``."""
+    approved: bool
+    deployment: str
+    """A job state or ``none``."""
+    deployed: bool
+    summary: str | None = None
+    decision_id: str | None = None
+    submission_id: str | None = None
+    project: str | None = None
+    decided_at: datetime | None = None
+    details_url: str | None = None
+    job: dict[str, Any] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body, with the documented camelCase keys."""
+        return {
+            "application": self.application,
+            "revision": self.revision,
+            "found": self.found,
+            "decision": self.decision,
+            "approved": self.approved,
+            "deployment": self.deployment,
+            "deployed": self.deployed,
+            "summary": self.summary,
+            "decisionId": self.decision_id,
+            "submissionId": self.submission_id,
+            "project": self.project,
+            "decidedAt": self.decided_at.isoformat() if self.decided_at else None,
+            "detailsUrl": self.details_url,
+            "job": self.job,
+        }
+
+
+def deployment_state(jobs: list[JobRecord] | tuple[JobRecord, ...]) -> str:
+    """The state of the newest job, or ``none``."""
+    return jobs[-1].state if jobs else "none"
+
+
+def list_submissions(store: Store, filters: SubmissionFilter) -> list[SubmissionSummary]:
+    """Submissions newest first, with their verdict and latest deployment state, filtered."""
+    limit = max(1, min(filters.limit, _MAX_LIST))
+    query = (
+        select(SubmissionRow, DecisionRow)
+        .outerjoin(DecisionRow, DecisionRow.id == SubmissionRow.decision_id)
+        .order_by(SubmissionRow.received_at.desc())
+        .limit(limit)
+    )
+    if filters.project:
+        query = query.where(SubmissionRow.project == filters.project)
+    if filters.application:
+        query = query.where(DecisionRow.application == filters.application)
+    if filters.commit:
+        commit = filters.commit.strip().lower()
+        if len(commit) >= 40:
+            query = query.where(SubmissionRow.commit_sha == commit)
+        else:
+            query = query.where(SubmissionRow.commit_sha.startswith(commit, autoescape=True))
+    state = (filters.state or "").strip().lower()
+    if state in ("pass", "fail"):
+        query = query.where(DecisionRow.decision == state)
+    elif state == "none":
+        query = query.where(~exists().where(JobRow.decision_id == SubmissionRow.decision_id))
+    elif state in DEPLOYMENT_STATES:
+        # The newest job of the decision is in that state.
+        newest_state = (
+            select(JobRow.state)
+            .where(JobRow.decision_id == SubmissionRow.decision_id)
+            .order_by(JobRow.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(newest_state == state)
+    with store.session() as session:
+        rows = session.execute(query).all()
+        ids = [d.id for _, d in rows if d is not None]
+        jobs: dict[str, JobRow] = {}
+        if ids:
+            for found in session.scalars(
+                select(JobRow).where(JobRow.decision_id.in_(ids)).order_by(JobRow.created_at)
+            ):
+                if found.decision_id is not None:
+                    jobs[found.decision_id] = found
+        out = []
+        for sub, dec in rows:
+            job = jobs.get(dec.id) if dec is not None else None
+            out.append(
+                SubmissionSummary(
+                    id=sub.id,
+                    received_at=sub.received_at,
+                    project=sub.project,
+                    commit=sub.commit_sha,
+                    branch=sub.branch,
+                    application=dec.application if dec is not None else None,
+                    decision=dec.decision if dec is not None else None,
+                    deployment=job.state if job is not None else "none",
+                    deployment_finished_at=job.finished_at if job is not None else None,
+                )
+            )
+    return out
+
+
+def _grouped(verdict: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    groups: dict[str, list[dict[str, str]]] = {"fail": [], "accepted": [], "pass": []}
+    for reason in verdict.get("reasons") or []:
+        if isinstance(reason, dict):
+            status = str(reason.get("status", ""))
+            groups.setdefault(status, []).append(
+                {"rule": str(reason.get("rule", "")), "message": str(reason.get("message", ""))}
+            )
+    return groups
+
+
+def _exceptions(groups: dict[str, list[dict[str, str]]]) -> tuple[AcceptedException, ...]:
+    found: dict[str, AcceptedException] = {}
+    for status in ("accepted", "fail"):
+        for reason in groups.get(status, []):
+            for ident, owner, expires in _EXCEPTION_RE.findall(reason["message"]):
+                found.setdefault(
+                    ident,
+                    AcceptedException(
+                        id=ident, owner=owner.strip(), expires=expires, rule=reason["rule"]
+                    ),
+                )
+    return tuple(found.values())
+
+
+def submission_detail(store: Store, submission_id: str) -> SubmissionDetail | None:
+    """The submission, its decision, jobs and full event chain; ``None`` if unknown."""
+    with store.unit_of_work() as uow:
+        submission = uow.submissions.get(submission_id)
+        if submission is None:
+            return None
+        decision = uow.decisions.get(submission.decision_id) if submission.decision_id else None
+        jobs = uow.jobs.for_decision(decision.id) if decision else []
+        events: dict[int, AuditEvent] = {
+            e.seq: e for e in uow.audit.list(submission_id=submission.id)
+        }
+        if decision is not None:
+            events.update({e.seq: e for e in uow.audit.list(decision_id=decision.id)})
+        for job in jobs:
+            events.update({e.seq: e for e in uow.audit.list(job_id=job.id)})
+    groups = _grouped(decision.verdict) if decision else {"fail": [], "accepted": [], "pass": []}
+    return SubmissionDetail(
+        submission=submission,
+        decision=decision,
+        jobs=tuple(jobs),
+        events=tuple(events[k] for k in sorted(events)),
+        reasons=groups,
+        exceptions=_exceptions(groups),
+    )
+
+
+def _job_view(job: JobRecord) -> dict[str, Any]:
+    assessment = (job.outcome or {}).get("assessment") or {}
+    return {
+        "id": job.id,
+        "state": job.state,
+        "attempts": job.attempts,
+        "createdAt": job.created_at.isoformat(),
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+        "reason": (job.outcome or {}).get("reason") or job.error,
+        "health": assessment.get("health") or None,
+        "syncStatus": assessment.get("sync_status") or None,
+        "syncedRevision": assessment.get("synced_revision") or None,
+    }
+
+
+def decision_status(
+    store: Store, *, application: str, revision: str, public_url: str
+) -> DecisionStatus:
+    """The latest decision about ``application`` at ``revision`` and its deployment state."""
+    with store.unit_of_work() as uow:
+        decisions = uow.decisions.for_revision(application, revision)
+        latest = decisions[0] if decisions else None
+        jobs = uow.jobs.for_decision(latest.id) if latest else []
+    if latest is None:
+        return DecisionStatus(
+            application=application,
+            revision=revision,
+            found=False,
+            decision="none",
+            approved=False,
+            deployment="none",
+            deployed=False,
+        )
+    state = deployment_state(jobs)
+    return DecisionStatus(
+        application=application,
+        revision=revision,
+        found=True,
+        decision=latest.decision,
+        approved=latest.decision == "pass",
+        deployment=state,
+        deployed=state == "succeeded",
+        summary=str(latest.verdict.get("summary", "")) or None,
+        decision_id=latest.id,
+        submission_id=latest.submission_id,
+        project=latest.project,
+        decided_at=latest.decided_at,
+        details_url=(
+            f"{public_url}/submissions/{latest.submission_id}" if latest.submission_id else None
+        ),
+        job=_job_view(jobs[-1]) if jobs else None,
+    )
