@@ -1,0 +1,99 @@
+"""The audit page in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Against a running Belay with the Argo CD simulator and a worker: sign in with the read token,
+follow the passing submission from the list to its page and read what a person reads there,
+then the failing one; a screenshot of each page is kept under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ACCEPTED_ID, FAIL_COMMIT, PASS_COMMIT, READ_TOKEN, Belay
+
+CHROMIUM = os.environ.get("BELAY_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT_MS = 15_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    """A page in a fresh headless Chromium (skipped when Chromium is missing; CI fails then)."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page
+            context.close()
+        finally:
+            browser.close()
+
+
+def test_list_to_detail_in_chromium(
+    deployed: tuple[Belay, dict[str, Any], dict[str, Any]], browser_page: Any
+) -> None:
+    """A person signs in, opens the passing deployment from the list, and reads its story."""
+    running, passing, failing = deployed
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # Without the token the page shows nothing but the sign-in form.
+    page.goto(f"{running.url}/submissions")
+    assert page.locator("table.list").count() == 0
+    assert PASS_COMMIT[:12] not in page.content()
+    page.fill("#token", READ_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{running.url}/submissions")
+
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 2
+    passing_row = rows.filter(has_text=PASS_COMMIT[:12])
+    assert "DEPLOYED" in passing_row.inner_text()
+    assert "FAIL" in rows.filter(has_text=FAIL_COMMIT[:12]).inner_text()
+    page.screenshot(path=str(ARTIFACTS / "web-submissions.png"), full_page=True)
+
+    passing_row.locator("a.row-link").click()
+    page.wait_for_url(passing["detailsUrl"])
+    status = page.locator("section.status").inner_text()
+    assert "PASS" in status
+    assert "DEPLOYED" in status
+    assert "Synced · Healthy" in status
+    assert PASS_COMMIT in page.locator("section.facts").inner_text()
+    assert page.locator("table.reasons.fail").count() == 0
+    assert page.locator("tr[data-rule='grype.critical'][data-status='pass']").count() == 1
+    events = page.locator("table.events tbody tr").all_inner_texts()
+    kinds = [line.split("\t")[2].strip() for line in events]
+    assert kinds[:3] == ["submission.received", "verdict.decided", "job.queued"]
+    assert "sync.requested" in kinds
+    assert kinds[-1] == "deployment.succeeded"
+    page.screenshot(path=str(ARTIFACTS / "web-submission-pass.png"), full_page=True)
+
+    page.goto(failing["detailsUrl"])
+    status = page.locator("section.status").inner_text()
+    assert "FAIL" in status and "NOT DEPLOYED" in status
+    failing_rules = page.locator("table.reasons.fail td:first-child").all_inner_texts()
+    assert "grype.critical" in failing_rules
+    accepted = page.locator("table.exceptions").inner_text()
+    assert ACCEPTED_ID in accepted and "team-payments" in accepted and "2099-12-31" in accepted
+    assert "Nothing is deployed for a failing verdict" in page.inner_text("body")
+    page.screenshot(path=str(ARTIFACTS / "web-submission-fail.png"), full_page=True)
