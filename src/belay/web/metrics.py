@@ -104,7 +104,6 @@ class _StoreCollector(Collector):
                     .where(AuditEventRow.kind.in_(list(SYNC_ATTEMPT_KINDS)))
                     .group_by(AuditEventRow.kind)
                 ).all()
-                self._observe_durations(session)
         except Exception as err:  # noqa: BLE001 - a scrape must answer even when the store cannot
             _log.warning("metrics.store_unavailable", error=type(err).__name__)
             up = GaugeMetricFamily("belay_store_up", "1 when the store answered this scrape.")
@@ -157,20 +156,24 @@ class _StoreCollector(Collector):
             tries.add_metric([outcome], seen.get(outcome, 0))
         yield tries
 
-    def _observe_durations(self, session: object) -> None:
-        """Feed the duration histogram with jobs that ended since the last scrape."""
-        from sqlalchemy.orm import Session
+    def observe_durations(self) -> None:
+        """Feed the duration histogram with jobs that ended since the last call.
 
-        assert isinstance(session, Session)
+        Called before each exposition (the histogram is rendered before this collector runs).
+        """
         with self._lock:
             query = select(JobRow.id, JobRow.state, JobRow.created_at, JobRow.finished_at).where(
                 JobRow.finished_at.is_not(None), JobRow.state.in_(END_STATES[:3])
             )
             if self._cursor is not None:
                 query = query.where(JobRow.finished_at >= self._cursor)
-            for job_id, state, created, finished in session.execute(
-                query.order_by(JobRow.finished_at)
-            ):
+            try:
+                with self.store.session() as session:
+                    ended = session.execute(query.order_by(JobRow.finished_at)).all()
+            except Exception as err:  # noqa: BLE001 - belay_store_up reports it
+                _log.warning("metrics.store_unavailable", error=type(err).__name__)
+                return
+            for job_id, state, created, finished in ended:
                 if finished == self._cursor and job_id in self._seen_at_cursor:
                     continue
                 self.duration.labels(outcome=state).observe(
@@ -211,7 +214,8 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
-        self.registry.register(_StoreCollector(store, self.deployment_duration))
+        self._store_collector = _StoreCollector(store, self.deployment_duration)
+        self.registry.register(self._store_collector)
 
     def observe_argocd(
         self, _instance: str, method: str, path: str, status: int | None, seconds: float
@@ -229,4 +233,5 @@ class Metrics:
 
     def render(self) -> bytes:
         """The exposition text for ``/metrics``."""
+        self._store_collector.observe_durations()
         return generate_latest(self.registry)
