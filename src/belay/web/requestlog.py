@@ -80,6 +80,7 @@ class RequestLogMiddleware:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "client": client[0] if client else None,
+                "request_id": request_id,
             }
             if status >= 500:
                 _log.warning("http.request", **fields)
