@@ -1,7 +1,10 @@
 """The composition root: build Belay's real adapters from settings, in one place.
 
-The CLI (``belay serve``, ``belay worker``, ``belay sync``, ``belay audit``) and the tests call
-:func:`build_services`; nothing is created at import time.
+The CLI (``belay serve``, ``belay worker``, ``belay sync``, ``belay demo``) and the tests call
+:func:`build_services`; nothing is created at import time. One client factory
+(:class:`~belay.deploy.credentials.ReloadingClients`) serves the worker, re-reading the Argo CD
+configuration on SIGHUP and after a 401; one alerting service receives deploy outcomes and
+failing verdicts.
 """
 
 from __future__ import annotations
@@ -9,42 +12,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from belay.argocd import ArgoCDClient
 from belay.config import resolve_argocd
-from belay.config.errors import ConfigError
-from belay.config.models import ArgoCDResolution
 from belay.config.settings import BelaySettings
+from belay.deploy.credentials import ReloadingClients
 from belay.intake import Credentials
 from belay.intake.service import IntakeService, credentials_from_settings
-from belay.store import Store
+from belay.notify import Alerting, build_alerting
+from belay.store import DecisionRecord, Store
 
-__all__ = ["ArgoCDClients", "Services", "build_services", "start_workers"]
-
-
-class ArgoCDClients:
-    """Clients per Argo CD instance name, from the one configuration resolver.
-
-    :meth:`reload` re-reads the configuration (a rotated token is picked up without a restart).
-    """
-
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = environ
-        self.resolution: ArgoCDResolution = resolve_argocd(environ)
-
-    def reload(self) -> None:
-        """Resolve the Argo CD configuration again."""
-        self.resolution = resolve_argocd(self._environ)
-
-    def __call__(self, instance: str) -> AbstractContextManager[ArgoCDClient]:
-        found = self.resolution.get(instance)
-        if found is None:
-            rejected = [r for r in self.resolution.rejected if r.name == instance]
-            why = f": {rejected[0].reason}" if rejected else ""
-            raise ConfigError(f"Argo CD instance {instance!r} is not configured{why}")
-        return ArgoCDClient.from_instance(found)
+__all__ = ["Services", "build_services", "start_workers"]
 
 
 @dataclass
@@ -55,8 +33,13 @@ class Services:
     store: Store
     credentials: Credentials
     intake: IntakeService
-    clients: ArgoCDClients
-    extras: dict[str, object] = field(default_factory=dict)
+    clients: ReloadingClients
+    alerting: Alerting
+
+    def close(self) -> None:
+        """Stop alert delivery and close the store's connections."""
+        self.alerting.close()
+        self.store.dispose()
 
 
 def build_services(
@@ -65,19 +48,32 @@ def build_services(
     environ: Mapping[str, str] | None = None,
     migrate: bool = True,
 ) -> Services:
-    """Build the store (migrated unless ``migrate=False``), credentials, intake and clients."""
+    """Build the store (migrated unless ``migrate=False``), credentials, intake, clients, alerts.
+
+    Alert delivery is not started here: call ``services.alerting.start(...)`` in long-running
+    processes (``serve``, ``worker``), so one-shot commands never send token reminders.
+    """
     env = os.environ if environ is None else environ
     store = Store(settings.database_url)
     if migrate:
         store.upgrade()
     credentials = credentials_from_settings(settings, env)
-    intake = IntakeService(settings=settings, store=store, credentials=credentials)
+    alerting = build_alerting(settings, store, environ=env)
+
+    def on_decision(decision: DecisionRecord) -> None:
+        alerting.on_verdict(decision)
+
+    intake = IntakeService(
+        settings=settings, store=store, credentials=credentials, on_decision=on_decision
+    )
+    clients = ReloadingClients(lambda: resolve_argocd(env))
     return Services(
         settings=settings,
         store=store,
         credentials=credentials,
         intake=intake,
-        clients=ArgoCDClients(env),
+        clients=clients,
+        alerting=alerting,
     )
 
 
@@ -87,14 +83,14 @@ def start_workers(
     """Start ``count`` deployment workers on daemon threads; they end when ``stop`` is set."""
     from belay.deploy.worker import Worker
 
-    on_outcome = services.extras.get("on_outcome")
     threads = []
     for n in range(count):
         worker = Worker(
             services.store,
             services.clients,
             settings=services.settings.worker,
-            on_outcome=on_outcome if callable(on_outcome) else None,
+            on_outcome=services.alerting.on_deploy_outcome,
+            reload_credentials=services.clients.reload_after_401,
         )
         worker.stop_event = stop
         thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)

@@ -244,7 +244,7 @@ def _running(work: Path, port: int) -> Iterator[tuple[Services, str, Any, str]]:
         sim = stack.enter_context(running_simulator(simulator_state(argocd_token)))
         environ = {"ARGOCD_BASE_URL": sim.url, "ARGOCD_AUTH_TOKEN": argocd_token}
         services = build_services(_settings(work, port, submit_token), environ=environ)
-        stack.callback(services.store.dispose)
+        stack.callback(services.close)
         stop = threading.Event()
         threads = start_workers(services, stop=stop, count=1)
 

@@ -142,7 +142,7 @@ def pipeline(
             stop.set()
             for thread in threads:
                 thread.join(timeout=20)
-            services.store.dispose()
+            services.close()
 
 
 def _accepted_syncs(sim: RunningSimulator) -> list[Any]:

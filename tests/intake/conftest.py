@@ -120,7 +120,7 @@ def start_gate(tmp_path: Path, database_url: str, **intake: object) -> Iterator[
         with serve_in_thread(create_app(services)) as url:
             yield Gate(url=url, services=services)
     finally:
-        services.store.dispose()
+        services.close()
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option(help="With --wait: give up after seconds.")] = 900.0,
     ) -> None:
         """Queue a manual, audited sync through the same engine; with --wait, run it here."""
-        from belay.bootstrap import ArgoCDClients
+        from belay.deploy.credentials import ReloadingClients
         from belay.deploy.manual import queue_manual_sync
         from belay.deploy.worker import Worker
 
@@ -152,7 +152,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"queued job {job.id} for {application}", err=True)
         if not wait:
             return
-        worker = Worker(store, ArgoCDClients(), settings=settings.worker)
+        clients = ReloadingClients()
+        worker = Worker(
+            store, clients, settings=settings.worker, reload_credentials=clients.reload_after_401
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with store.unit_of_work() as uow:

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         run_worker = worker if worker is not None else services.store.backend == "sqlite"
         stop = threading.Event()
         threads = start_workers(services, stop=stop, count=1) if run_worker else []
-        _reload_on_sighup(services)
+        _start_background(services)
         typer.echo(
             f"Belay listening on http://{host}:{port} (worker: {'on' if threads else 'off'})",
             err=True,
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
-            services.store.dispose()
+            services.close()
 
     @app.command("worker")
     @handle_errors
@@ -83,14 +83,14 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        _reload_on_sighup(services)
+        _start_background(services)
         threads = start_workers(services, stop=stop, count=concurrency)
         typer.echo(f"Belay worker running ({concurrency} at a time)", err=True)
         while not stop.wait(0.5):
             pass
         for thread in threads:
             thread.join(timeout=30)
-        services.store.dispose()
+        services.close()
 
     @db_app.command("upgrade")
     @handle_errors
@@ -107,14 +107,13 @@ def register(app: typer.Typer) -> None:
             store.dispose()
 
 
-def _reload_on_sighup(services: object) -> None:
-    """SIGHUP re-reads the Argo CD configuration (a rotated token, without dropping jobs)."""
+def _start_background(services: object) -> None:
+    """Alert delivery and token checks, and SIGHUP re-reading the Argo CD configuration."""
     from belay.bootstrap import Services
+    from belay.config import resolve_argocd
+    from belay.deploy.credentials import install_sighup
 
     assert isinstance(services, Services)
-
-    def _reload(_signum: int, _frame: object) -> None:
-        services.clients.reload()
-
+    services.alerting.start(resolver=resolve_argocd)
     if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGHUP, _reload)
+        install_sighup(services.clients)

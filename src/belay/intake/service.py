@@ -153,8 +153,10 @@ class IntakeService:
         store: Store,
         credentials: Credentials,
         clock: Callable[[], datetime] = _utcnow,
+        on_decision: Callable[[DecisionRecord], object] | None = None,
     ) -> None:
         self.settings = settings
+        self.on_decision = on_decision
         self.store = store
         self.credentials = credentials
         self.clock = clock
@@ -430,6 +432,11 @@ class IntakeService:
                     now=now,
                 )
             uow.commit()
+        if self.on_decision is not None:
+            try:
+                self.on_decision(decision)
+            except Exception:  # noqa: BLE001 - an alert must never fail a stored submission
+                _log.exception("intake.on_decision_failed", decision_id=decision.id)
         _log.info(
             "intake.decided",
             submission_id=record.id,
