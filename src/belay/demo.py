@@ -22,15 +22,15 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from belay.bootstrap import Services, build_services, start_workers
+from belay.cli._common import audit_table
 from belay.config.settings import BelaySettings
 from belay.gate import write_bundle
 from belay.intake import hash_token
 from belay.jsonio import dumps
 from belay.policies import packaged_policy
-from belay.store import AuditEvent, JobRecord
+from belay.store import JobRecord
 from belay.web import create_app, free_port, serve_in_thread
 
 __all__ = ["DemoResult", "run_demo"]
@@ -312,25 +312,6 @@ def _follow(
     return job
 
 
-def _audit_table(events: list[AuditEvent]) -> Table:
-    table = Table(title="Audit trail", show_lines=False)
-    for column in ("#", "time (UTC)", "event", "actor", "revision", "detail"):
-        table.add_column(column, overflow="fold")
-    for event in events:
-        detail = (
-            event.data.get("reason") or event.data.get("summary") or event.data.get("phase") or ""
-        )
-        table.add_row(
-            str(event.seq),
-            event.at.strftime("%H:%M:%S"),
-            event.kind,
-            event.actor,
-            (event.revision or "")[:7],
-            str(detail)[:90],
-        )
-    return table
-
-
 def run_demo(
     *, once: bool, port: int = 8080, work_dir: Path | None = None, console: Console | None = None
 ) -> DemoResult:
@@ -386,7 +367,7 @@ def run_demo(
             broken = uow.audit.verify()
             submissions = uow.submissions.list()
         console.print()
-        console.print(_audit_table(events))
+        console.print(audit_table(events, title="Audit trail"))
         console.print(
             "Audit chain: "
             + ("[green]intact[/green]" if broken is None else f"[red]BROKEN at {broken.seq}[/red]")

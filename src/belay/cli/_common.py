@@ -5,15 +5,20 @@ from __future__ import annotations
 import enum
 import functools
 import sys
-from collections.abc import Callable
-from typing import NoReturn, ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from belay.errors import BadInput, BelayError
 from belay.redact import redact_text
 
-__all__ = ["OutputFormat", "die", "handle_errors"]
+__all__ = ["OutputFormat", "audit_table", "die", "handle_errors"]
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from belay.store import AuditEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,3 +51,25 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             die(str(err), 1)
 
     return wrapper
+
+
+def audit_table(events: Sequence[AuditEvent], *, title: str | None = None) -> Table:
+    """The audit chain as a Rich table: sequence, time, event, actor, app, revision, detail."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in ("#", "time (UTC)", "event", "actor", "application", "revision", "detail"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        data = event.data
+        detail = data.get("reason") or data.get("summary") or data.get("phase") or ""
+        table.add_row(
+            str(event.seq),
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.kind,
+            event.actor,
+            event.application or "",
+            (event.revision or "")[:12],
+            str(detail)[:120],
+        )
+    return table

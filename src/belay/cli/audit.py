@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from belay.cli._common import OutputFormat, die, handle_errors
+from belay.cli._common import OutputFormat, audit_table, die, handle_errors
 
 __all__ = ["register"]
 
@@ -33,30 +33,13 @@ def _store(config: Path | None):  # type: ignore[no-untyped-def]
 
 def _print_events(events: list, output: OutputFormat) -> None:  # type: ignore[type-arg]
     from rich.console import Console
-    from rich.table import Table
 
     from belay.jsonio import dumps_text
 
     if output is OutputFormat.json:
         typer.echo(dumps_text([e.model_dump(mode="json") for e in events], indent=True))
         return
-    table = Table(show_lines=False, expand=False)
-    for column in ("seq", "time (UTC)", "event", "actor", "application", "revision", "detail"):
-        table.add_column(column, overflow="fold")
-    for event in events:
-        detail = (
-            event.data.get("reason") or event.data.get("summary") or event.data.get("phase") or ""
-        )
-        table.add_row(
-            str(event.seq),
-            event.at.strftime("%Y-%m-%d %H:%M:%S"),
-            event.kind,
-            event.actor,
-            event.application or "",
-            (event.revision or "")[:12],
-            str(detail)[:120],
-        )
-    Console(width=160).print(table)
+    Console(width=160).print(audit_table(events))
 
 
 def register(app: typer.Typer) -> None:

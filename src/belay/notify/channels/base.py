@@ -8,18 +8,21 @@ Channels never retry themselves: :mod:`belay.notify.delivery` does, in the backg
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
 from belay.errors import BelayError
+from belay.jsonio import dumps
 from belay.notify.model import Alert, AlertEvent
 from belay.redact import redact_text
 
 __all__ = [
     "DEFAULT_DELIVERY_TIMEOUT",
     "Channel",
+    "ChannelBase",
     "DeliveryError",
+    "HTTPChannel",
     "post_json",
 ]
 
@@ -101,3 +104,56 @@ def post_json(
         retryable=retryable,
         retry_after=_retry_after(response) if retryable else None,
     )
+
+
+class ChannelBase:
+    """What every channel shares: its name (``<type>#<index>``) and subscribed events."""
+
+    def __init__(self, *, name: str, events: frozenset[AlertEvent]) -> None:
+        self._name = name
+        self._events = events
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r})"
+
+    @property
+    def name(self) -> str:
+        """``<type>#<index>``, as in belay.yaml's ``notifications`` list."""
+        return self._name
+
+    @property
+    def events(self) -> frozenset[AlertEvent]:
+        """The subscribed events."""
+        return self._events
+
+    def close(self) -> None:
+        """Release resources (nothing by default)."""
+
+
+class HTTPChannel(ChannelBase):
+    """A channel that POSTs JSON to a URL (the URL itself is the secret); subclasses render."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        url: str,
+        events: frozenset[AlertEvent],
+        timeout: float = DEFAULT_DELIVERY_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(name=name, events=events)
+        self._url = url
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+
+    def body(self, alert: Alert) -> Any:
+        """The JSON document to post for ``alert``."""
+        raise NotImplementedError
+
+    def send(self, alert: Alert) -> None:
+        """POST the rendering of ``alert``."""
+        post_json(self._client, self._url, channel=self._name, content=dumps(self.body(alert)))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

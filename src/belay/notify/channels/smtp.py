@@ -13,14 +13,14 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, DeliveryError
+from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, ChannelBase, DeliveryError
 from belay.notify.model import Alert, AlertEvent
 from belay.notify.render import email_subject, render_text
 
 __all__ = ["SMTPChannel"]
 
 
-class SMTPChannel:
+class SMTPChannel(ChannelBase):
     """Sends alerts as e-mail from ``sender`` to ``recipients``."""
 
     def __init__(
@@ -38,8 +38,7 @@ class SMTPChannel:
         tls_context: ssl.SSLContext | None = None,
         timeout: float = DEFAULT_DELIVERY_TIMEOUT,
     ) -> None:
-        self._name = name
-        self._events = events
+        super().__init__(name=name, events=events)
         self._host = host
         self._port = port
         self._sender = sender
@@ -52,16 +51,6 @@ class SMTPChannel:
 
     def __repr__(self) -> str:
         return f"SMTPChannel(name={self._name!r}, host={self._host!r}, port={self._port})"
-
-    @property
-    def name(self) -> str:
-        """``smtp#<index>``."""
-        return self._name
-
-    @property
-    def events(self) -> frozenset[AlertEvent]:
-        """The subscribed events."""
-        return self._events
 
     def message(self, alert: Alert) -> EmailMessage:
         """The e-mail for ``alert`` (plain text; the subject carries the title)."""

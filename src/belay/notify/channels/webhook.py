@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from belay.intake.auth import sign_standard_webhook
 from belay.jsonio import dumps
-from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, post_json
+from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, HTTPChannel, post_json
 from belay.notify.model import Alert, AlertEvent
 from belay.notify.render import render_webhook
 
@@ -29,8 +30,8 @@ def delivery_id(alert: Alert, channel: str) -> str:
     return f"msg_{digest[:32]}"
 
 
-class WebhookChannel:
-    """Posts the alert's JSON to a URL, signed when a key is given."""
+class WebhookChannel(HTTPChannel):
+    """Posts the alert's JSON to a URL, signed (Standard Webhooks) when a key is given."""
 
     def __init__(
         self,
@@ -43,29 +44,20 @@ class WebhookChannel:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._name = name
-        self._events = events
-        self._url = url
+        super().__init__(name=name, url=url, events=events, timeout=timeout, transport=transport)
         self._key = signing_key
         self._clock = clock
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
     def __repr__(self) -> str:
         return f"WebhookChannel(name={self._name!r}, signed={self._key is not None})"
 
-    @property
-    def name(self) -> str:
-        """``webhook#<index>``."""
-        return self._name
-
-    @property
-    def events(self) -> frozenset[AlertEvent]:
-        """The subscribed events."""
-        return self._events
+    def body(self, alert: Alert) -> Any:
+        """The generic JSON rendering."""
+        return render_webhook(alert)
 
     def send(self, alert: Alert) -> None:
         """POST the alert; sign it (with this attempt's timestamp) when a key is set."""
-        body = dumps(render_webhook(alert))
+        body = dumps(self.body(alert))
         headers = {"webhook-id": delivery_id(alert, self._name)}
         if self._key is not None:
             timestamp = int(self._clock())
@@ -74,7 +66,3 @@ class WebhookChannel:
                 self._key, headers["webhook-id"], timestamp, body
             )
         post_json(self._client, self._url, channel=self._name, content=body, headers=headers)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
