@@ -59,7 +59,7 @@ def test_ordinary_text_is_untouched() -> None:
     """Text without secrets passes unchanged."""
     text = (
         "application guestbook is OutOfSync at revision 4f1c2a9 (tokens: 3 resources); "
-        "the token expires on 2026-12-01"
+        "the token expires on 2026-12-01; Argo CD refused the credentials: Argo CD said 401"
     )
     assert redact_text(text) == text
 

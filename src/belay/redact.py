@@ -105,7 +105,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)([\"']?\b[\w\-]*(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key"
-            r"|credential|signature)[\w\-]*[\"']?\s*[:=]\s*)"
+            # A plural ("credentials:", "tokens:") names no single secret: prose, not a key.
+            r"|credential|signature)(?!s\b)[\w\-]*[\"']?\s*[:=]\s*)"
             # Pure numbers ("tokens: 3") are counts, not secrets.
             r"(?!\d+\b)(\"[^\"]*\"|'[^']*'|[^\s,&;}\]\"']+)"
         ),

@@ -1,0 +1,41 @@
+"""The README's "Investigate an alert" walkthrough works as written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from belay.cli import app
+from belay.sim.testing import running_simulator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_readme_investigation_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example state and alert the README names give Degraded and a recent rollout."""
+    readme = (REPO / "README.md").read_text()
+    assert "examples/argocd/degraded-bad-image.yaml" in readme
+    assert "examples/alerts/example-app-crashloop.json" in readme
+    with running_simulator(REPO / "examples/argocd/degraded-bad-image.yaml") as sim:
+        for name, value in {
+            "ARGOCD_BASE_URL": sim.url,
+            "ARGOCD_USERNAME": "admin",
+            "ARGOCD_PASSWORD": "admin",
+        }.items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(
+            app,
+            [
+                "investigate",
+                "-i",
+                str(REPO / "examples/alerts/example-app-crashloop.json"),
+                "-o",
+                "json",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
+    assert kinds[:2] == ["degraded", "recent_rollout"]
