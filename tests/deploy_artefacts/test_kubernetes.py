@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate.utils as kv
+import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import pytest
 import yaml
 
