@@ -47,17 +47,20 @@ def build_services(
     *,
     environ: Mapping[str, str] | None = None,
     migrate: bool = True,
+    with_intake: bool = True,
 ) -> Services:
     """Build the store (migrated unless ``migrate=False``), credentials, intake, clients, alerts.
 
-    Alert delivery is not started here: call ``services.alerting.start(...)`` in long-running
-    processes (``serve``, ``worker``), so one-shot commands never send token reminders.
+    With ``with_intake=False`` (``belay worker``) no submit token or webhook secret is read: a
+    worker never judges deliveries, so it should not hold their secrets. Alert delivery is not
+    started here: call ``services.alerting.start(...)`` in long-running processes (``serve``,
+    ``worker``), so one-shot commands never send token reminders.
     """
     env = os.environ if environ is None else environ
     store = Store(settings.database_url)
     if migrate:
         store.upgrade()
-    credentials = credentials_from_settings(settings, env)
+    credentials = credentials_from_settings(settings, env) if with_intake else Credentials()
     alerting = build_alerting(settings, store, environ=env)
 
     def on_decision(decision: DecisionRecord) -> None:

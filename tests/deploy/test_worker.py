@@ -280,3 +280,28 @@ def test_stopping_releases_the_running_job(store: Store) -> None:
     kinds = _kinds(store, job)
     assert "deployment.released" in kinds
     assert "sync.found" in kinds
+
+
+def test_gives_up_after_max_attempts(store: Store) -> None:
+    """A job whose workers kept dying is failed after max_attempts claims, not retried forever."""
+    from datetime import timedelta
+
+    settings = FAST.model_copy(update={"max_attempts": 2})
+    job = _enqueue(store)
+    later = datetime.now(UTC)
+    for _ in range(2):
+        with store.unit_of_work() as uow:
+            assert (
+                uow.jobs.claim(worker_id="dead", lease=timedelta(seconds=1), now=later) is not None
+            )
+            uow.commit()
+        later += timedelta(seconds=5)
+    with running_simulator(_state()) as sim:
+        worker = Worker(store, _clients(sim), settings=settings, clock=lambda: later)
+        assert worker.run_once() is not None
+        assert _syncs(sim, accepted_only=False) == []
+    with store.unit_of_work() as uow:
+        done = uow.jobs.get(job.id)
+    assert done is not None
+    assert done.state == "failed"
+    assert "gave up after 2 attempts" in (done.error or "")

@@ -307,4 +307,23 @@ def test_remote_forms_match(gate: Gate) -> None:
     with gate.services.store.unit_of_work() as uow:
         stored = uow.submissions.list()[0]
     assert "glcbt-64_abc" not in str(stored.manifest)
+    assert stored.remote is not None
+    assert "glcbt-64_abc" not in stored.remote
     assert base64.b64encode(b"glcbt-64_abc").decode() not in str(stored.manifest)
+
+
+def test_worker_needs_no_submit_tokens(tmp_path: Path) -> None:
+    """A worker builds without the intake's secrets; the gate refuses to start without them."""
+    from belay.bootstrap import build_services
+    from belay.config.errors import ConfigError
+    from belay.config.settings import load_settings
+
+    from .conftest import settings_text
+
+    path = tmp_path / "belay.yaml"
+    path.write_text(settings_text(f"sqlite:///{tmp_path / 'w.db'}"))
+    services = build_services(load_settings(path), with_intake=False)
+    assert services.credentials.tokens == ()
+    services.close()
+    with pytest.raises(ConfigError, match="BELAY_TOKEN_EXAMPLE_APP is not set"):
+        build_services(load_settings(path))

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from belay.bootstrap import build_services, start_workers
         from belay.config.settings import load_settings
 
-        services = build_services(load_settings(config))
+        services = build_services(load_settings(config), with_intake=False)
         stop = threading.Event()
 
         def _stop(_signum: int, _frame: object) -> None:

@@ -148,6 +148,17 @@ class Worker:
             uow.commit()
         if job is None:
             return None
+        if job.attempts > self.settings.max_attempts:
+            # Claimed again and again: each worker holding it died or lost its lease. Stop.
+            self._finish(
+                job,
+                DeployOutcome(
+                    state="failed",
+                    reason=f"gave up after {job.attempts - 1} attempts that never finished "
+                    "(workers crashed or lost their lease)",
+                ),
+            )
+            return job
         self.process(job)
         return job
 

@@ -52,7 +52,7 @@ from belay.intake.auth import (
 )
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
-from belay.redact import register_secret
+from belay.redact import redact_text, register_secret
 from belay.store import DecisionRecord, NewAuditEvent, Store, SubmissionRecord, new_id
 
 __all__ = ["IntakeResponse", "IntakeService", "credentials_from_settings"]
@@ -231,7 +231,7 @@ class IntakeService:
             content_digest=content,
             webhook_id=auth.webhook_id,
             project=project.name if project else None,
-            remote=remote,
+            remote=redact_text(remote) if remote else None,
             branch=branch,
             commit_sha=commit,
             bundle_sha256=hashlib.sha256(bundle_bytes).hexdigest(),
