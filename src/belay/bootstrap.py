@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from belay.config import resolve_argocd
 from belay.config.settings import BelaySettings
 from belay.deploy.credentials import ReloadingClients
+from belay.deploy.worker import Doorbell
 from belay.intake import Credentials
 from belay.intake.service import IntakeService, credentials_from_settings
 from belay.notify import Alerting, build_alerting
@@ -35,6 +36,8 @@ class Services:
     intake: IntakeService
     clients: ReloadingClients
     alerting: Alerting
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    """Rung by the intake after it queues a job; wakes this process's idle workers at once."""
 
     def close(self) -> None:
         """Stop alert delivery and close the store's connections."""
@@ -70,7 +73,7 @@ def build_services(
         settings=settings, store=store, credentials=credentials, on_decision=on_decision
     )
     clients = ReloadingClients(lambda: resolve_argocd(env))
-    return Services(
+    services = Services(
         settings=settings,
         store=store,
         credentials=credentials,
@@ -78,6 +81,8 @@ def build_services(
         clients=clients,
         alerting=alerting,
     )
+    intake.on_job_queued = services.doorbell.ring
+    return services
 
 
 def start_workers(
@@ -94,6 +99,7 @@ def start_workers(
             settings=services.settings.worker,
             on_outcome=services.alerting.on_deploy_outcome,
             reload_credentials=services.clients.reload_after_401,
+            doorbell=services.doorbell,
         )
         worker.stop_event = stop
         thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)

@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
         services = build_services(settings)
         run_worker = worker if worker is not None else services.store.backend == "sqlite"
         stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=1) if run_worker else []
+        count = settings.worker.concurrency
+        threads = start_workers(services, stop=stop, count=count) if run_worker else []
         _start_background(services)
         typer.echo(
             f"Belay listening on http://{host}:{port} (worker: {'on' if threads else 'off'})",

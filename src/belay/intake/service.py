@@ -160,6 +160,8 @@ class IntakeService:
         self.store = store
         self.credentials = credentials
         self.clock = clock
+        self.on_job_queued: Callable[[], None] | None = None
+        """Called after a commit that queued a deployment job (wakes in-process workers)."""
         self._policies: dict[str, PolicySet] = {}
         self._intel: dict[tuple[str, str | None], Intel] = {}
         for name in {p.policy for p in settings.projects} | set(settings.policies):
@@ -359,6 +361,7 @@ class IntakeService:
             "revision": record.commit_sha,
             "submission_id": record.id,
         }
+        queued = False
         with self.store.unit_of_work() as uow:
             uow.submissions.add(
                 record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
@@ -431,7 +434,10 @@ class IntakeService:
                     ),
                     now=now,
                 )
+                queued = True
             uow.commit()
+        if queued and self.on_job_queued is not None:
+            self.on_job_queued()
         if self.on_decision is not None:
             try:
                 self.on_decision(decision)
