@@ -33,6 +33,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Performance figures against their goals (docs/performance.md); not part of `make test`.
+# BENCH_ARGS="--quick --json bench.json" runs every figure smaller and writes the JSON.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 # Re-pin after changing dependencies in pyproject.toml (needs uv: `pip install uv`).
 # requirements.lock (runtime + dev) builds .venv; requirements-runtime.lock (runtime only) builds
 # the container image (deploy/Containerfile), which must not carry test and lint tools.

@@ -1,0 +1,1 @@
+"""Belay's benchmarks: ``benchmarks/run.py`` measures every figure of docs/performance.md."""
