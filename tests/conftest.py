@@ -29,6 +29,17 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def reset_logging() -> Iterator[None]:
+    """Undo any logging configuration a test made (a CLI run sets a WARNING filter), so that
+    ``structlog.testing.capture_logs`` in later tests sees every event whatever the order."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared reference folder (``BELAY_SHARED_DIR``, default ``../shared``)."""

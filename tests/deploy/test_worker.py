@@ -159,7 +159,8 @@ def test_restart_after_sync_follows_instead_of_resyncing(store: Store) -> None:
 
 def test_waits_for_someone_elses_operation(store: Store) -> None:
     """Another operation in progress is waited for; then our one sync goes out."""
-    with running_simulator(_state(health="Healthy", seconds=0.3)) as sim:
+    # Alice's operation lasts 2 s so that even on a loaded machine the worker meets it running.
+    with running_simulator(_state(health="Healthy", seconds=2.0)) as sim:
         with ArgoCDClient(sim.url, username="admin", password="admin") as client:
             client.sync(APP, SyncRequest(infos=[Info(name="who", value="alice")]))
         job = _enqueue(store)
@@ -173,8 +174,8 @@ def test_waits_for_someone_elses_operation(store: Store) -> None:
     with store.unit_of_work() as uow:
         done = uow.jobs.get(job.id)
     assert done is not None
-    assert done.state == "succeeded"
-    assert "sync.waiting" in _kinds(store, job)
+    assert done.state == "succeeded", done.error
+    assert "sync.waiting" in _kinds(store, job), _kinds(store, job)
 
 
 def test_survives_503s_with_one_sync(store: Store) -> None:
