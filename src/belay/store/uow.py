@@ -193,7 +193,12 @@ class JobRepository:
     def supersede_queued(
         self, *, instance: str, application: str, keep_job_id: str, now: datetime
     ) -> list[str]:
-        """Mark every other queued job of this application superseded; return their ids."""
+        """Mark the other queued jobs of this application created up to ``now`` superseded.
+
+        Jobs created after ``now`` stay queued: a slower, concurrent submission that was received
+        earlier but commits later must not supersede a newer build (claims run in created order).
+        Returns the superseded ids.
+        """
         ids = list(
             self._s.scalars(
                 select(JobRow.id).where(
@@ -201,6 +206,7 @@ class JobRepository:
                     JobRow.application == application,
                     JobRow.state == "queued",
                     JobRow.id != keep_job_id,
+                    JobRow.created_at <= now,
                 )
             )
         )
