@@ -205,6 +205,9 @@ class IntakeService:
         remote = context.remote if context else None
         branch = context.branch if context else None
         commit = context.commit_hash if context else None
+        too_long = _overlong_context(remote=remote, branch=branch, commit=commit)
+        if too_long:
+            return _error(400, too_long)
         mapping = map_project(
             self.settings.projects, allowed=auth.projects, remote=remote, branch=branch
         )
@@ -241,7 +244,7 @@ class IntakeService:
             if bundle and bundle.manifest
             else None,
             auth_method=auth.method,
-            credential_label=", ".join(auth.labels),
+            credential_label=_label(auth.labels),
             state="judging",
         )
         try:
@@ -371,7 +374,7 @@ class IntakeService:
             uow.audit.append(
                 NewAuditEvent(
                     kind="submission.received",
-                    actor=f"{auth.method}:{', '.join(auth.labels)}",
+                    actor=_label(auth.labels, prefix=f"{auth.method}:"),
                     data={
                         "bundle_sha256": record.bundle_sha256,
                         "branch": record.branch,
@@ -457,7 +460,9 @@ class IntakeService:
             uow.audit.append(
                 NewAuditEvent(
                     kind="intake.refused",
-                    actor=f"{auth.method}:{', '.join(auth.labels)}" if auth else "unauthenticated",
+                    actor=_label(auth.labels, prefix=f"{auth.method}:")
+                    if auth
+                    else "unauthenticated",
                     data={"status": status, "reason": reason},
                 ),
                 now=self.clock(),
@@ -517,5 +522,33 @@ def _idempotency(
         content = hashlib.sha256(bundle_bytes).hexdigest()
     scope = project.name if project else ",".join(sorted(auth.projects))
     if auth.webhook_id:
-        return f"webhook:{scope}:{auth.webhook_id}", content
-    return f"portage:{scope}:{commit or '-'}:{content}", content
+        key = f"webhook:{scope}:{auth.webhook_id}"
+    else:
+        key = f"portage:{scope}:{commit or '-'}:{content}"
+    if len(key) > _MAX_KEY:
+        # Long project names or webhook ids: keep the key unique but within the column.
+        key = f"{key.split(':', 1)[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key, content
+
+
+# Column sizes of the submissions table (belay.store.tables); longer values are refused or
+# shortened here, since PostgreSQL rejects them (SQLite would not).
+_MAX_KEY = 255
+_MAX_LABEL = 255
+_CONTEXT_LIMITS = {"remote": 1024, "branch": 255, "commitHash": 64}
+
+
+def _overlong_context(*, remote: str | None, branch: str | None, commit: str | None) -> str:
+    """A one-line reason when the manifest's context holds a value too long to be real."""
+    for name, value in (("remote", remote), ("branch", branch), ("commitHash", commit)):
+        limit = _CONTEXT_LIMITS[name]
+        if value is not None and len(value) > limit:
+            return f"bundle manifest context.{name} is longer than {limit} characters"
+    return ""
+
+
+def _label(labels: tuple[str, ...], *, prefix: str = "") -> str:
+    """The credential labels for a record (submission or audit actor): each once (a token
+    shared by many projects matches once per project), cut to the column's size."""
+    text = prefix + ", ".join(dict.fromkeys(labels))
+    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
