@@ -319,3 +319,40 @@ def test_dead_channels_delay_nothing(
                 attempts.append(event.data["outcome"])
     assert attempts.count("failed") == 2  # both alerts, each after its retry
     assert attempts.count("retrying") == 2
+
+
+def test_alert_left_undelivered_by_a_dead_process_is_sent_once(
+    store: Store, receiver: Receiver
+) -> None:
+    """An alert raised but never delivered (the process died) is sent by the next start, once."""
+    from belay.notify import Alert
+
+    raised_at = datetime.now(UTC)
+    dead = Alerting(
+        store, (WebhookChannel(name="webhook#1", url=receiver.url, events=ALL),), settings=QUICK
+    )
+    alert = Alert(
+        event=AlertEvent.deploy_failed,
+        dedup_key=f"deploy_failed|default/guestbook|{sha(31)}",
+        title="Deployment failed: guestbook at 1f1f1f1",
+        what_happened="the application is Degraded",
+        occurred_at=raised_at,
+        application="guestbook",
+        revision=sha(31),
+    )
+    assert dead.raise_alert(alert)  # reserved and audited; its dispatcher never started: "died"
+    later = raised_at + timedelta(minutes=6)
+    for _ in range(2):  # two restarts: only the first resends
+        restarted = Alerting(
+            store,
+            (WebhookChannel(name="webhook#1", url=receiver.url, events=ALL),),
+            settings=QUICK,
+            clock=lambda: later,
+        )
+        try:
+            restarted.start()
+            assert restarted.flush(10)
+        finally:
+            restarted.close()
+    assert len(receiver.received) == 1
+    assert receiver.received[0].json()["data"]["title"] == alert.title

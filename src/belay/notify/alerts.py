@@ -35,6 +35,8 @@ __all__ = ["Alerting", "build_alerting"]
 _log = get_logger("belay.notify")
 _ENDED = ("succeeded", "failed", "timed_out")
 _STREAK_WINDOW = 200
+UNFINISHED_AFTER = timedelta(minutes=5)
+"""An alert still undelivered this long after it was raised belongs to a process that died."""
 
 
 def _utcnow() -> datetime:
@@ -76,8 +78,13 @@ class Alerting:
     # --- life cycle -------------------------------------------------------------------------
 
     def start(self, *, resolver: Callable[[], ArgoCDResolution] | None = None) -> None:
-        """Start delivering; with ``resolver``, check token expiry now and then periodically."""
+        """Start delivering; with ``resolver``, check token expiry now and then periodically.
+
+        Alerts a previous process raised but never finished delivering (it died) are delivered
+        first, once they are older than :data:`UNFINISHED_AFTER`.
+        """
         self.dispatcher.start()
+        self._resend_unfinished()
         if resolver is None or self._token_thread is not None:
             return
         self._check_tokens(resolver)
@@ -89,6 +96,23 @@ class Alerting:
             daemon=True,
         )
         self._token_thread.start()
+
+    def _resend_unfinished(self) -> None:
+        try:
+            with self.store.unit_of_work() as uow:
+                messages = uow.alerts.claim_unfinished(older_than=self.clock() - UNFINISHED_AFTER)
+                uow.commit()
+        except Exception:  # noqa: BLE001 - the store being down must not stop the service
+            _log.exception("alerts.resend_failed")
+            return
+        for message in messages:
+            try:
+                alert = Alert.model_validate(message)
+            except ValueError:
+                _log.warning("alerts.unreadable_stored_alert")
+                continue
+            _log.info("alerts.resending", dedup_key=alert.dedup_key)
+            self.dispatcher.submit(alert)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait for queued deliveries to end (tests, a graceful stop); False on timeout."""

@@ -490,6 +490,32 @@ class AlertRepository:
             return False
         return True
 
+    def claim_unfinished(self, *, older_than: datetime) -> list[dict[str, Any]]:
+        """Take over alerts a dead process left undelivered; their stored messages.
+
+        An alert still ``pending`` or ``sending`` and raised before ``older_than`` is claimed by
+        a conditional update, so of several replicas starting at once only one resends it.
+        """
+        keys = list(
+            self._s.scalars(
+                select(AlertRow.dedup_key).where(
+                    AlertRow.state.in_(("pending", "sending")), AlertRow.created_at < older_than
+                )
+            )
+        )
+        claimed: list[dict[str, Any]] = []
+        for key in keys:
+            result = self._s.execute(
+                update(AlertRow)
+                .where(AlertRow.dedup_key == key, AlertRow.state.in_(("pending", "sending")))
+                .values(state="resending")
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                row = self._s.get(AlertRow, key)
+                if row is not None:
+                    claimed.append(dict(row.message))
+        return claimed
+
     def mark(self, dedup_key: str, *, state: str, error: str | None = None) -> None:
         """Record a delivery attempt's result."""
         self._s.execute(
