@@ -71,7 +71,10 @@ _NOT_SECRET_KEYS = frozenset(
     }
 )
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Each pattern comes with lower-case "needles": literal fragments every match must contain. A
+# pattern runs only on text holding one of them, which spares the regex pass on the vast majority
+# of strings (rule names, messages) without changing what is redacted.
+_PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # PEM private keys (any kind), whole block.
     (
         re.compile(
@@ -79,18 +82,28 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
             re.DOTALL,
         ),
         REDACTED,
+        ("private key-----",),
     ),
     # Authorization header values.
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), rf"\1\2{REDACTED}"),
+    (
+        re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"),
+        rf"\1\2{REDACTED}",
+        ("bearer", "basic"),
+    ),
     # "token <value>" only when the value looks like a token (long), not "token expires".
-    (re.compile(r"(?i)\b(token)(\s+)[A-Za-z0-9._~+/=\-]{20,}"), rf"\1\2{REDACTED}"),
+    (re.compile(r"(?i)\b(token)(\s+)[A-Za-z0-9._~+/=\-]{20,}"), rf"\1\2{REDACTED}", ("token",)),
     # JWT-like: three base64url parts, the first starting like a JSON object header.
     (
         re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
         REDACTED,
+        ("eyj",),
     ),
     # Credentials inside URLs: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{REDACTED}@"),
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"),
+        rf"\1\2:{REDACTED}@",
+        ("://",),
+    ),
     # Well-known token prefixes.
     (
         re.compile(
@@ -100,6 +113,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"|sk-[A-Za-z0-9_\-]{20,}|whsec_[A-Za-z0-9+/=]{16,})"
         ),
         REDACTED,
+        ("gl", "gh", "github_pat_", "xox", "akia", "asia", "sk-", "whsec_"),
     ),
     # key=value / key: value / "key": "value" where the key names a secret.
     (
@@ -111,6 +125,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"(?!\d+\b)(\"[^\"]*\"|'[^']*'|[^\s,&;}\]\"']+)"
         ),
         rf"\1{REDACTED}",
+        ("password", "passwd", "secret", "token", "api", "private", "credential", "signature"),
     ),
 )
 
@@ -146,8 +161,11 @@ def redact_text(text: str) -> str:
     pattern = _known_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    for regex, replacement in _PATTERNS:
-        text = regex.sub(replacement, text)
+    lowered = text.lower()
+    for regex, replacement, needles in _PATTERNS:
+        if any(needle in lowered for needle in needles):
+            text = regex.sub(replacement, text)
+            lowered = text.lower()
     return text
 
 

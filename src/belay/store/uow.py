@@ -332,12 +332,22 @@ class AuditRepository:
 
     def __init__(self, session: Session) -> None:
         self._s = session
+        # The head row, locked by this transaction's first append; later appends in the same
+        # transaction reuse it. The unit of work forgets it at commit and rollback.
+        self._head: AuditHeadRow | None = None
+
+    def end_transaction(self) -> None:
+        """Forget the locked head (the transaction that held the lock has ended)."""
+        self._head = None
 
     def append(self, event: NewAuditEvent, *, now: datetime) -> AuditEvent:
         """Append one event after the current head (the head row is locked until commit)."""
-        head = self._s.scalars(
-            select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
-        ).first()
+        head = self._head
+        if head is None:
+            head = self._s.scalars(
+                select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
+            ).first()
+            self._head = head
         if head is None:
             raise RuntimeError("audit_head row missing: the store was not migrated")
         seq = head.seq + 1
@@ -606,9 +616,13 @@ class UnitOfWork:
     def commit(self) -> None:
         """Make everything done in this unit of work durable."""
         assert self._session is not None, "commit() outside a with-block"
-        self._session.commit()
+        try:
+            self._session.commit()
+        finally:
+            self.audit.end_transaction()
 
     def rollback(self) -> None:
         """Discard everything done since the last commit."""
         assert self._session is not None, "rollback() outside a with-block"
         self._session.rollback()
+        self.audit.end_transaction()
