@@ -122,7 +122,7 @@ async def get_audit(
     submission_id: Annotated[str | None, Query(max_length=64)] = None,
     decision_id: Annotated[str | None, Query(max_length=64)] = None,
     job_id: Annotated[str | None, Query(max_length=64)] = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a BIGINT, like seq
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> JSONResponse:
     refused = _refusal(request)
