@@ -327,3 +327,20 @@ def test_worker_needs_no_submit_tokens(tmp_path: Path) -> None:
     services.close()
     with pytest.raises(ConfigError, match="BELAY_TOKEN_EXAMPLE_APP is not set"):
         build_services(load_settings(path))
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("commitHash", {"commit": "a" * 65}),
+        ("branch", {"branch": "b" * 300}),
+        ("remote", {"remote": "https://gitlab.com/" + "r" * 1100 + ".git"}),
+    ],
+)
+def test_overlong_manifest_context_is_400(gate: Gate, field: str, kwargs: dict[str, str]) -> None:
+    """A manifest value too long to be real is refused with a 400 naming it, on both stores."""
+    response = post(gate, bundle(**kwargs))
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]
+    with gate.services.store.unit_of_work() as uow:
+        assert uow.submissions.list() == []
