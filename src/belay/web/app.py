@@ -14,7 +14,7 @@ submission gets 200 with the verdict document (DESIGN §5) whatever the decision
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -32,6 +32,7 @@ from belay import __version__
 from belay.argocd import add_call_observer, remove_call_observer
 from belay.bootstrap import Services
 from belay.intake import AuthError, AuthResult, authenticate
+from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.redact import redact_text
 from belay.store import StoreError
@@ -94,6 +95,22 @@ _VERDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": redact_text(message)}, status_code=status, headers=headers)
+
+
+def _native_form(fields: dict[str, str]) -> dict[str, str] | str:
+    """The native API's form: deploy/success, plus ``validation``/``policy`` from ``metadata``."""
+    form = {"action": "deploy", "status": "success"}
+    raw_metadata = fields.get("metadata")
+    if not raw_metadata:
+        return form
+    try:
+        metadata = loads(raw_metadata)
+    except ValueError:
+        return "field 'metadata' is not valid JSON"
+    if not isinstance(metadata, dict):
+        return "field 'metadata' must be a JSON object"
+    form.update({k: str(v) for k, v in metadata.items() if k in ("validation", "policy")})
+    return form
 
 
 def create_app(services: Services) -> FastAPI:
@@ -184,14 +201,11 @@ def create_app(services: Services) -> FastAPI:
             return _json_error(400, "the 'bundle' file field is missing")
         return fields, bundle
 
-    @app.post(
-        "/Build/SubmitArtifacts",
-        summary="Portage CD's deploy webhook: judge a gatecheck bundle",
-        openapi_extra={"requestBody": _MULTIPART_BODY},
-        responses=_VERDICT_RESPONSES,
-        tags=["intake"],
-    )
-    async def submit_artifacts(request: Request) -> JSONResponse:
+    async def _submit(
+        request: Request, form_of: Callable[[dict[str, str]], dict[str, str] | str]
+    ) -> JSONResponse:
+        """Authenticate, read the multipart body, and judge it; ``form_of`` maps the text
+        fields to the intake's form (or returns a 400 reason)."""
         body = await request.body()
         auth = await _authenticate(request, body)
         if isinstance(auth, JSONResponse):
@@ -200,15 +214,27 @@ def create_app(services: Services) -> FastAPI:
         if isinstance(parsed, JSONResponse):
             return parsed
         fields, bundle = parsed
-        data = await bundle.read()
+        form = form_of(fields)
+        if isinstance(form, str):
+            return _json_error(400, form)
         result = await run_in_threadpool(
             services.intake.submit,
             auth=auth,
-            form=fields,
-            bundle_bytes=data,
+            form=form,
+            bundle_bytes=await bundle.read(),
             bundle_name=bundle.filename or "gatecheck-bundle.tar.gz",
         )
         return JSONResponse(result.body, status_code=result.status_code)
+
+    @app.post(
+        "/Build/SubmitArtifacts",
+        summary="Portage CD's deploy webhook: judge a gatecheck bundle",
+        openapi_extra={"requestBody": _MULTIPART_BODY},
+        responses=_VERDICT_RESPONSES,
+        tags=["intake"],
+    )
+    async def submit_artifacts(request: Request) -> JSONResponse:
+        return await _submit(request, lambda fields: fields)
 
     @app.post(
         "/api/v1/submissions",
@@ -218,35 +244,7 @@ def create_app(services: Services) -> FastAPI:
         tags=["intake"],
     )
     async def submit_native(request: Request) -> JSONResponse:
-        body = await request.body()
-        auth = await _authenticate(request, body)
-        if isinstance(auth, JSONResponse):
-            return auth
-        parsed = await _read_form(request)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        fields, bundle = parsed
-        form = {"action": "deploy", "status": "success"}
-        raw_metadata = fields.get("metadata")
-        if raw_metadata:
-            from belay.jsonio import loads
-
-            try:
-                metadata = loads(raw_metadata)
-            except ValueError:
-                return _json_error(400, "field 'metadata' is not valid JSON")
-            if not isinstance(metadata, dict):
-                return _json_error(400, "field 'metadata' must be a JSON object")
-            form.update({k: str(v) for k, v in metadata.items() if k in ("validation", "policy")})
-        data = await bundle.read()
-        result = await run_in_threadpool(
-            services.intake.submit,
-            auth=auth,
-            form=form,
-            bundle_bytes=data,
-            bundle_name=bundle.filename or "gatecheck-bundle.tar.gz",
-        )
-        return JSONResponse(result.body, status_code=result.status_code)
+        return await _submit(request, _native_form)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> PlainTextResponse:
