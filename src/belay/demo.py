@@ -27,6 +27,7 @@ from belay.bootstrap import Services, build_services, start_workers
 from belay.cli._common import audit_table
 from belay.config.settings import BelaySettings
 from belay.gate import write_bundle
+from belay.gate.samples import sample_reports
 from belay.intake import hash_token
 from belay.jsonio import dumps
 from belay.policies import packaged_policy
@@ -141,67 +142,6 @@ def simulator_state(token: str) -> dict[str, Any]:
             }
         },
     }
-
-
-def _reports(now: datetime, *, failing: bool) -> list[tuple[str, bytes, list[str]]]:
-    stamp = now.isoformat()
-    syft = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "metadata": {
-            "timestamp": stamp,
-            "tools": {"components": [{"type": "application", "name": "syft", "version": "1.18.1"}]},
-        },
-        "components": [
-            {"type": "library", "name": "xz-utils", "version": "5.6.0" if failing else "5.4.5"},
-            {"type": "library", "name": "openssl", "version": "3.0.13"},
-        ],
-    }
-    matches = []
-    if failing:
-        matches.append(
-            {
-                "vulnerability": {
-                    "id": "CVE-2024-3094",
-                    "severity": "Critical",
-                    "description": "Malicious code in the xz upstream tarballs (liblzma backdoor).",
-                    "fix": {"versions": ["5.6.2"], "state": "fixed"},
-                },
-                "artifact": {"name": "xz-utils", "version": "5.6.0", "type": "deb"},
-            }
-        )
-    grype = {
-        "matches": matches,
-        "source": {"type": "image"},
-        "descriptor": {"name": "grype", "version": "0.87.0", "timestamp": stamp},
-    }
-    semgrep = {
-        "version": "1.100.0",
-        "results": [],
-        "errors": [],
-        "paths": {"scanned": ["app/main.py"]},
-    }
-    leaks: list[dict[str, Any]] = []
-    if failing:
-        leaks.append(
-            {
-                "Description": "AWS Access Key",
-                "StartLine": 12,
-                "EndLine": 12,
-                "File": "config/settings.py",
-                "RuleID": "aws-access-token",
-                "Secret": "AKIA" + "Q" * 16,
-                "Match": "aws_access_key_id = AKIA" + "Q" * 16,
-                "Commit": BAD_COMMIT,
-                "Fingerprint": f"{BAD_COMMIT}:config/settings.py:aws-access-token:12",
-            }
-        )
-    return [
-        ("syft-sbom-report.json", dumps(syft), ["type:syft"]),
-        ("grype-vulnerability-report.json", dumps(grype), ["type:grype"]),
-        ("semgrep-sast-report.json", dumps(semgrep), ["type:semgrep"]),
-        ("gitleaks-secrets-report.json", dumps(leaks), ["type:gitleaks"]),
-    ]
 
 
 def _settings(work: Path, port: int, submit_token: str) -> BelaySettings:
@@ -339,14 +279,14 @@ def run_demo(
         console.print(f"Belay gate at {url} (SQLite in {work_dir}), worker running")
         now = datetime.now(UTC)
         good = write_bundle(
-            _reports(now, failing=False),
+            sample_reports(now),
             created_at=now,
             commit=GOOD_COMMIT,
             branch="main",
             remote=REMOTE,
         )
         bad = write_bundle(
-            _reports(now, failing=True),
+            sample_reports(now, failing=True, commit=BAD_COMMIT),
             created_at=now,
             commit=BAD_COMMIT,
             branch="main",

@@ -16,8 +16,8 @@ from belay.bootstrap import Services, build_services, start_workers
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
 from belay.gate import write_bundle
+from belay.gate.samples import sample_reports
 from belay.intake import hash_token
-from belay.jsonio import dumps
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
@@ -28,32 +28,7 @@ TOKEN = "pipeline-token-5Rt8"
 
 
 def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    stamp = now.isoformat()
-    return [
-        (
-            "syft-sbom.json",
-            dumps(
-                {
-                    "bomFormat": "CycloneDX",
-                    "specVersion": "1.5",
-                    "metadata": {"timestamp": stamp, "tools": {"components": [{"name": "syft"}]}},
-                    "components": [],
-                }
-            ),
-            ["type:syft"],
-        ),
-        (
-            "grype-report.json",
-            dumps({"matches": [], "descriptor": {"name": "grype", "timestamp": stamp}}),
-            ["type:grype"],
-        ),
-        (
-            "semgrep-report.json",
-            dumps({"results": [], "errors": [], "version": "1.100.0"}),
-            ["type:semgrep"],
-        ),
-        ("gitleaks-report.json", b"[]", ["type:gitleaks"]),
-    ]
+    return sample_reports(now)
 
 
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:

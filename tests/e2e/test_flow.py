@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from belay.gate import write_bundle
+from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
@@ -42,32 +43,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
 
 
 def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    stamp = now.isoformat()
-    return [
-        (
-            "syft-sbom-report.json",
-            dumps(
-                {
-                    "bomFormat": "CycloneDX",
-                    "specVersion": "1.5",
-                    "metadata": {"timestamp": stamp, "tools": {"components": [{"name": "syft"}]}},
-                    "components": [],
-                }
-            ),
-            ["type:syft"],
-        ),
-        (
-            "grype-vulnerability-report.json",
-            dumps({"matches": [], "descriptor": {"name": "grype", "timestamp": stamp}}),
-            ["type:grype"],
-        ),
-        (
-            "semgrep-sast-report.json",
-            dumps({"results": [], "errors": [], "version": "1.100.0"}),
-            ["type:semgrep"],
-        ),
-        ("gitleaks-secrets-report.json", b"[]", ["type:gitleaks"]),
-    ]
+    return sample_reports(now)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
 from belay.gate import write_bundle
-from belay.jsonio import dumps
+from belay.gate.samples import sample_reports
 from belay.policies import PACKAGED_POLICIES
 from belay.web import create_app, serve_in_thread
 
@@ -25,28 +25,7 @@ OTHER_TOKEN = "other-project-token-91x"
 
 def clean_reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
     """The four reports Portage's image and code scans produce, with nothing to fail on."""
-    stamp = now.isoformat()
-    syft = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "metadata": {
-            "timestamp": stamp,
-            "tools": {"components": [{"type": "application", "name": "syft", "version": "1.18.1"}]},
-        },
-        "components": [{"type": "library", "name": "openssl", "version": "3.0.2"}],
-    }
-    grype = {
-        "matches": [],
-        "source": {"type": "image"},
-        "descriptor": {"name": "grype", "version": "0.87.0", "timestamp": stamp},
-    }
-    semgrep = {"version": "1.100.0", "results": [], "errors": [], "paths": {"scanned": []}}
-    return [
-        ("syft-sbom-report.json", dumps(syft), ["type:syft"]),
-        ("grype-vulnerability-report.json", dumps(grype), ["type:grype"]),
-        ("semgrep-sast-report.json", dumps(semgrep), ["type:semgrep"]),
-        ("gitleaks-secrets-report.json", b"[]", ["type:gitleaks"]),
-    ]
+    return sample_reports(now)
 
 
 def bundle(

@@ -16,6 +16,7 @@ import pytest
 from belay.bootstrap import Services, build_services, start_workers
 from belay.config.settings import load_settings
 from belay.gate import write_bundle
+from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
@@ -36,22 +37,8 @@ ACCEPTED_ID = "GHSA-6g6m-m6h5-w9gf"
 
 
 def clean_reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    """Portage's four image and code scan reports, with nothing to fail on."""
-    stamp = now.isoformat()
-    syft = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "metadata": {"timestamp": stamp, "tools": {"components": [{"name": "syft"}]}},
-        "components": [{"type": "library", "name": "openssl", "version": "3.0.2"}],
-    }
-    grype = {"matches": [], "descriptor": {"name": "grype", "timestamp": stamp}}
-    semgrep = {"version": "1.100.0", "results": [], "errors": [], "paths": {"scanned": []}}
-    return [
-        ("syft-sbom-report.json", dumps(syft), ["type:syft"]),
-        ("grype-vulnerability-report.json", dumps(grype), ["type:grype"]),
-        ("semgrep-sast-report.json", dumps(semgrep), ["type:semgrep"]),
-        ("gitleaks-secrets-report.json", b"[]", ["type:gitleaks"]),
-    ]
+    """The four reports Portage's image and code scans produce, with nothing to fail on."""
+    return sample_reports(now)
 
 
 def failing_reports(shared_dir: Path) -> list[tuple[str, bytes, list[str]]]:
