@@ -98,6 +98,18 @@ COOKIE = TOKEN_ONLY.cookie_value() or ""
         pytest.param(NEITHER, {}, {}, "127.0.0.1", True, 200, id="loopback-v4"),
         pytest.param(NEITHER, {}, {}, "127.8.9.10", True, 200, id="loopback-range"),
         pytest.param(NEITHER, {}, {}, "::1", True, 200, id="loopback-v6"),
+        pytest.param(
+            NEITHER,
+            {"X-Forwarded-For": "203.0.113.9"},
+            {},
+            "127.0.0.1",
+            False,
+            403,
+            id="proxied-loopback",
+        ),
+        pytest.param(
+            NEITHER, {"X-Real-IP": "10.1.2.3"}, {}, "::1", False, 403, id="proxied-loopback-v6"
+        ),
         pytest.param(NEITHER, {}, {}, "10.0.0.9", False, 403, id="remote-without-config"),
         pytest.param(
             NEITHER,

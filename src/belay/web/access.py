@@ -8,7 +8,8 @@ Three modes, chosen by ``belay.yaml``:
 * ``proxy_auth_header`` names a header that the reverse proxy sets after authenticating the user
   (for example ``X-Forwarded-User``): a request must carry it, non-empty. Belay must then be
   reachable only through that proxy, since anyone who can reach Belay directly can send it;
-* neither: only clients on a loopback address (127.0.0.0/8, ::1) are allowed, so ``belay demo``
+* neither: only clients on a loopback address (127.0.0.0/8, ::1), reaching Belay directly (no
+  ``Forwarded``/``X-Forwarded-For``/``X-Real-IP`` header), are allowed, so ``belay demo``
   on 127.0.0.1 works and nothing is exposed by accident.
 
 When both are set, either one is enough (machines send the token, people come through the
@@ -48,6 +49,9 @@ class AccessRuling:
 def _digest(value: str | bytes) -> bytes:
     data = value.encode() if isinstance(value, str) else value
     return hashlib.sha256(data).digest()
+
+
+_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "x-forwarded-host")
 
 
 def is_loopback(host: str | None) -> bool:
@@ -143,7 +147,10 @@ class ReadAccess:
             if user:
                 return AccessRuling(True, who=f"proxy:{user[:100]}")
         if self._token_digest is None and self.proxy_header is None:
-            if is_loopback(client_host):
+            # A request that a proxy forwarded shows the proxy's (often loopback) address, not
+            # the reader's: it gets no loopback grant.
+            forwarded = any(h in lowered for h in _FORWARDING_HEADERS)
+            if is_loopback(client_host) and not forwarded:
                 return AccessRuling(True, who="loopback")
             return AccessRuling(
                 False,
