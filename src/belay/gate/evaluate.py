@@ -68,6 +68,8 @@ class EvaluationContext(BaseModel):
 
     now: datetime
     deploy_commit: str | None = None
+    deploy_ref: str | None = None
+    """What will be synced when it is not a commit (``HEAD`` or a branch), for the message."""
     intel: Intel = Intel()
     details_url: str | None = None
 
@@ -423,6 +425,13 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
             rule=rule, status="fail", message="the bundle names no commit (context.commitHash)"
         )
     if not context.deploy_commit:
+        if context.deploy_ref:
+            return Reason(
+                rule=rule,
+                status="fail",
+                message=f"the project syncs {context.deploy_ref}, not the scanned commit "
+                f"{scanned}: set sync.revision to commit, or disable commitBinding in the policy",
+            )
         return Reason(rule=rule, status="fail", message="no commit to deploy was given")
     if scanned.strip().lower() != context.deploy_commit.strip().lower():
         return Reason(

@@ -314,9 +314,15 @@ class IntakeService:
                 policy_set.data_path(files.kev), policy_set.data_path(files.epss)
             )
         deploy_commit = commit if project.sync.revision == "commit" else None
+        deploy_ref = (
+            None
+            if deploy_commit
+            else (branch if project.sync.revision == "branch" else project.sync.revision)
+        )
         context = EvaluationContext(
             now=now,
             deploy_commit=deploy_commit,
+            deploy_ref=deploy_ref,
             intel=self._intel[intel_key],
             details_url=details_url,
         )
