@@ -181,8 +181,12 @@ def test_token_mode_live(belay_token: Belay) -> None:
     wrong = httpx.post(f"{url}/login", data={"token": "nope"}, timeout=10)
     assert wrong.status_code == 401
 
-    login = httpx.get(
-        f"{url}/login", params={"token": READ_TOKEN, "next": "//evil.example/x"}, timeout=10
+    in_url = httpx.get(f"{url}/login", params={"token": READ_TOKEN}, timeout=10)
+    assert in_url.status_code == 400
+    assert "set-cookie" not in in_url.headers
+
+    login = httpx.post(
+        f"{url}/login", data={"token": READ_TOKEN, "next": "//evil.example/x"}, timeout=10
     )
     assert login.status_code == 303
     assert login.headers["location"] == "/submissions"

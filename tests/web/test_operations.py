@@ -23,9 +23,9 @@ from .conftest import READ_TOKEN, Belay
 def test_one_log_event_per_request_without_query(belay_token: Belay) -> None:
     """Each request logs one http.request event with its id, route and status; no query string."""
     with capture_logs() as logs:
-        response = httpx.get(
-            f"{belay_token.url}/login",
-            params={"token": READ_TOKEN},
+        response = httpx.post(
+            f"{belay_token.url}/login?next=/submissions",
+            data={"token": READ_TOKEN},
             headers={"X-Request-ID": "req-42"},
             timeout=10,
         )
@@ -41,7 +41,7 @@ def test_one_log_event_per_request_without_query(belay_token: Belay) -> None:
     assert [e["path"] for e in events] == ["/login", "/readyz"]
     first = events[0]
     assert first["request_id"] == "req-42"
-    assert first["status"] == 303 and first["method"] == "GET" and first["route"] == "/login"
+    assert first["status"] == 303 and first["method"] == "POST" and first["route"] == "/login"
     assert isinstance(first["duration_ms"], float)
     assert READ_TOKEN not in repr(logs)
     # A request id that is not short and plain is replaced by a fresh one.

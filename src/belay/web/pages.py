@@ -161,8 +161,9 @@ async def login_form(
     token: Annotated[str | None, Query(max_length=4096)] = None,
     next: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
-    if token:
-        return _sign_in(request, token, next)
+    if token is not None:
+        # A token in a URL ends up in proxy access logs and browser history: never accept it.
+        return _denied(request, 400, "Send the read token with the sign-in form, not in the URL.")
     web = web_context(request)
     return _page(
         request,
