@@ -240,6 +240,8 @@ def test_alert_receiver_stores_a_report_the_page_shows(belay: Belay) -> None:
     page = httpx.get(f"{belay.url}/investigations/{body['id']}", timeout=10)
     assert page.status_code == 200
     assert "GuestbookErrors" in page.text and "guestbook" in page.text
+    # Belay's own decisions were consulted, as with `belay investigate --config`.
+    assert "unapproved_revision" in page.text
     bad = httpx.post(f"{belay.url}/api/v1/alerts", content=b"not json", timeout=10)
     assert bad.status_code == 400
     assert "not valid JSON" in bad.json()["error"]

@@ -27,6 +27,7 @@ from belay.config.settings import ProjectSettings, normalize_remote
 from belay.gate import export_gatecheck_yaml
 from belay.intake import AuthError, authenticate
 from belay.investigate import AlertParseError, investigate, parse_alert_bytes
+from belay.investigate.gate_records import store_gate_lookup
 from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.web.deps import json_error, read_ruling, web_context
@@ -173,7 +174,14 @@ async def post_alert(request: Request) -> JSONResponse:
 
     def run() -> tuple[str, dict[str, Any]]:
         now = datetime.now(UTC)
-        report = investigate(alert, web.services.clients.resolution, now=now)
+        # The same thresholds and gate records as `belay investigate --config belay.yaml`.
+        report = investigate(
+            alert,
+            web.services.clients.resolution,
+            settings=web.services.settings.investigate,
+            now=now,
+            gate_decisions=store_gate_lookup(web.services.store),
+        )
         data = report.to_json_data()
         with web.services.store.unit_of_work() as uow:
             report_id = uow.investigations.add(
