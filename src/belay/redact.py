@@ -16,6 +16,7 @@ showing it.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -129,6 +130,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     ),
 )
 
+# One case-insensitive search for all the needles at once: most strings hold none and skip every
+# pattern; a string that holds some runs only the patterns whose needles it holds.
+_ANY_NEEDLE = re.compile(
+    "|".join(re.escape(n) for _, _, needles in _PATTERNS for n in needles), re.IGNORECASE
+)
+_GUARDED_PATTERNS = tuple(
+    (regex, replacement, re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE))
+    for regex, replacement, needles in _PATTERNS
+)
+
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
 _known_pattern: re.Pattern[str] | None = None
@@ -161,14 +172,15 @@ def redact_text(text: str) -> str:
     pattern = _known_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    lowered = text.lower()
-    for regex, replacement, needles in _PATTERNS:
-        if any(needle in lowered for needle in needles):
+    if _ANY_NEEDLE.search(text) is None:
+        return text
+    for regex, replacement, needle in _GUARDED_PATTERNS:
+        if needle.search(text) is not None:
             text = regex.sub(replacement, text)
-            lowered = text.lower()
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Tell whether a mapping key names a value that must never be shown (``password``, ...)."""
     lowered = key.lower()
@@ -185,6 +197,14 @@ def redact_data(data: Any) -> Any:
     value stays empty so that "not set" remains visible); strings are cleaned with
     :func:`redact_text`; other scalars are returned as they are.
     """
+    kind = type(data)
+    # Exact-type checks first: JSON data is str/dict/list/scalars, and ABC checks are slow.
+    if kind is str:
+        return redact_text(data)
+    if kind is bool or kind is int or kind is float or data is None:
+        return data
+    if kind is list:
+        return [redact_data(item) for item in data]
     if isinstance(data, str):
         return redact_text(data)
     if isinstance(data, Mapping):

@@ -53,7 +53,14 @@ from belay.intake.auth import (
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
-from belay.store import DecisionRecord, NewAuditEvent, Store, SubmissionRecord, new_id
+from belay.store import (
+    DecisionRecord,
+    NewAuditEvent,
+    Store,
+    SubmissionRecord,
+    UnitOfWork,
+    new_id,
+)
 
 __all__ = ["IntakeResponse", "IntakeService", "credentials_from_settings"]
 
@@ -216,9 +223,6 @@ class IntakeService:
             return _error(403, mapping.reason)
         project = mapping.project
         key, content = _idempotency(auth, project, commit, bundle, bundle_bytes)
-        existing = self._existing(key, content)
-        if existing is not None:
-            return existing
         verdict = self._judge(
             bundle=bundle,
             broken=broken,
@@ -245,37 +249,25 @@ class IntakeService:
             else None,
             auth_method=auth.method,
             credential_label=_label(auth.labels),
-            state="judging",
+            state="decided",
+            decision_id=new_id(),
         )
         try:
-            self._store(record, bundle_bytes, verdict, project, auth, form, now)
+            replay = self._store(record, bundle_bytes, verdict, project, auth, form, now)
         except IntegrityError:
             # A duplicate committed first while this one was being judged: answer with its verdict.
-            existing = self._existing(key, content)
-            if existing is not None:
-                return existing
-            return _error(409, "a delivery with the same key is being processed")
+            replay = self._existing(key, content)
+            if replay is None:
+                return _error(409, "a delivery with the same key is being processed")
+        if replay is not None:
+            return replay
         return IntakeResponse(
             status_code=200, body=verdict.for_http().document(), submission_id=submission_id
         )
 
     def _existing(self, key: str, content: str) -> IntakeResponse | None:
         with self.store.unit_of_work() as uow:
-            found = uow.submissions.by_idempotency_key(key)
-            if found is None:
-                return None
-            if found.content_digest != content:
-                return _error(422, "this delivery id was already used for different content")
-            decision = uow.decisions.get(found.decision_id) if found.decision_id else None
-        if decision is None:
-            return _error(409, "a delivery with the same key is still being judged")
-        verdict = Verdict.model_validate(decision.verdict)
-        return IntakeResponse(
-            status_code=200,
-            body=verdict.for_http().document(),
-            submission_id=found.id,
-            duplicate=True,
-        )
+            return _replay(uow, key, content)
 
     def _judge(
         self,
@@ -348,10 +340,16 @@ class IntakeService:
         auth: AuthResult,
         form: Mapping[str, str],
         now: datetime,
-    ) -> None:
+    ) -> IntakeResponse | None:
+        """Store the submission, its decision, audit events and job in one transaction.
+
+        Returns the stored answer instead when the delivery's key is already known (checked
+        inside the same transaction, so a replay costs no second transaction).
+        """
         target = project.argocd if project else None
+        assert record.decision_id is not None
         decision = DecisionRecord(
-            id=new_id(),
+            id=record.decision_id,
             submission_id=record.id,
             decided_at=now,
             decision=verdict.decision,
@@ -372,11 +370,13 @@ class IntakeService:
         }
         queued = False
         with self.store.unit_of_work() as uow:
+            replay = _replay(uow, record.idempotency_key, record.content_digest)
+            if replay is not None:
+                return replay
             uow.submissions.add(
                 record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
             )
             uow.decisions.add(decision)
-            uow.submissions.set_decision(record.id, decision.id)
             uow.audit.append(
                 NewAuditEvent(
                     kind="submission.received",
@@ -460,6 +460,7 @@ class IntakeService:
             commit=record.commit_sha,
             decision=verdict.decision,
         )
+        return None
 
     def _record_refusal(self, auth: AuthResult | None, *, reason: str, status: int) -> None:
         with self.store.unit_of_work() as uow:
@@ -487,6 +488,25 @@ class IntakeService:
                 now=self.clock(),
             )
             uow.commit()
+
+
+def _replay(uow: UnitOfWork, key: str, content: str) -> IntakeResponse | None:
+    """The answer for a delivery whose key is already stored, or ``None`` for a new key."""
+    found = uow.submissions.by_idempotency_key(key)
+    if found is None:
+        return None
+    if found.content_digest != content:
+        return _error(422, "this delivery id was already used for different content")
+    decision = uow.decisions.get(found.decision_id) if found.decision_id else None
+    if decision is None:
+        return _error(409, "a delivery with the same key is still being judged")
+    verdict = Verdict.model_validate(decision.verdict)
+    return IntakeResponse(
+        status_code=200,
+        body=verdict.for_http().document(),
+        submission_id=found.id,
+        duplicate=True,
+    )
 
 
 def _check_form(form: Mapping[str, str]) -> str | None:

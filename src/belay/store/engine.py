@@ -21,11 +21,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from belay.errors import BadInput
+from belay.jsonio import dumps_text, loads
 from belay.redact import redact_text
 
 __all__ = ["StoreConfigError", "make_engine"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# JSON columns use the project's one codec (orjson) rather than the standard library's.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": dumps_text, "json_deserializer": loads}
 
 
 class StoreConfigError(BadInput):
@@ -44,7 +48,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        return create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC, **kwargs)
     raise StoreConfigError(
         f"database URL {redact_text(url)!r}: unsupported backend {backend!r} "
         "(use sqlite:///FILE or postgresql+psycopg://...)"
@@ -52,7 +56,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **_JSON_CODEC, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

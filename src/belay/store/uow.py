@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +55,55 @@ __all__ = [
 
 END_STATES: frozenset[str] = frozenset({"succeeded", "failed", "superseded", "timed_out"})
 
+# New rows are written with Core INSERTs on the session's connection rather than as ORM objects:
+# each is one statement in program order (no unit-of-work bookkeeping, no flush ordering between
+# tables without ORM relationships), which is most of the intake's cost per submission.
+_SUBMISSIONS: Table = SubmissionRow.__table__  # type: ignore[assignment]
+_DECISIONS: Table = DecisionRow.__table__  # type: ignore[assignment]
+_JOBS: Table = JobRow.__table__  # type: ignore[assignment]
+_AUDIT_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
+_AUDIT_HEAD: Table = AuditHeadRow.__table__  # type: ignore[assignment]
+
+
+# The intake's statements, built once: SQLAlchemy then reuses their cache keys and compiled forms.
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+_INSERT_DECISION = insert(_DECISIONS)
+_INSERT_JOB = insert(_JOBS)
+_INSERT_AUDIT_EVENT = insert(_AUDIT_EVENTS)
+_SUBMISSION_COLUMNS = [c for c in _SUBMISSIONS.c if c.name != "bundle"]
+_SUBMISSION_BY_KEY = select(*_SUBMISSION_COLUMNS).where(
+    _SUBMISSIONS.c.idempotency_key == bindparam("b_key")
+)
+_LOCK_AUDIT_HEAD = (
+    select(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash).where(_AUDIT_HEAD.c.id == 1).with_for_update()
+)
+_WRITE_AUDIT_HEAD = (
+    update(_AUDIT_HEAD)
+    .where(_AUDIT_HEAD.c.id == 1)
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+_SUPERSEDE_QUEUED = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.instance == bindparam("b_instance"),
+        _JOBS.c.application == bindparam("b_application"),
+        _JOBS.c.state == "queued",
+        _JOBS.c.id != bindparam("b_keep"),
+        _JOBS.c.created_at <= bindparam("b_now"),
+    )
+    .values(
+        state="superseded",
+        finished_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        error=bindparam("b_error"),
+    )
+    .returning(_JOBS.c.id)
+)
+
+
+def _connection(session: Session) -> Connection:
+    return session.connection()
+
 
 def new_id() -> str:
     """A new random identifier (UUID4 text) for records."""
@@ -71,8 +120,8 @@ class SubmissionRepository:
         """Store a new submission (its manifest redacted) and, optionally, the bundle's bytes."""
         values = record.model_dump()
         values["manifest"] = redact_data(values["manifest"]) if values["manifest"] else None
-        self._s.add(SubmissionRow(**values, bundle=bundle))
-        self._s.flush()
+        values["bundle"] = bundle
+        _connection(self._s).execute(_INSERT_SUBMISSION, values)
 
     def get(self, submission_id: str) -> SubmissionRecord | None:
         """The submission with this id, or ``None``."""
@@ -81,9 +130,8 @@ class SubmissionRepository:
 
     def by_idempotency_key(self, key: str) -> SubmissionRecord | None:
         """The submission stored under this idempotency key, or ``None``."""
-        row = self._s.scalars(select(SubmissionRow).where(SubmissionRow.idempotency_key == key))
-        found = row.first()
-        return SubmissionRecord.model_validate(found) if found else None
+        found = _connection(self._s).execute(_SUBMISSION_BY_KEY, {"b_key": key}).first()
+        return SubmissionRecord.model_validate(found._asdict()) if found else None
 
     def set_decision(self, submission_id: str, decision_id: str) -> None:
         """Link a submission to its decision and mark it decided."""
@@ -115,8 +163,7 @@ class DecisionRepository:
         """Store a decision (its verdict redacted)."""
         values = record.model_dump()
         values["verdict"] = redact_data(values["verdict"])
-        self._s.add(DecisionRow(**values))
-        self._s.flush()
+        _connection(self._s).execute(_INSERT_DECISION, values)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         """The decision with this id, or ``None``."""
@@ -160,7 +207,7 @@ class JobRepository:
         job_id: str | None = None,
     ) -> JobRecord:
         """Add a queued job, due now."""
-        row = JobRow(
+        record = JobRecord(
             id=job_id or new_id(),
             decision_id=decision_id,
             instance=instance,
@@ -176,9 +223,8 @@ class JobRepository:
             created_at=now,
             updated_at=now,
         )
-        self._s.add(row)
-        self._s.flush()
-        return JobRecord.model_validate(row)
+        _connection(self._s).execute(_INSERT_JOB, record.model_dump())
+        return record
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job with this id, or ``None``."""
@@ -199,29 +245,17 @@ class JobRepository:
         earlier but commits later must not supersede a newer build (claims run in created order).
         Returns the superseded ids.
         """
-        ids = list(
-            self._s.scalars(
-                select(JobRow.id).where(
-                    JobRow.instance == instance,
-                    JobRow.application == application,
-                    JobRow.state == "queued",
-                    JobRow.id != keep_job_id,
-                    JobRow.created_at <= now,
-                )
-            )
+        result = _connection(self._s).execute(
+            _SUPERSEDE_QUEUED,
+            {
+                "b_instance": instance,
+                "b_application": application,
+                "b_keep": keep_job_id,
+                "b_now": now,
+                "b_error": f"superseded by job {keep_job_id}",
+            },
         )
-        if ids:
-            self._s.execute(
-                update(JobRow)
-                .where(JobRow.id.in_(ids))
-                .values(
-                    state="superseded",
-                    finished_at=now,
-                    updated_at=now,
-                    error=f"superseded by job {keep_job_id}",
-                )
-            )
-        return ids
+        return sorted(result.scalars())
 
     def claim(self, *, worker_id: str, lease: timedelta, now: datetime) -> JobRecord | None:
         """Take the oldest due job (or one whose lease expired) under a new lease, or ``None``."""
@@ -332,44 +366,62 @@ class AuditRepository:
 
     def __init__(self, session: Session) -> None:
         self._s = session
-        # The head row, locked by this transaction's first append; later appends in the same
-        # transaction reuse it. The unit of work forgets it at commit and rollback.
-        self._head: AuditHeadRow | None = None
+        # The chain's head as this transaction sees it: read (and locked) by the first append,
+        # advanced in memory by each append, written back once by write_head() before commit.
+        self._head: tuple[int, str] | None = None
+        self._head_dirty = False
 
     def end_transaction(self) -> None:
-        """Forget the locked head (the transaction that held the lock has ended)."""
+        """Forget the head (the transaction that held its lock has ended)."""
         self._head = None
+        self._head_dirty = False
+
+    def write_head(self) -> None:
+        """Store the advanced head; the unit of work calls this just before it commits."""
+        if self._head is not None and self._head_dirty:
+            seq, digest = self._head
+            _connection(self._s).execute(_WRITE_AUDIT_HEAD, {"b_seq": seq, "b_hash": digest})
+            self._head_dirty = False
 
     def append(self, event: NewAuditEvent, *, now: datetime) -> AuditEvent:
         """Append one event after the current head (the head row is locked until commit)."""
-        head = self._head
-        if head is None:
-            head = self._s.scalars(
-                select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
-            ).first()
-            self._head = head
-        if head is None:
-            raise RuntimeError("audit_head row missing: the store was not migrated")
-        seq = head.seq + 1
+        conn = _connection(self._s)
+        if self._head is None:
+            found = conn.execute(_LOCK_AUDIT_HEAD).first()
+            if found is None:
+                raise RuntimeError("audit_head row missing: the store was not migrated")
+            self._head = (found.seq, found.hash)
+        prev_seq, prev_hash = self._head
+        seq = prev_seq + 1
         event_id = new_id()
         fields = event.model_dump()
         fields["data"] = redact_data(fields["data"])
         payload = canonical_payload(seq=seq, event_id=event_id, at=now, fields=fields)
-        digest = chain_hash(head.hash, payload)
-        row = AuditEventRow(
+        digest = chain_hash(prev_hash, payload)
+        columns = {k: v for k, v in fields.items() if k != "data"}
+        conn.execute(
+            _INSERT_AUDIT_EVENT,
+            {
+                "seq": seq,
+                "id": event_id,
+                "at": now,
+                "payload": payload,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                **columns,
+            },
+        )
+        self._head = (seq, digest)
+        self._head_dirty = True
+        return AuditEvent(
             seq=seq,
             id=event_id,
             at=now,
-            payload=payload,
-            prev_hash=head.hash,
+            data=fields["data"],
+            prev_hash=prev_hash,
             hash=digest,
-            **{k: v for k, v in fields.items() if k != "data"},
+            **columns,
         )
-        self._s.add(row)
-        head.seq = seq
-        head.hash = digest
-        self._s.flush()
-        return _audit_event(row)
 
     def list(
         self,
@@ -617,6 +669,7 @@ class UnitOfWork:
         """Make everything done in this unit of work durable."""
         assert self._session is not None, "commit() outside a with-block"
         try:
+            self.audit.write_head()
             self._session.commit()
         finally:
             self.audit.end_transaction()
