@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -130,15 +130,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     ),
 )
 
-# One case-insensitive search for all the needles at once: most strings hold none and skip every
-# pattern; a string that holds some runs only the patterns whose needles it holds.
-_ANY_NEEDLE = re.compile(
-    "|".join(re.escape(n) for _, _, needles in _PATTERNS for n in needles), re.IGNORECASE
-)
-_GUARDED_PATTERNS = tuple(
-    (regex, replacement, re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE))
-    for regex, replacement, needles in _PATTERNS
-)
+_ALL_NEEDLES = tuple(dict.fromkeys(n for _, _, needles in _PATTERNS for n in needles))
 
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
@@ -172,12 +164,23 @@ def redact_text(text: str) -> str:
     pattern = _known_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    if _ANY_NEEDLE.search(text) is None:
-        return text
-    for regex, replacement, needle in _GUARDED_PATTERNS:
-        if needle.search(text) is not None:
-            text = regex.sub(replacement, text)
+    lowered = text.lower()
+    for regex, replacement, needles in _PATTERNS:
+        for needle in needles:
+            if needle in lowered:
+                text = regex.sub(replacement, text)
+                lowered = text.lower()
+                break
     return text
+
+
+def _text_is_clean(text: str) -> bool:
+    """True when :func:`redact_text` would leave ``text`` as it is (no secret, no needle)."""
+    pattern = _known_pattern
+    if pattern is not None and pattern.search(text) is not None:
+        return False
+    lowered = text.lower()
+    return not any(needle in lowered for needle in _ALL_NEEDLES)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -197,16 +200,41 @@ def redact_data(data: Any) -> Any:
     value stays empty so that "not set" remains visible); strings are cleaned with
     :func:`redact_text`; other scalars are returned as they are.
     """
+    # Stored documents hold a hundred short strings or more, and almost never a secret: one
+    # check over all of them joined spares the per-string passes. A string that would be
+    # changed is found in the joined text too (nothing is split), so nothing is missed.
+    strings: list[str] = []
+    _collect_strings(data, strings)
+    clean = _text_is_clean("\x00".join(strings))
+    return _copy(data, _unchanged if clean else redact_text)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _collect_strings(data: Any, out: list[str]) -> None:
+    if isinstance(data, str):
+        out.append(data)
+    elif isinstance(data, Mapping):
+        for value in data.values():
+            _collect_strings(value, out)
+    elif isinstance(data, Sequence) and not isinstance(data, bytes | bytearray):
+        for item in data:
+            _collect_strings(item, out)
+
+
+def _copy(data: Any, clean_text: Callable[[str], str]) -> Any:
     kind = type(data)
     # Exact-type checks first: JSON data is str/dict/list/scalars, and ABC checks are slow.
     if kind is str:
-        return redact_text(data)
+        return clean_text(data)
     if kind is bool or kind is int or kind is float or data is None:
         return data
     if kind is list:
-        return [redact_data(item) for item in data]
+        return [_copy(item, clean_text) for item in data]
     if isinstance(data, str):
-        return redact_text(data)
+        return clean_text(data)
     if isinstance(data, Mapping):
         cleaned: dict[Any, Any] = {}
         for key, value in data.items():
@@ -216,10 +244,10 @@ def redact_data(data: Any) -> Any:
                 else:
                     cleaned[key] = REDACTED
             else:
-                cleaned[key] = redact_data(value)
+                cleaned[key] = _copy(value, clean_text)
         return cleaned
     if isinstance(data, Sequence) and not isinstance(data, bytes | bytearray):
-        return [redact_data(item) for item in data]
+        return [_copy(item, clean_text) for item in data]
     return data
 
 

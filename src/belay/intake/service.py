@@ -253,14 +253,12 @@ class IntakeService:
             decision_id=new_id(),
         )
         try:
-            replay = self._store(record, bundle_bytes, verdict, project, auth, form, now)
+            self._store(record, bundle_bytes, verdict, project, auth, form, now)
         except IntegrityError:
-            # A duplicate committed first while this one was being judged: answer with its verdict.
+            # The key is stored already (a replay, or a duplicate that committed first while this
+            # one was being judged): answer with the stored verdict.
             replay = self._existing(key, content)
-            if replay is None:
-                return _error(409, "a delivery with the same key is being processed")
-        if replay is not None:
-            return replay
+            return replay or _error(409, "a delivery with the same key is being processed")
         return IntakeResponse(
             status_code=200, body=verdict.for_http().document(), submission_id=submission_id
         )
@@ -340,11 +338,13 @@ class IntakeService:
         auth: AuthResult,
         form: Mapping[str, str],
         now: datetime,
-    ) -> IntakeResponse | None:
-        """Store the submission, its decision, audit events and job in one transaction.
+    ) -> None:
+        """Store the submission, its decision, audit events and job atomically.
 
-        Returns the stored answer instead when the delivery's key is already known (checked
-        inside the same transaction, so a replay costs no second transaction).
+        The writes run in a savepoint of a transaction shared with the submissions arriving at
+        the same moment (:meth:`Store.group_commit`: one commit, one fsync for all of them), and
+        this returns only after that commit. A delivery whose key is already stored raises
+        :class:`IntegrityError` and writes nothing.
         """
         target = project.argocd if project else None
         assert record.decision_id is not None
@@ -368,83 +368,83 @@ class IntakeService:
             "revision": record.commit_sha,
             "submission_id": record.id,
         }
-        queued = False
-        with self.store.unit_of_work() as uow:
-            replay = _replay(uow, record.idempotency_key, record.content_digest)
-            if replay is not None:
-                return replay
+
+        events = [
+            NewAuditEvent(
+                kind="submission.received",
+                actor=_label(auth.labels, prefix=f"{auth.method}:"),
+                data={
+                    "bundle_sha256": record.bundle_sha256,
+                    "branch": record.branch,
+                    "remote": record.remote,
+                    "idempotency_key": record.idempotency_key,
+                    "form": {
+                        k: form.get(k)
+                        for k in ("action", "status", "validation", "policy")
+                        if form.get(k)
+                    },
+                },
+                **common,
+            ),
+            NewAuditEvent(
+                kind="verdict.decided",
+                actor="belay",
+                decision_id=decision.id,
+                data={
+                    "decision": verdict.decision,
+                    "summary": verdict.summary,
+                    "reasons": [r.model_dump() for r in verdict.reasons],
+                    "policy": decision.policy,
+                },
+                **common,
+            ),
+        ]
+        deploy = verdict.decision == "pass" and project is not None and target is not None
+        spec = (
+            SyncSpec.from_settings(project.sync, commit=record.commit_sha, branch=record.branch)
+            if deploy and project is not None
+            else None
+        )
+
+        def write(uow: UnitOfWork) -> bool:
+            # A replay fails the submission's unique idempotency key here, which rolls this
+            # write back and is answered from the stored submission (see submit()).
             uow.submissions.add(
                 record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
             )
             uow.decisions.add(decision)
-            uow.audit.append(
-                NewAuditEvent(
-                    kind="submission.received",
-                    actor=_label(auth.labels, prefix=f"{auth.method}:"),
-                    data={
-                        "bundle_sha256": record.bundle_sha256,
-                        "branch": record.branch,
-                        "remote": record.remote,
-                        "idempotency_key": record.idempotency_key,
-                        "form": {
-                            k: form.get(k)
-                            for k in ("action", "status", "validation", "policy")
-                            if form.get(k)
-                        },
-                    },
-                    **common,
-                ),
+            if spec is None or target is None or project is None:
+                uow.audit.extend(events, now=now)
+                return False
+            job = uow.jobs.enqueue(
+                instance=target.instance,
+                application=target.application,
+                argocd_project=target.project,
+                app_namespace=target.app_namespace,
+                revision=record.commit_sha,
+                spec=spec.model_dump(mode="json"),
+                actor=f"gate:{project.name}",
+                decision_id=decision.id,
                 now=now,
             )
-            uow.audit.append(
-                NewAuditEvent(
-                    kind="verdict.decided",
-                    actor="belay",
-                    decision_id=decision.id,
-                    data={
-                        "decision": verdict.decision,
-                        "summary": verdict.summary,
-                        "reasons": [r.model_dump() for r in verdict.reasons],
-                        "policy": decision.policy,
-                    },
-                    **common,
-                ),
+            superseded = uow.jobs.supersede_queued(
+                instance=target.instance,
+                application=target.application,
+                keep_job_id=job.id,
                 now=now,
             )
-            if verdict.decision == "pass" and project is not None and target is not None:
-                spec = SyncSpec.from_settings(
-                    project.sync, commit=record.commit_sha, branch=record.branch
-                )
-                job = uow.jobs.enqueue(
-                    instance=target.instance,
-                    application=target.application,
-                    argocd_project=target.project,
-                    app_namespace=target.app_namespace,
-                    revision=record.commit_sha,
-                    spec=spec.model_dump(mode="json"),
-                    actor=f"gate:{project.name}",
-                    decision_id=decision.id,
-                    now=now,
-                )
-                superseded = uow.jobs.supersede_queued(
-                    instance=target.instance,
-                    application=target.application,
-                    keep_job_id=job.id,
-                    now=now,
-                )
-                uow.audit.append(
-                    NewAuditEvent(
-                        kind="job.queued",
-                        actor="belay",
-                        decision_id=decision.id,
-                        job_id=job.id,
-                        data={"sync": spec.model_dump(mode="json"), "superseded_jobs": superseded},
-                        **common,
-                    ),
-                    now=now,
-                )
-                queued = True
-            uow.commit()
+            queued = NewAuditEvent(
+                kind="job.queued",
+                actor="belay",
+                decision_id=decision.id,
+                job_id=job.id,
+                data={"sync": spec.model_dump(mode="json"), "superseded_jobs": superseded},
+                **common,
+            )
+            uow.audit.extend([*events, queued], now=now)
+            return True
+
+        queued = self.store.group_commit(write)
         if queued and self.on_job_queued is not None:
             self.on_job_queued()
         if self.on_decision is not None:
@@ -460,7 +460,6 @@ class IntakeService:
             commit=record.commit_sha,
             decision=verdict.decision,
         )
-        return None
 
     def _record_refusal(self, auth: AuthResult | None, *, reason: str, status: int) -> None:
         with self.store.unit_of_work() as uow:

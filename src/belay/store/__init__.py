@@ -15,7 +15,9 @@ Errors::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -29,6 +31,7 @@ from belay.errors import BelayError
 from belay.redact import redact_text
 from belay.store.audit import ChainBreak
 from belay.store.engine import StoreConfigError, make_engine
+from belay.store.group import GroupCommit
 from belay.store.records import (
     AuditEvent,
     DecisionRecord,
@@ -38,6 +41,8 @@ from belay.store.records import (
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
+
+T = TypeVar("T")
 
 __all__ = [
     "AuditEvent",
@@ -76,6 +81,7 @@ class Store:
         self.url = url
         self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._group = GroupCommit(self.unit_of_work)
 
     @property
     def backend(self) -> str:
@@ -121,6 +127,13 @@ class Store:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work (use it in a ``with`` block)."""
         return UnitOfWork(self._sessions)
+
+    def group_commit(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """Run ``fn(uow)`` in a transaction shared with writers arriving at the same moment.
+
+        Returns once the shared transaction has committed (see :mod:`belay.store.group`).
+        """
+        return self._group.run(fn)
 
     def session(self) -> Session:
         """A raw session, for tests and maintenance only."""

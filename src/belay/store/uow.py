@@ -385,43 +385,44 @@ class AuditRepository:
 
     def append(self, event: NewAuditEvent, *, now: datetime) -> AuditEvent:
         """Append one event after the current head (the head row is locked until commit)."""
+        return self.extend([event], now=now)[0]
+
+    def extend(self, events: Sequence[NewAuditEvent], *, now: datetime) -> list[AuditEvent]:
+        """Append several events in order, written with one statement."""
         conn = _connection(self._s)
         if self._head is None:
             found = conn.execute(_LOCK_AUDIT_HEAD).first()
             if found is None:
                 raise RuntimeError("audit_head row missing: the store was not migrated")
             self._head = (found.seq, found.hash)
-        prev_seq, prev_hash = self._head
-        seq = prev_seq + 1
-        event_id = new_id()
-        fields = event.model_dump()
-        fields["data"] = redact_data(fields["data"])
-        payload = canonical_payload(seq=seq, event_id=event_id, at=now, fields=fields)
-        digest = chain_hash(prev_hash, payload)
-        columns = {k: v for k, v in fields.items() if k != "data"}
-        conn.execute(
-            _INSERT_AUDIT_EVENT,
-            {
+        seq, prev_hash = self._head
+        rows: list[dict[str, Any]] = []
+        appended: list[AuditEvent] = []
+        for event in events:
+            seq += 1
+            event_id = new_id()
+            fields = event.model_dump()
+            data = fields.pop("data")
+            fields["data"] = redact_data(data)
+            payload = canonical_payload(seq=seq, event_id=event_id, at=now, fields=fields)
+            digest = chain_hash(prev_hash, payload)
+            data = fields.pop("data")
+            common: dict[str, Any] = {
                 "seq": seq,
                 "id": event_id,
                 "at": now,
-                "payload": payload,
                 "prev_hash": prev_hash,
                 "hash": digest,
-                **columns,
-            },
-        )
-        self._head = (seq, digest)
-        self._head_dirty = True
-        return AuditEvent(
-            seq=seq,
-            id=event_id,
-            at=now,
-            data=fields["data"],
-            prev_hash=prev_hash,
-            hash=digest,
-            **columns,
-        )
+            }
+            rows.append({**common, "payload": payload, **fields})
+            # Built from values this method just produced, so validation would only cost time.
+            appended.append(AuditEvent.model_construct(**common, data=data, **fields))
+            prev_hash = digest
+        if rows:
+            conn.execute(_INSERT_AUDIT_EVENT, rows)
+            self._head = (seq, prev_hash)
+            self._head_dirty = True
+        return appended
 
     def list(
         self,
