@@ -419,9 +419,7 @@ class _Api:
     async def list_apps(self, request: Request) -> Response:
         session = _session(request)
         keep = self._list_filter(request)
-        items = [
-            app for app in self.store.applications() if keep(app) and self._visible(session, app)
-        ]
+        items = [app for app in self.store.applications(keep) if self._visible(session, app)]
         items.sort(key=lambda a: a["metadata"]["name"])
         return _json({"metadata": {"resourceVersion": self.store.resource_version}, "items": items})
 
@@ -629,11 +627,7 @@ class _Api:
         session = _session(request)
         keep = self._list_filter(request)
         sse = "text/event-stream" in request.headers.get("accept", "")
-        initial = []
-        if not request.query_params.get("resourceVersion"):
-            initial = [
-                a for a in self.store.applications() if keep(a) and self._visible(session, a)
-            ]
+        send_initial = not request.query_params.get("resourceVersion")
         store = self.store
 
         def frame(kind: str, app: dict[str, Any]) -> bytes:
@@ -643,8 +637,16 @@ class _Api:
         async def stream() -> AsyncIterator[bytes]:
             sent = 0
             last: dict[str, bytes] = {}
-            with store.subscribe() as queue:
-                pending: list[WatchItem] = [("ADDED", a) for a in initial]
+            with store.subscribe(keep) as queue:
+                # The snapshot is taken after subscribing, so no change falls between the two;
+                # changes queued meanwhile that the snapshot already holds are skipped.
+                pending: list[WatchItem] = []
+                seen_version: dict[str, int] = {}
+                if send_initial:
+                    for a in store.applications(keep):
+                        if keep(a) and self._visible(session, a):
+                            pending.append(("ADDED", a))
+                            seen_version[a["metadata"]["name"]] = _version(a)
                 while True:
                     if pending:
                         kind, app = pending.pop(0)
@@ -655,6 +657,8 @@ class _Api:
                             )
                         except TimeoutError:
                             yield b":\n\n"
+                            continue
+                        if _version(app) <= seen_version.get(app["metadata"]["name"], -1):
                             continue
                     if not (keep(app) and self._visible(session, app)):
                         continue
@@ -777,6 +781,14 @@ class _FrontFactory:
         task = self._tasks.get(id(loop))
         if task is None or task.done():
             self._tasks[id(loop)] = loop.create_task(_controller(self._store, self._clock))
+
+
+def _version(app: dict[str, Any]) -> int:
+    """The app's resourceVersion as a number (the simulator's are counters)."""
+    try:
+        return int(app["metadata"].get("resourceVersion") or 0)
+    except ValueError:
+        return 0
 
 
 async def _controller(store: SimStore, clock: Callable[[], float]) -> None:

@@ -14,8 +14,9 @@ import random
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,13 @@ LOGIN_FAILURE_WINDOW = 300.0
 
 AppKey = tuple[str, str]
 WatchItem = tuple[Literal["ADDED", "MODIFIED", "DELETED"], dict[str, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class _Watcher:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[WatchItem]
+    keep: Callable[[dict[str, Any]], bool] | None
 
 
 class RequestRecord(BaseModel):
@@ -61,7 +69,7 @@ class SimStore:
         self._events: dict[AppKey, list[dict[str, Any]]] = {}
         self._requests: list[dict[str, Any]] = []
         self._login_failures: dict[str, deque[float]] = {}
-        self._watchers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[WatchItem]]] = set()
+        self._watchers: set[_Watcher] = set()
         self._rv = 1
         self.controller_loops: set[int] = set()
         for raw in state.applications:
@@ -103,10 +111,16 @@ class SimStore:
                     return copy.deepcopy(app)
             return None
 
-    def applications(self) -> list[dict[str, Any]]:
-        """Deep copies of every app, sorted by name."""
+    def applications(
+        self, keep: Callable[[dict[str, Any]], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Deep copies of every app (that ``keep`` accepts), sorted by name."""
         with self.lock:
-            return [copy.deepcopy(self._apps[k]) for k in sorted(self._apps)]
+            return [
+                copy.deepcopy(self._apps[k])
+                for k in sorted(self._apps)
+                if keep is None or keep(self._apps[k])
+            ]
 
     def put(self, app: dict[str, Any], *, clock: OpClock | Literal["keep"] | None = "keep") -> None:
         """Store a changed app with a new resourceVersion and tell the watchers."""
@@ -194,10 +208,12 @@ class SimStore:
     # -- watchers -----------------------------------------------------------------------------
 
     @contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[WatchItem]]:
-        """A queue receiving every app change while the ``with`` block lasts."""
+    def subscribe(
+        self, keep: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Iterator[asyncio.Queue[WatchItem]]:
+        """A queue receiving every app change (that ``keep`` accepts) while the block lasts."""
         queue: asyncio.Queue[WatchItem] = asyncio.Queue()
-        entry = (asyncio.get_running_loop(), queue)
+        entry = _Watcher(asyncio.get_running_loop(), queue, keep)
         with self.lock:
             self._watchers.add(entry)
         try:
@@ -207,9 +223,15 @@ class SimStore:
                 self._watchers.discard(entry)
 
     def _notify(self, item: WatchItem) -> None:
-        for loop, queue in list(self._watchers):
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(queue.put_nowait, (item[0], copy.deepcopy(item[1])))
+        # One copy per change, shared by the watchers: they only read it. Filtering here spares
+        # waking every stream for changes of applications it does not watch.
+        shared: WatchItem | None = None
+        for watcher in list(self._watchers):
+            if watcher.loop.is_closed() or (watcher.keep is not None and not watcher.keep(item[1])):
+                continue
+            if shared is None:
+                shared = (item[0], copy.deepcopy(item[1]))
+            watcher.loop.call_soon_threadsafe(watcher.queue.put_nowait, shared)
 
     # -- request log --------------------------------------------------------------------------
 
