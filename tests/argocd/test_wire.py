@@ -345,3 +345,25 @@ def test_tls_verification_off_passes(tls_url: str) -> None:
     """ARGOCD_VERIFY_SSL=false (verify=False) connects to the self-signed server."""
     with _client(tls_url, verify=False) as client:
         assert client.version().version == "v3.5.1"
+
+
+def test_tls_context_is_built_once_per_ca_bundle_version(
+    tls_url: str, tls_material: dict[str, Path], tmp_path: Path
+) -> None:
+    """Clients made per job share one TLS context per CA bundle (loading one costs tens of ms);
+    a replaced bundle file is loaded afresh, and the shared context still verifies."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(tls_material["ca"].read_bytes())
+    with (
+        _client(tls_url, verify=str(bundle)) as first,
+        _client(tls_url, verify=str(bundle)) as second,
+    ):
+        assert (
+            first._http._transport._pool._ssl_context is second._http._transport._pool._ssl_context
+        )
+        assert [a.name for a in second.list_applications()] == ["a", "b"]
+        shared = first._http._transport._pool._ssl_context
+    bundle.write_bytes(tls_material["ca"].read_bytes() + b"\n")
+    with _client(tls_url, verify=str(bundle)) as renewed:
+        assert renewed._http._transport._pool._ssl_context is not shared
+        assert [a.name for a in renewed.list_applications()] == ["a", "b"]

@@ -14,6 +14,7 @@ without it Argo CD answers 403 ``permission denied`` for an application that doe
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -116,6 +117,30 @@ def _params(**values: str | int | Sequence[str] | None) -> _Params:
     return httpx.QueryParams(out)
 
 
+# Building a TLS context loads a whole CA bundle (tens of milliseconds); the deploy worker makes a
+# client per job, so contexts are made once per CA bundle version and shared (they are safe to
+# share between threads). A bundle is keyed by its path, size and modification time, so a
+# replaced file is loaded afresh.
+_contexts: dict[tuple[str, int, int], ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
+
+
+def _shared_context(cafile: Path | None) -> ssl.SSLContext:
+    key = ("", 0, 0)
+    if cafile is not None:
+        stat = cafile.stat()
+        key = (str(cafile.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _contexts_lock:
+        context = _contexts.get(key)
+        if context is None:
+            if cafile is None:
+                context = httpx.create_ssl_context()
+            else:
+                context = ssl.create_default_context(cafile=str(cafile))
+            _contexts[key] = context
+        return context
+
+
 def _build_verify(verify: bool | str | Path, instance: str) -> bool | ssl.SSLContext:
     """Map ``verify`` (bool or a CA bundle path) to what httpx takes, failing closed."""
     if isinstance(verify, bool):
@@ -125,10 +150,11 @@ def _build_verify(verify: bool | str | Path, instance: str) -> bool | ssl.SSLCon
                 instance=instance,
                 detail="TLS certificates are not checked; anyone on the path can read the token",
             )
-        return verify
+            return False
+        return _shared_context(None)
     path = Path(verify)
     try:
-        return ssl.create_default_context(cafile=str(path))
+        return _shared_context(path)
     except (OSError, ssl.SSLError) as exc:
         raise ArgoCDTLSError(
             f'Argo CD "{instance}": cannot use CA bundle {path}: '
