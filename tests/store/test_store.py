@@ -326,3 +326,39 @@ def test_alert_dedup_key_reserved_once(store: Store) -> None:
         assert not uow.alerts.reserve(
             dedup_key="a|r|deploy_failed", event="deploy_failed", message={}, now=T0
         )
+
+
+def test_queued_jobs_of_busy_applications_do_not_hide_claimable_ones(store: Store) -> None:
+    """More queued jobs of a busy application than a claim looks at, all older than another
+    application's job and than an expired running job: both are still found."""
+    lease = timedelta(seconds=30)
+    with store.unit_of_work() as uow:
+        busy = uow.jobs.enqueue(instance="i", application="busy", spec={}, actor="t", now=T0)
+        orphan = uow.jobs.enqueue(instance="i", application="orphan", spec={}, actor="t", now=T0)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        for worker, app in (("w-busy", busy), ("w-dead", orphan)):
+            claimed = uow.jobs.claim(worker_id=worker, lease=lease, now=T0)
+            assert claimed is not None and claimed.id == app.id
+        uow.commit()
+    with store.unit_of_work() as uow:
+        for n in range(50):
+            for app in ("busy", "orphan"):
+                uow.jobs.enqueue(
+                    instance="i", application=app, spec={}, actor="t", now=T0 + timedelta(seconds=n)
+                )
+        waiting = uow.jobs.enqueue(
+            instance="i", application="free", spec={}, actor="t", now=T0 + timedelta(hours=1)
+        )
+        uow.commit()
+    # The dead worker's lease has expired, the busy one's has not (renewed just now).
+    later = T0 + timedelta(hours=2)
+    with store.unit_of_work() as uow:
+        assert uow.jobs.renew(busy.id, worker_id="w-busy", lease=timedelta(days=1), now=later)
+        first = uow.jobs.claim(worker_id="w2", lease=lease, now=later)
+        second = uow.jobs.claim(worker_id="w3", lease=lease, now=later)
+        third = uow.jobs.claim(worker_id="w4", lease=lease, now=later)
+        uow.commit()
+    assert first is not None and first.id == orphan.id and first.attempts == 2
+    assert second is not None and second.id == waiting.id
+    assert third is None

@@ -18,9 +18,20 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
@@ -258,9 +269,25 @@ class JobRepository:
         return sorted(result.scalars())
 
     def claim(self, *, worker_id: str, lease: timedelta, now: datetime) -> JobRecord | None:
-        """Take the oldest due job (or one whose lease expired) under a new lease, or ``None``."""
+        """Take the oldest due job (or one whose lease expired) under a new lease, or ``None``.
+
+        Queued jobs of an application that has a running job are left out by the query itself:
+        looking at the oldest due jobs and skipping those afterwards let a crowd of queued jobs
+        of busy applications hide every claimable job, including the expired running ones that
+        would free those applications (found by the PostgreSQL-restart reliability test).
+        """
+        running = aliased(JobRow)
+        app_busy = (
+            exists()
+            .where(
+                running.instance == JobRow.instance,
+                running.application == JobRow.application,
+                running.state == "running",
+            )
+            .correlate(JobRow)
+        )
         due = or_(
-            and_(JobRow.state == "queued", JobRow.not_before <= now),
+            and_(JobRow.state == "queued", JobRow.not_before <= now, ~app_busy),
             and_(JobRow.state == "running", JobRow.lease_expires_at < now),
         )
         candidates = self._s.scalars(
@@ -268,11 +295,9 @@ class JobRepository:
             .where(due)
             .order_by(JobRow.created_at)
             .limit(20)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=JobRow)
         ).all()
         for row in candidates:
-            if row.state == "queued" and self._app_is_busy(row):
-                continue
             try:
                 with self._s.begin_nested():
                     row.state = "running"
@@ -287,16 +312,6 @@ class JobRepository:
                 continue
             return JobRecord.model_validate(row)
         return None
-
-    def _app_is_busy(self, row: JobRow) -> bool:
-        running = self._s.scalar(
-            select(JobRow.id).where(
-                JobRow.instance == row.instance,
-                JobRow.application == row.application,
-                JobRow.state == "running",
-            )
-        )
-        return running is not None
 
     def renew(self, job_id: str, *, worker_id: str, lease: timedelta, now: datetime) -> bool:
         """Extend our lease; ``False`` means the job is no longer ours (taken over or ended)."""
