@@ -100,6 +100,7 @@ def start_workers(
             on_outcome=services.alerting.on_deploy_outcome,
             reload_credentials=services.clients.reload_after_401,
             doorbell=services.doorbell,
+            idle_poll_seconds=services.settings.worker.poll_interval_seconds * count,
         )
         worker.stop_event = stop
         thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)

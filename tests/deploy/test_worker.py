@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -16,7 +17,7 @@ from belay.argocd.models import Info
 from belay.config.settings import SyncSettings, WorkerSettings
 from belay.deploy import MARKER_NAME
 from belay.deploy.spec import SyncSpec
-from belay.deploy.worker import Worker
+from belay.deploy.worker import Doorbell, Worker
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import JobRecord, Store
@@ -306,3 +307,41 @@ def test_gives_up_after_max_attempts(store: Store) -> None:
     assert done is not None
     assert done.state == "failed"
     assert "gave up after 2 attempts" in (done.error or "")
+
+
+def test_doorbell_wakes_one_idle_worker_per_ring() -> None:
+    """One queued job wakes one waiting worker, not all of them (each woken worker runs a
+    claim; waking every one for a single job made all but one claim for nothing)."""
+    bell = Doorbell()
+    waited: list[float] = []
+    lock = threading.Lock()
+    waiting = threading.Barrier(5)
+
+    def idle_worker() -> None:
+        seen = bell.rings()
+        waiting.wait()
+        started = time.monotonic()
+        bell.wait(seen, timeout=2.0)
+        with lock:
+            waited.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=idle_worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    waiting.wait()
+    time.sleep(0.1)  # let the four enter their wait
+    bell.ring()
+    for thread in threads:
+        thread.join(timeout=5)
+    woken_at_once = [w for w in waited if w < 1.0]
+    assert len(waited) == 4 and len(woken_at_once) == 1, waited
+
+
+def test_doorbell_rung_before_the_wait_is_not_missed() -> None:
+    """A ring between looking for work and waiting ends the wait at once."""
+    bell = Doorbell()
+    seen = bell.rings()
+    bell.ring()
+    started = time.monotonic()
+    assert bell.wait(seen, timeout=5.0) is True
+    assert time.monotonic() - started < 1.0

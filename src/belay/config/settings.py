@@ -188,7 +188,9 @@ class WorkerSettings(_Strict):
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     # Jobs run in parallel by ``belay serve``'s in-process workers (one job per application).
-    concurrency: int = Field(default=4, ge=1, le=64)
+    # A worker is held for the whole deployment, mostly waiting on Argo CD's watch stream, so
+    # this bounds how many deployments progress at once (docs/performance.md).
+    concurrency: int = Field(default=32, ge=1, le=64)
     backoff_base_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)

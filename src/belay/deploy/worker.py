@@ -27,7 +27,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -50,7 +50,7 @@ from belay.deploy.spec import SyncSpec
 from belay.logs import get_logger
 from belay.redact import redact_text
 from belay.retry import RetryPolicy, backoff_delay, retrying
-from belay.store import JobRecord, NewAuditEvent, Store
+from belay.store import JobRecord, NewAuditEvent, Store, UnitOfWork
 
 __all__ = ["ClientFactory", "CredentialReloader", "DeployOutcome", "Doorbell", "Worker"]
 
@@ -95,19 +95,21 @@ class Doorbell:
         self._rings = 0
 
     def ring(self) -> None:
-        """A job was queued: wake every waiting worker."""
+        """A job was queued: wake one waiting worker (waking all of them for one job made
+        every idle worker run a claim that all but one lost)."""
         with self._cond:
             self._rings += 1
-            self._cond.notify_all()
+            self._cond.notify()
 
     def rings(self) -> int:
         """How many times it rang (read before looking for work, passed to :meth:`wait`)."""
         return self._rings
 
-    def wait(self, seen: int, timeout: float) -> None:
-        """Wait up to ``timeout`` unless it rang since ``rings()`` returned ``seen``."""
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` unless it rang since ``rings()`` returned ``seen``; whether it
+        rang (``False``: the wait timed out)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._rings != seen, timeout)
+            return self._cond.wait_for(lambda: self._rings != seen, timeout)
 
 
 class _LeaseLost(Exception):
@@ -141,11 +143,16 @@ class Worker:
         on_outcome: Callable[[JobRecord, DeployOutcome], object] | None = None,
         reload_credentials: CredentialReloader | None = None,
         doorbell: Doorbell | None = None,
+        idle_poll_seconds: float | None = None,
     ) -> None:
         self.store = store
         self.doorbell = doorbell
         self.clients = clients
         self.settings = settings or WorkerSettings()
+        self.idle_poll_seconds = idle_poll_seconds or self.settings.poll_interval_seconds
+        """How long an idle worker waits before looking for work again when nothing wakes it;
+        a pool of ``n`` workers sharing a doorbell waits ``n`` poll intervals each, so that
+        together they look once per interval."""
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.on_outcome = on_outcome
@@ -162,9 +169,15 @@ class Worker:
         """How long a claim lasts without renewal."""
         return timedelta(seconds=self.settings.lease_seconds)
 
-    def run_once(self) -> JobRecord | None:
-        """Claim one due job and run it to its end; the claimed job, or ``None`` if none was due."""
-        with self.store.unit_of_work() as uow:
+    def run_once(self, *, found_by_polling: bool = False) -> JobRecord | None:
+        """Claim one due job and run it to its end; the claimed job, or ``None`` if none was due.
+
+        ``found_by_polling``: the worker looked because its wait timed out, not because the
+        doorbell rang; a job found so (queued by another process, or due again after a backoff)
+        may have others behind it, so the doorbell is rung to wake one more idle worker.
+        """
+
+        def claim(uow: UnitOfWork) -> JobRecord | None:
             job = uow.jobs.claim(worker_id=self.worker_id, lease=self.lease, now=self.clock())
             if job is not None:
                 uow.audit.append(
@@ -175,9 +188,13 @@ class Worker:
                     ),
                     now=self.clock(),
                 )
-            uow.commit()
+            return job
+
+        job = self.store.group_commit(claim)
         if job is None:
             return None
+        if found_by_polling and self.doorbell is not None:
+            self.doorbell.ring()
         if job.attempts > self.settings.max_attempts:
             # Claimed again and again: each worker holding it died or lost its lease. Stop.
             self._finish(
@@ -201,18 +218,20 @@ class Worker:
         if stop is not None:
             self.stop_event = stop
         stop = self.stop_event
+        polled = False
         while not stop.is_set():
             seen = self.doorbell.rings() if self.doorbell is not None else 0
             try:
-                job = self.run_once()
+                job = self.run_once(found_by_polling=polled)
             except Exception:  # noqa: BLE001 - a worker must outlive one bad job or store hiccup
                 _log.exception("worker.loop_error", worker=self.worker_id)
                 job = None
+            polled = False
             if job is None:
                 if self.doorbell is not None:
-                    self.doorbell.wait(seen, self.settings.poll_interval_seconds)
+                    polled = not self.doorbell.wait(seen, self.idle_poll_seconds)
                 else:
-                    stop.wait(self.settings.poll_interval_seconds)
+                    stop.wait(self.idle_poll_seconds)
 
     def process(self, job: JobRecord) -> DeployOutcome | None:
         """Run a claimed job and record its outcome; ``None`` if the lease was lost meanwhile."""
@@ -223,28 +242,37 @@ class Worker:
             _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
             return None
         except _Stopping:
-            self._release(job)
+            self._release(job, run.deferred)
             return None
-        self._finish(job, outcome)
+        except BaseException:
+            run.flush()  # what was observed before the failure stays on record
+            raise
+        self._finish(job, outcome, run.deferred)
         return outcome
 
-    def _release(self, job: JobRecord) -> None:
+    def _release(self, job: JobRecord, observed: Sequence[NewAuditEvent] = ()) -> None:
         now = self.clock()
-        with self.store.unit_of_work() as uow:
+        released = _event(job, "deployment.released", {"reason": "worker shutting down"})
+
+        def release(uow: UnitOfWork) -> None:
             if uow.jobs.release(job.id, worker_id=self.worker_id, not_before=now, now=now):
-                uow.audit.append(
-                    _event(job, "deployment.released", {"reason": "worker shutting down"}), now=now
-                )
-            uow.commit()
+                uow.audit.extend([*observed, released], now=now)
+
+        self.store.group_commit(release)
         _log.info("deploy.released", job_id=job.id, application=job.application)
 
-    def _finish(self, job: JobRecord, outcome: DeployOutcome) -> None:
+    def _finish(
+        self, job: JobRecord, outcome: DeployOutcome, observed: Sequence[NewAuditEvent] = ()
+    ) -> None:
+        """Record the job's end and its outcome event (after the ``observed`` events still
+        unwritten), in one transaction, if the job is still ours."""
         kind = {
             "succeeded": "deployment.succeeded",
             "failed": "deployment.failed",
             "timed_out": "deployment.timed_out",
         }[outcome.state]
-        with self.store.unit_of_work() as uow:
+
+        def finish(uow: UnitOfWork) -> bool:
             ours = uow.jobs.finish(
                 job.id,
                 worker_id=self.worker_id,
@@ -253,11 +281,14 @@ class Worker:
                 outcome=outcome.as_record(),
                 error=None if outcome.state == "succeeded" else outcome.reason,
             )
-            if not ours:
-                _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
-                return
-            uow.audit.append(_event(job, kind, outcome.as_record()), now=self.clock())
-            uow.commit()
+            if ours:
+                final = _event(job, kind, outcome.as_record())
+                uow.audit.extend([*observed, final], now=self.clock())
+            return ours
+
+        if not self.store.group_commit(finish):
+            _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
+            return
         _log.info(
             "deploy.finished",
             job_id=job.id,
@@ -298,6 +329,7 @@ class _JobRun:
         self.deadline = self.started + self.spec.timeout_seconds
         self.last_renewal = self.started
         self.recorded: set[str] = set()
+        self.deferred: list[NewAuditEvent] = []
         self.attempt = 0
         self.client: ArgoCDClient | None = None
         self.wanted = self.spec.revision if self.spec.pin_revision else None
@@ -319,14 +351,14 @@ class _JobRun:
             raise _DeadlinePassed
         now = time.monotonic()
         if now - self.last_renewal >= self.worker.settings.lease_seconds / 3:
-            with self.worker.store.unit_of_work() as uow:
-                ours = uow.jobs.renew(
+            ours = self.worker.store.group_commit(
+                lambda uow: uow.jobs.renew(
                     self.job.id,
                     worker_id=self.worker.worker_id,
                     lease=self.worker.lease,
                     now=self.worker.clock(),
                 )
-                uow.commit()
+            )
             if not ours:
                 raise _LeaseLost
             self.last_renewal = now
@@ -335,15 +367,30 @@ class _JobRun:
         self.worker.stop_event.wait(max(0.0, min(seconds, self.remaining())))
         self.check()
 
-    def audit(self, kind: str, data: dict[str, Any], *, once: str | None = None) -> None:
-        """Append an audit event (only the first time for a given ``once`` key)."""
+    def audit(
+        self, kind: str, data: dict[str, Any], *, once: str | None = None, defer: bool = False
+    ) -> None:
+        """Append an audit event (only the first time for a given ``once`` key).
+
+        A deferred event is written with the next one that is not (or with the job's outcome),
+        in the same transaction: what one observation of the application produces costs one
+        commit, and the operation's end is recorded together with the job's outcome.
+        """
         if once is not None:
             if once in self.recorded:
                 return
             self.recorded.add(once)
-        with self.worker.store.unit_of_work() as uow:
-            uow.audit.append(_event(self.job, kind, data), now=self.worker.clock())
-            uow.commit()
+        self.deferred.append(_event(self.job, kind, data))
+        if not defer:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the deferred audit events now."""
+        if self.deferred:
+            events, self.deferred = self.deferred, []
+            self.worker.store.group_commit(
+                lambda uow: uow.audit.extend(events, now=self.worker.clock())
+            )
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -356,7 +403,10 @@ class _JobRun:
                     if client.base_url.startswith("http://"):
                         _log.warning("deploy.plain_http", instance=self.job.instance)
                         self.audit(
-                            "security.plain_http", {"instance": self.job.instance}, once="http"
+                            "security.plain_http",
+                            {"instance": self.job.instance},
+                            once="http",
+                            defer=True,
                         )
                     self.sync_step()
                     return self.follow_step()
@@ -536,12 +586,14 @@ class _JobRun:
                 "operation.started",
                 {"phase": result.phase, "message": redact_text(result.message)},
                 once="op-started",
+                defer=True,
             )
         if result.phase == "Running" and result.finished_at is not None:
             self.audit(
                 "operation.retrying",
                 {"retry_count": result.retry_count, "message": redact_text(result.message)},
                 once=f"retry-{result.retry_count}",
+                defer=True,
             )
         if result.phase in ("Succeeded", "Failed", "Error") and app.operation is None:
             self.audit(
@@ -554,8 +606,10 @@ class _JobRun:
                     "failed_resources": list(result.failed_resources),
                 },
                 once="op-finished",
+                defer=True,
             )
         if result.progress is Progress.PENDING:
+            self.flush()
             return None
         state: Literal["succeeded", "failed"] = (
             "succeeded" if result.progress is Progress.DEPLOYED else "failed"
