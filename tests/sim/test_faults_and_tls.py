@@ -102,3 +102,33 @@ def test_tls_with_the_throwaway_ca() -> None:
             pytest.raises(httpx.ConnectError),
         ):
             bad.get(sim.url + "/api/version")
+
+
+def test_request_cut_before_its_body_is_complete_is_not_acted_on(sim: RunningSimulator) -> None:
+    """A client killed while sending its sync (half the body sent, then the socket closed) gets
+    no sync: Argo CD cannot act on a body it never received (Belay's crash test found the
+    simulator syncing with an empty body)."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    body = json.dumps({"revision": "HEAD", "prune": True}).encode()
+    where = urlsplit(sim.url)
+    head = (
+        "POST /api/v1/applications/guestbook/sync HTTP/1.1\r\n"
+        f"Host: {where.netloc}\r\nAuthorization: Bearer {TOKEN_DEPLOYER}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((where.hostname, where.port)) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while not [r for r in sim.requests() if r.path.endswith("/sync")]:
+        assert time.monotonic() < deadline, "the cut request was never seen"
+        time.sleep(0.02)
+    (logged,) = [r for r in sim.requests() if r.path.endswith("/sync")]
+    assert logged.status is None and logged.fault is not None and "body" in logged.fault
+    with client(sim, TOKEN_DEPLOYER) as c:
+        app = c.get("/api/v1/applications/guestbook").json()
+    assert app.get("operation") is None
+    assert "operationState" not in app["status"] or app["status"]["operationState"] is None

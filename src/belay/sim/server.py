@@ -87,7 +87,19 @@ class _Front:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                # The client went away before its body was complete (say, a process killed
+                # mid-request): like Argo CD, act on nothing and answer no one.
+                self.store.log_request(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "query": _query_dict(scope.get("query_string", b"")),
+                        "account": None,
+                        "body": None,
+                        "fault": "client disconnected before its body was complete",
+                    }
+                )
+                return
             body += message.get("body", b"")
             more = message.get("more_body", False)
         replayed = False
