@@ -112,6 +112,52 @@ _SUPERSEDE_QUEUED = (
 )
 
 
+# A claim's candidates: due queued jobs of applications with no running job, and running jobs
+# whose lease expired, oldest first (see JobRepository.claim).
+_RUNNING = aliased(JobRow, name="running")
+_CLAIM_CANDIDATES = (
+    select(_JOBS.c.id)
+    .where(
+        or_(
+            and_(
+                _JOBS.c.state == "queued",
+                _JOBS.c.not_before <= bindparam("b_now"),
+                ~exists()
+                .where(
+                    _RUNNING.instance == _JOBS.c.instance,
+                    _RUNNING.application == _JOBS.c.application,
+                    _RUNNING.state == "running",
+                )
+                .correlate(_JOBS),
+            ),
+            and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < bindparam("b_now")),
+        )
+    )
+    .order_by(_JOBS.c.created_at)
+    .limit(20)
+    .with_for_update(skip_locked=True, of=_JOBS)
+)
+# Take one candidate, if it is still due (the same conditions, on the row itself).
+_TAKE_JOB = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"),
+        or_(
+            _JOBS.c.state == "queued",
+            and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < bindparam("b_now")),
+        ),
+    )
+    .values(
+        state="running",
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_until"),
+        attempts=_JOBS.c.attempts + 1,
+        updated_at=bindparam("b_now"),
+    )
+    .returning(*_JOBS.c)
+)
+
+
 def _connection(session: Session) -> Connection:
     return session.connection()
 
@@ -276,41 +322,18 @@ class JobRepository:
         of busy applications hide every claimable job, including the expired running ones that
         would free those applications (found by the PostgreSQL-restart reliability test).
         """
-        running = aliased(JobRow)
-        app_busy = (
-            exists()
-            .where(
-                running.instance == JobRow.instance,
-                running.application == JobRow.application,
-                running.state == "running",
-            )
-            .correlate(JobRow)
-        )
-        due = or_(
-            and_(JobRow.state == "queued", JobRow.not_before <= now, ~app_busy),
-            and_(JobRow.state == "running", JobRow.lease_expires_at < now),
-        )
-        candidates = self._s.scalars(
-            select(JobRow)
-            .where(due)
-            .order_by(JobRow.created_at)
-            .limit(20)
-            .with_for_update(skip_locked=True, of=JobRow)
-        ).all()
-        for row in candidates:
+        conn = _connection(self._s)
+        candidates = conn.execute(_CLAIM_CANDIDATES, {"b_now": now}).scalars().all()
+        for job_id in candidates:
+            values = {"b_id": job_id, "b_now": now, "b_owner": worker_id, "b_until": now + lease}
             try:
                 with self._s.begin_nested():
-                    row.state = "running"
-                    row.lease_owner = worker_id
-                    row.lease_expires_at = now + lease
-                    row.attempts += 1
-                    row.updated_at = now
-                    self._s.flush()
+                    row = conn.execute(_TAKE_JOB, values).first()
             except IntegrityError:
                 # Another worker started a job for this application in the meantime.
-                self._s.expire(row)
                 continue
-            return JobRecord.model_validate(row)
+            if row is not None:
+                return JobRecord.model_validate(row._asdict())
         return None
 
     def renew(self, job_id: str, *, worker_id: str, lease: timedelta, now: datetime) -> bool:
