@@ -261,6 +261,20 @@ def multipart_body(bundle: bytes) -> bytes:
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 
 
+def write_body_files(bodies: Sequence[bytes], folder: Path) -> tuple[Path, Path]:
+    """Write ``bodies`` one after the other to ``bodies.bin`` and their byte ranges (``start
+    length`` per line) to ``offsets.txt`` in ``folder``, for the load generators to read."""
+    data, offsets = folder / "bodies.bin", folder / "offsets.txt"
+    position, lines = 0, []
+    with data.open("wb") as out:
+        for body in bodies:
+            out.write(body)
+            lines.append(f"{position} {len(body)}")
+            position += len(body)
+    offsets.write_text("\n".join(lines) + "\n")
+    return data, offsets
+
+
 def project_yaml(name: str, remote: str, application: str | None) -> str:
     """One ``projects`` entry of belay.yaml, authenticated by the bench token's hash."""
     from belay.intake import hash_token

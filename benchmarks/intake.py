@@ -39,6 +39,7 @@ from benchmarks.common import (
     project_yaml,
     server_process,
     settings_yaml,
+    write_body_files,
 )
 
 REMOTE = "https://gitlab.com/bench/intake-app.git"
@@ -142,15 +143,7 @@ def measure(quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="belay-bench-intake-") as tmp:
         work = Path(tmp)
-        data, offsets = work / "bodies.bin", work / "offsets.txt"
-        position, lines = 0, []
-        with data.open("wb") as out:
-            for body in bodies[WARMUP:]:
-                out.write(body)
-                lines.append(f"{position} {len(body)}")
-                position += len(body)
-        offsets.write_text("\n".join(lines) + "\n")
-        files = (data, offsets)
+        files = write_body_files(bodies[WARMUP:], work)
 
         def run(label: str, url: str, *, reference: bool = False) -> dict[str, Any]:
             return _run_one(label, work, url, bodies, files, reference=reference, seconds=seconds)

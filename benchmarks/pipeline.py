@@ -17,15 +17,14 @@ small thread pool.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from belay.deploy import MARKER_NAME
 from belay.sim.sample import sample_state
@@ -43,6 +42,7 @@ from benchmarks.common import (
     project_yaml,
     server_process,
     settings_yaml,
+    write_body_files,
 )
 
 APPS = 100
@@ -120,25 +120,17 @@ def measure(quick: bool) -> list[Figure]:
         port = free_port()
         env = {"ARGOCD_BASE_URL": sim.url, "ARGOCD_AUTH_TOKEN": SIM_TOKEN}
         argv = [BELAY, "serve", "--config", str(config), "--port", str(port)]
-        statuses: list[int] = []
-        lock = threading.Lock()
+        data, offsets = write_body_files(bodies, work)
         with server_process(argv, port=port, log=work / "serve.log", env=env):
             url = f"http://127.0.0.1:{port}/Build/SubmitArtifacts"
-            headers = {"Authorization": TOKEN, "Content-Type": CONTENT_TYPE}
-            with httpx.Client(timeout=30) as client, ThreadPoolExecutor(8) as pool:
-
-                def post(body: bytes) -> None:
-                    code = client.post(url, content=body, headers=headers).status_code
-                    with lock:
-                        statuses.append(code)
-
-                start = time.monotonic()
-                for n, body in enumerate(bodies):
-                    delay = start + n / RATE - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    pool.submit(post, body)
-                offered = count / (time.monotonic() - start)
+            poster = [sys.executable, str(Path(__file__).with_name("poster.py")), url, TOKEN]
+            poster += [CONTENT_TYPE, str(data), str(offsets), str(RATE)]
+            done = subprocess.run(
+                poster, capture_output=True, text=True, timeout=seconds * 4 + 60, check=True
+            )
+            posted = json.loads(done.stdout.strip().splitlines()[-1])
+            statuses: list[int] = posted["statuses"]
+            offered = float(posted["offered_rate"])
             store = Store(db_url)
             try:
                 jobs = _wait_ended(store, count, timeout=120)
