@@ -27,7 +27,7 @@ def main() -> None:
     """Serve the reference app until interrupted."""
     import uvicorn
 
-    from belay.bootstrap import build_services
+    from belay.bootstrap import build_services, freeze_startup_heap
     from belay.config.settings import load_settings
     from belay.logs import configure_logging
     from belay.web import create_app
@@ -51,6 +51,7 @@ def main() -> None:
         await bundle.read()
         return JSONResponse(FIXED)
 
+    freeze_startup_heap()  # as belay serve does once started
     try:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
     finally:

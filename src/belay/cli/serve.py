@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         """Serve the HTTP API and the audit page (and, with SQLite, the deployment worker)."""
         import uvicorn
 
-        from belay.bootstrap import build_services, start_workers
+        from belay.bootstrap import build_services, freeze_startup_heap, start_workers
         from belay.config.settings import load_settings
         from belay.web import create_app
 
@@ -52,14 +52,14 @@ def register(app: typer.Typer) -> None:
         count = settings.worker.concurrency
         threads = start_workers(services, stop=stop, count=count) if run_worker else []
         _start_background(services)
+        web_app = create_app(services)
+        freeze_startup_heap()
         typer.echo(
             f"Belay listening on http://{host}:{port} (worker: {'on' if threads else 'off'})",
             err=True,
         )
         try:
-            uvicorn.run(
-                create_app(services), host=host, port=port, log_level="warning", access_log=False
-            )
+            uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
         finally:
             stop.set()
             for thread in threads:
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run in parallel.")] = 1,
     ) -> None:
         """Run deployment workers only (for PostgreSQL deployments with several replicas)."""
-        from belay.bootstrap import build_services, start_workers
+        from belay.bootstrap import build_services, freeze_startup_heap, start_workers
         from belay.config.settings import load_settings
 
         services = build_services(load_settings(config), with_intake=False)
@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         _start_background(services)
+        freeze_startup_heap()
         threads = start_workers(services, stop=stop, count=concurrency)
         typer.echo(f"Belay worker running ({concurrency} at a time)", err=True)
         while not stop.wait(0.5):
