@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from belay.store import NewAuditEvent, Store, SubmissionRecord, UnitOfWork, new_id
 
@@ -126,3 +126,42 @@ def test_an_exception_reaches_its_caller_and_nothing_is_written(store: Store) ->
         store.group_commit(write)
     with store.unit_of_work() as uow:
         assert uow.submissions.get(record.id) is None
+
+
+def test_a_commit_that_fails_after_landing_runs_nothing_twice(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection lost during COMMIT may leave the commit landed: every caller of the batch
+    gets the error, and no write is run again (which would store it twice)."""
+    make_uow = store._group._unit_of_work
+
+    def landed_then_lost() -> UnitOfWork:
+        uow = make_uow()
+        real_commit = uow.commit
+
+        def commit() -> None:
+            real_commit()
+            raise OperationalError("COMMIT", {}, ConnectionError("connection lost"))
+
+        uow.commit = commit  # type: ignore[method-assign]
+        return uow
+
+    monkeypatch.setattr(store._group, "_unit_of_work", landed_then_lost)
+    pairs = [_writer(f"lost-{n}", pause=0.005) for n in range(8)]
+    results = _run_concurrently(store, [write for _, write in pairs])
+    assert all(isinstance(r, OperationalError) for r in results), results
+    monkeypatch.undo()
+    with store.unit_of_work() as uow:
+        for record, _ in pairs:
+            assert len(uow.audit.list(submission_id=record.id)) == 1
+        assert uow.audit.verify() is None
+
+
+def test_group_commit_inside_a_write_is_refused(store: Store) -> None:
+    """Calling group_commit from a write function would wait for itself; it raises instead."""
+
+    def nested(uow: UnitOfWork) -> None:
+        store.group_commit(lambda inner: None)
+
+    with pytest.raises(RuntimeError, match="inside a write"):
+        store.group_commit(nested)

@@ -24,6 +24,7 @@ Every step is written to the audit trail and logged as one structured event.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import threading
 import time
@@ -150,9 +151,8 @@ class Worker:
         self.clients = clients
         self.settings = settings or WorkerSettings()
         self.idle_poll_seconds = idle_poll_seconds or self.settings.poll_interval_seconds
-        """How long an idle worker waits before looking for work again when nothing wakes it;
-        a pool of ``n`` workers sharing a doorbell waits ``n`` poll intervals each, so that
-        together they look once per interval."""
+        """How long, on average, an idle worker waits before looking for work again when nothing
+        wakes it (each wait is jittered by half of it either way)."""
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.on_outcome = on_outcome
@@ -228,10 +228,12 @@ class Worker:
                 job = None
             polled = False
             if job is None:
+                # Jittered, so that a pool's workers, started together, do not all look at once.
+                wait = self.idle_poll_seconds * random.uniform(0.5, 1.5)
                 if self.doorbell is not None:
-                    polled = not self.doorbell.wait(seen, self.idle_poll_seconds)
+                    polled = not self.doorbell.wait(seen, wait)
                 else:
-                    stop.wait(self.idle_poll_seconds)
+                    stop.wait(wait)
 
     def process(self, job: JobRecord) -> DeployOutcome | None:
         """Run a claimed job and record its outcome; ``None`` if the lease was lost meanwhile."""
@@ -387,10 +389,11 @@ class _JobRun:
     def flush(self) -> None:
         """Write the deferred audit events now."""
         if self.deferred:
-            events, self.deferred = self.deferred, []
+            events = list(self.deferred)
             self.worker.store.group_commit(
                 lambda uow: uow.audit.extend(events, now=self.worker.clock())
             )
+            del self.deferred[: len(events)]  # only once they are stored
 
     # --- the run -----------------------------------------------------------------------------
 

@@ -258,7 +258,11 @@ class IntakeService:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
             replay = self._existing(key, content)
-            return replay or _error(409, "a delivery with the same key is being processed")
+            if replay is None:
+                # Not the key (no submission holds it): a constraint Belay did not expect.
+                _log.error("intake.store_conflict", submission_id=record.id, key=key)
+                return _error(409, "a delivery with the same key is being processed")
+            return replay
         return IntakeResponse(
             status_code=200, body=verdict.for_http().document(), submission_id=submission_id
         )
@@ -341,9 +345,9 @@ class IntakeService:
     ) -> None:
         """Store the submission, its decision, audit events and job atomically.
 
-        The writes run in a savepoint of a transaction shared with the submissions arriving at
-        the same moment (:meth:`Store.group_commit`: one commit, one fsync for all of them), and
-        this returns only after that commit. A delivery whose key is already stored raises
+        The writes run in a transaction shared with the submissions arriving at the same moment
+        (:meth:`Store.group_commit`: one commit, one fsync for all of them), and this returns
+        only after that commit. A delivery whose key is already stored raises
         :class:`IntegrityError` and writes nothing.
         """
         target = project.argocd if project else None

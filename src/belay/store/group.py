@@ -8,12 +8,22 @@ moment, runs them one after the other in one unit of work, commits once, and han
 its result. A caller returns only after the commit that holds its write, so "answered" still
 means "durable".
 
-Failures are rare (a replayed delivery's unique key, a lost connection), so they are handled by
-retrying rather than by a savepoint around every write: when any write of a batch raises or the
-commit fails, the whole transaction is rolled back and each write runs again in a transaction of
-its own, where it gets its own result or exception. Write functions must therefore only write
-through the unit of work they are given (running one twice after a rollback is harmless). With no
+Failures are rare, so they are handled by retrying rather than by a savepoint around every
+write. When a write raises (a replayed delivery's unique key, a bug), the transaction is rolled
+back, that write's caller gets the exception, and the writes that ran before it run again
+together: write functions must therefore only write through the unit of work they are given
+(running one again after a rollback is harmless). When the database itself fails (a lost
+connection, a lock timeout) or the COMMIT does, every caller of the batch gets the error, as with
+a unit of work of its own: the COMMIT may have landed, so nothing is run twice. A deadlock or
+serialization failure that PostgreSQL resolves by aborting the batch is retried a few times.
+
+Every batch takes the audit chain's head lock first, before any row lock: writers then queue on
+that one lock and never wait for each other's rows while holding it (a batch appending audit
+events after waiting on another process's uncommitted row could deadlock with it). With no
 concurrency, a batch holds one write and costs what a plain unit of work costs.
+
+``group_commit`` must not be called from inside a write function (it would wait for itself);
+doing so raises :class:`RuntimeError`.
 """
 
 from __future__ import annotations
@@ -23,6 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from belay.logs import get_logger
 from belay.store.uow import UnitOfWork
 
 __all__ = ["GroupCommit"]
@@ -31,6 +44,10 @@ T = TypeVar("T")
 
 _MAX_BATCH = 64
 _PENDING: Any = object()
+_CONFLICT_RETRIES = 3
+
+_log = get_logger("belay.store")
+_inside = threading.local()
 
 
 @dataclass(eq=False)
@@ -59,6 +76,8 @@ class GroupCommit:
         twice, see the module's docstring); its exception, if any, is raised here and none of its
         writes is kept.
         """
+        if getattr(_inside, "batch", False):
+            raise RuntimeError("group_commit() called from inside a write function")
         write: _Write[T] = _Write(fn)
         with self._lock:
             self._waiting.append(write)
@@ -95,31 +114,58 @@ class GroupCommit:
                     self._leader_busy = False
 
     def _run_batch(self, batch: list[_Write[Any]]) -> None:
-        if len(batch) > 1 and self._run_together(batch):
+        pending = list(batch)
+        conflicts = 0
+        while pending:
+            ran = 0
+            committing = False
+            try:
+                _inside.batch = True
+                with self._unit_of_work() as uow:
+                    uow.audit.lock_head()
+                    results = []
+                    for write in pending:
+                        results.append(write.fn(uow))
+                        ran += 1
+                    committing = True
+                    uow.commit()
+            except Exception as err:  # noqa: BLE001 - handed to the callers, see the docstring
+                if _is_conflict(err) and conflicts < _CONFLICT_RETRIES:
+                    conflicts += 1
+                    _log.info("store.batch_conflict_retried", error=type(err).__name__)
+                    continue
+                if committing or _is_database_failure(err):
+                    for write in pending:
+                        write.error = err
+                    return
+                # The write at position ``ran`` raised: it alone gets the error; the ones before
+                # it were rolled back with it and run again (the ones after it never ran).
+                pending[ran].error = err
+                del pending[ran]
+                continue
+            except BaseException as err:
+                for write in pending:
+                    write.error = err
+                raise
+            finally:
+                _inside.batch = False
+            for write, result in zip(pending, results, strict=True):
+                write.result = result
             return
-        # One write of the batch failed (or the shared commit did): nothing of it was kept, so
-        # each write runs again alone and gets its own result or error.
-        for write in batch:
-            self._run_together([write])
 
-    def _run_together(self, batch: list[_Write[Any]]) -> bool:
-        """Run ``batch`` in one transaction; ``False`` if it was rolled back (retry alone)."""
-        try:
-            with self._unit_of_work() as uow:
-                results = [write.fn(uow) for write in batch]
-                uow.commit()
-        except Exception as err:  # noqa: BLE001 - handed to the caller (or retried alone)
-            if len(batch) > 1:
-                return False
-            batch[0].error = err
-            return True
-        except BaseException as err:
-            for write in batch:
-                write.error = err
-            raise
-        for write, result in zip(batch, results, strict=True):
-            write.result = result
-        return True
+
+def _is_conflict(err: Exception) -> bool:
+    """A deadlock or serialization failure: PostgreSQL aborted the batch; running it again may
+    succeed (SQLSTATE class 40)."""
+    code = getattr(getattr(err, "orig", None), "sqlstate", None)
+    return isinstance(err, DBAPIError) and isinstance(code, str) and code.startswith("40")
+
+
+def _is_database_failure(err: Exception) -> bool:
+    """The database failed, not one write: connection lost, lock timeout, server shutting down."""
+    return isinstance(err, OperationalError) or (
+        isinstance(err, DBAPIError) and err.connection_invalidated
+    )
 
 
 def _outcome(write: _Write[T]) -> T:

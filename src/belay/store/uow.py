@@ -421,6 +421,14 @@ class AuditRepository:
             _connection(self._s).execute(_WRITE_AUDIT_HEAD, {"b_seq": seq, "b_hash": digest})
             self._head_dirty = False
 
+    def lock_head(self) -> None:
+        """Read and lock the chain's head now (before any other lock this transaction takes)."""
+        if self._head is None:
+            found = _connection(self._s).execute(_LOCK_AUDIT_HEAD).first()
+            if found is None:
+                raise RuntimeError("audit_head row missing: the store was not migrated")
+            self._head = (found.seq, found.hash)
+
     def append(self, event: NewAuditEvent, *, now: datetime) -> AuditEvent:
         """Append one event after the current head (the head row is locked until commit)."""
         return self.extend([event], now=now)[0]
@@ -428,11 +436,8 @@ class AuditRepository:
     def extend(self, events: Sequence[NewAuditEvent], *, now: datetime) -> list[AuditEvent]:
         """Append several events in order, written with one statement."""
         conn = _connection(self._s)
-        if self._head is None:
-            found = conn.execute(_LOCK_AUDIT_HEAD).first()
-            if found is None:
-                raise RuntimeError("audit_head row missing: the store was not migrated")
-            self._head = (found.seq, found.hash)
+        self.lock_head()
+        assert self._head is not None
         seq, prev_hash = self._head
         rows: list[dict[str, Any]] = []
         appended: list[AuditEvent] = []
