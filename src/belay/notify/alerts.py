@@ -24,11 +24,11 @@ from belay.config.settings import AlertSettings, BelaySettings
 from belay.deploy.worker import DeployOutcome
 from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels
-from belay.notify.delivery import ALERT_ACTOR, Dispatcher
+from belay.notify.delivery import Dispatcher, alert_audit_event
 from belay.notify.model import Alert
 from belay.notify.triggers import deploy_alerts, token_alerts, verdict_alert
 from belay.retry import RetryPolicy
-from belay.store import DecisionRecord, JobRecord, NewAuditEvent, Store
+from belay.store import DecisionRecord, JobRecord, Store
 
 __all__ = ["Alerting", "build_alerting"]
 
@@ -193,24 +193,13 @@ class Alerting:
             )
             if not fresh:
                 return False
-            uow.audit.append(
-                NewAuditEvent(
-                    kind="alert.raised",
-                    actor=ALERT_ACTOR,
-                    instance=alert.instance,
-                    application=alert.application,
-                    revision=alert.revision,
-                    decision_id=alert.decision_id,
-                    job_id=alert.job_id,
-                    data={
-                        "dedup_key": alert.dedup_key,
-                        "event": alert.event.value,
-                        "title": alert.title,
-                        "channels": [c.name for c in self.channels if alert.event in c.events],
-                    },
-                ),
-                now=self.clock(),
-            )
+            raised = {
+                "dedup_key": alert.dedup_key,
+                "event": alert.event.value,
+                "title": alert.title,
+                "channels": [c.name for c in self.channels if alert.event in c.events],
+            }
+            uow.audit.append(alert_audit_event(alert, "alert.raised", raised), now=self.clock())
             uow.commit()
         _log.info("alerts.raised", dedup_key=alert.dedup_key, alert_event=alert.event.value)
         self.dispatcher.submit(alert)

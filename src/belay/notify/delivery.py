@@ -30,6 +30,22 @@ __all__ = ["ALERT_ACTOR", "DEFAULT_QUEUE_SIZE", "Dispatcher"]
 
 ALERT_ACTOR = "belay-alerts"
 """The ``actor`` of every audit event the alerting writes."""
+
+
+def alert_audit_event(alert: Alert, kind: str, data: dict[str, Any]) -> NewAuditEvent:
+    """An audit event about ``alert``, linked to what it is about (app, revision, job...)."""
+    return NewAuditEvent(
+        kind=kind,
+        actor=ALERT_ACTOR,
+        instance=alert.instance,
+        application=alert.application,
+        revision=alert.revision,
+        decision_id=alert.decision_id,
+        job_id=alert.job_id,
+        data=data,
+    )
+
+
 DEFAULT_QUEUE_SIZE = 1000
 """Alerts waiting per channel; beyond it new alerts are recorded as failed, never blocking."""
 
@@ -247,19 +263,7 @@ class Dispatcher:
     def _write(self, alert: Alert, data: dict[str, Any], *, state: str, error: str | None) -> None:
         try:
             with self.store.unit_of_work() as uow:
-                uow.audit.append(
-                    NewAuditEvent(
-                        kind="alert.delivery",
-                        actor=ALERT_ACTOR,
-                        instance=alert.instance,
-                        application=alert.application,
-                        revision=alert.revision,
-                        decision_id=alert.decision_id,
-                        job_id=alert.job_id,
-                        data=data,
-                    ),
-                    now=self.clock(),
-                )
+                uow.audit.append(alert_audit_event(alert, "alert.delivery", data), now=self.clock())
                 uow.alerts.mark(alert.dedup_key, state=state, error=error)
                 uow.commit()
         except Exception:  # noqa: BLE001 - the store being down must not stop alerting
