@@ -17,6 +17,12 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZWxheSJ9.c2lnbmF0dXJlLXBhcnQ"
         (f"Authorization: Bearer {JWT}", JWT),
         (f"token {JWT} rejected", JWT),
         ("token Zx81opQw77LmNb52TyUi", "Zx81opQw77LmNb52TyUi"),
+        # Plural or compound keys with a value are keys, not prose (a review found them passing).
+        ("passwords=hunter2abc", "hunter2abc"),
+        ("DB_CREDENTIALS=admin:pw12345", "admin:pw12345"),
+        ("api_tokens=abcdef123456", "abcdef123456"),
+        ("db_password: x9y8z7q", "x9y8z7q"),
+        ("token abcdef123456789", "abcdef123456789"),
         ("Bearer abcdef123456", "abcdef123456"),
         ("https://user:hunter2hunter2@gitlab.example.com/x.git", "hunter2hunter2"),
         ("password=s3cr3t-value&user=x", "s3cr3t-value"),

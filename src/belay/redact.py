@@ -72,6 +72,10 @@ _NOT_SECRET_KEYS = frozenset(
     }
 )
 
+_SECRET_WORDS = (
+    r"(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key|credential|signature)"
+)
+
 # Each pattern comes with lower-case "needles": literal fragments every match must contain. A
 # pattern runs only on text holding one of them, which spares the regex pass on the vast majority
 # of strings (rule names, messages) without changing what is redacted.
@@ -91,8 +95,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
         rf"\1\2{REDACTED}",
         ("bearer", "basic"),
     ),
-    # "token <value>" only when the value looks like a token (long), not "token expires".
-    (re.compile(r"(?i)\b(token)(\s+)[A-Za-z0-9._~+/=\-]{20,}"), rf"\1\2{REDACTED}", ("token",)),
+    # "token <value>" when the value looks like a token (it holds a digit), not "token expires".
+    (
+        re.compile(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{8,}"),
+        rf"\1\2{REDACTED}",
+        ("token",),
+    ),
     # JWT-like: three base64url parts, the first starting like a JSON object header.
     (
         re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
@@ -119,9 +127,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # key=value / key: value / "key": "value" where the key names a secret.
     (
         re.compile(
-            r"(?i)([\"']?\b[\w\-]*(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key"
-            # A plural ("credentials:", "tokens:") names no single secret: prose, not a key.
-            r"|credential|signature)(?!s\b)[\w\-]*[\"']?\s*[:=]\s*)"
+            r"(?i)([\"']?\b(?:"
+            # key=value, whatever the key's form ("passwords=...", "DB_CREDENTIALS=...")
+            rf"[\w\-]*{_SECRET_WORDS}[\w\-]*[\"']?\s*="
+            # key: value with a compound key ("db_password:", "api_tokens:")
+            rf"|[\w\-]+[_\-]{_SECRET_WORDS}[\w\-]*[\"']?\s*:"
+            # key: value with a bare key; a bare plural ("Argo CD refused the credentials: ...")
+            # is prose, not a key
+            rf"|{_SECRET_WORDS}(?!s\b)[\w\-]*[\"']?\s*:"
+            r")\s*)"
             # Pure numbers ("tokens: 3") are counts, not secrets.
             r"(?!\d+\b)(\"[^\"]*\"|'[^']*'|[^\s,&;}\]\"']+)"
         ),
