@@ -223,6 +223,17 @@ def test_malformed_fields_are_400(gate: Gate, fields: dict[str, str], message: s
     assert message in response.json()["error"]
 
 
+def test_a_field_echoed_in_an_error_is_redacted_and_cut(gate: Gate) -> None:
+    """A wrong field value quoted back in the 400 goes through redaction and is shortened, so
+    a secret pasted into the wrong field is not sent back (nor is a megabyte of text)."""
+    secret = "Bearer Zx81opQw77LmNb52TyUi"
+    response = post(gate, bundle(), fields={"action": f"{secret} {'x' * 5000}", "status": "x"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "Zx81opQw77LmNb52TyUi" not in error and "[REDACTED]" in error
+    assert error.startswith("field 'action' must be 'deploy', got ") and len(error) < 200
+
+
 def test_missing_bundle_wrong_type_broken_multipart(gate: Gate) -> None:
     """No bundle is 400, JSON instead of multipart is 415, a broken multipart body is 400."""
     auth = {"Authorization": f"Bearer {TOKEN}"}

@@ -82,7 +82,13 @@ class IntakeResponse(BaseModel):
 
 
 def _error(status: int, message: str) -> IntakeResponse:
-    return IntakeResponse(status_code=status, body={"error": message})
+    # Messages can quote what the client sent; what goes back is redacted like everything else.
+    return IntakeResponse(status_code=status, body={"error": redact_text(message)})
+
+
+def _quoted(value: str, limit: int = 40) -> str:
+    """A sent value as an error message quotes it: repr, cut to ``limit`` characters."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 def credentials_from_settings(
@@ -517,22 +523,22 @@ def _check_form(form: Mapping[str, str]) -> str | None:
     status = form.get("status")
     if action != "deploy":
         return (
-            f"field 'action' must be 'deploy', got {action!r}"
+            f"field 'action' must be 'deploy', got {_quoted(action)}"
             if action
             else "field 'action' is missing"
         )
     if status != "success":
         return (
-            f"field 'status' must be 'success', got {status!r}"
+            f"field 'status' must be 'success', got {_quoted(status)}"
             if status
             else "field 'status' is missing"
         )
     validation = form.get("validation")
     if validation is not None and validation not in ALLOWED_VALIDATION:
-        return f"field 'validation' must be 'passed' or 'failed', got {validation!r}"
+        return f"field 'validation' must be 'passed' or 'failed', got {_quoted(validation)}"
     policy = form.get("policy")
     if policy is not None and policy not in ALLOWED_POLICY:
-        return f"field 'policy' must be 'fetched' or 'local', got {policy!r}"
+        return f"field 'policy' must be 'fetched' or 'local', got {_quoted(policy)}"
     return None
 
 
