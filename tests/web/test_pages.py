@@ -86,6 +86,13 @@ def test_filters(deployed: tuple[Belay, dict[str, Any], dict[str, Any]]) -> None
     assert commits(commit=FAIL_COMMIT[:8]) == {FAIL_COMMIT}
     assert commits(project="example-app", application="guestbook") == {PASS_COMMIT, FAIL_COMMIT}
     assert commits(project="other-app") == set()
+    unknown = httpx.get(
+        f"{running.url}/api/v1/submissions",
+        params={"state": "bogus"},
+        headers=read_headers(),
+        timeout=10,
+    )
+    assert unknown.status_code == 400 and "state must be one of" in unknown.json()["error"]
     html = httpx.get(
         f"{running.url}/submissions",
         params={"state": "fail"},

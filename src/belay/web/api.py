@@ -32,7 +32,12 @@ from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.web.deps import json_error, read_ruling, web_context
 from belay.web.metrics import CONTENT_TYPE
-from belay.web.views import SubmissionFilter, decision_status, list_submissions
+from belay.web.views import (
+    SUBMISSION_STATES,
+    SubmissionFilter,
+    decision_status,
+    list_submissions,
+)
 
 __all__ = ["MAX_ALERT_BYTES", "router"]
 
@@ -99,6 +104,8 @@ async def get_submissions(
     refused = _refusal(request)
     if refused is not None:
         return refused
+    if state and state.strip().lower() not in SUBMISSION_STATES:
+        return json_error(400, f"state must be one of {', '.join(SUBMISSION_STATES)}")
     web = web_context(request)
     filters = SubmissionFilter(
         project=project, application=application, commit=commit, state=state, limit=limit

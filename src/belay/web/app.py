@@ -34,11 +34,10 @@ from belay.bootstrap import Services
 from belay.intake import AuthError, AuthResult, authenticate
 from belay.jsonio import loads
 from belay.logs import get_logger
-from belay.redact import redact_text
 from belay.store import StoreError
 from belay.web import api, pages
 from belay.web.access import ReadAccess
-from belay.web.deps import WebContext, make_templates
+from belay.web.deps import WebContext, json_error, make_templates
 from belay.web.limits import BodyLimitMiddleware, TokenBucketLimiter
 from belay.web.metrics import Metrics
 from belay.web.requestlog import RequestLogMiddleware
@@ -93,10 +92,6 @@ _VERDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": redact_text(message)}, status_code=status, headers=headers)
-
-
 def _native_form(fields: dict[str, str]) -> dict[str, str] | str:
     """The native API's form: deploy/success, plus ``validation``/``policy`` from ``metadata``."""
     form = {"action": "deploy", "status": "success"}
@@ -143,18 +138,18 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json_error(exc.status_code, str(exc.detail))
+        return json_error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return _json_error(400, f"{where}: {first.get('msg', 'invalid')}".strip(": "))
+        return json_error(400, f"{where}: {first.get('msg', 'invalid')}".strip(": "))
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         _log.error("web.unhandled", error=type(exc).__name__, detail=str(exc))
-        return _json_error(500, "internal error; the event was logged")
+        return json_error(500, "internal error; the event was logged")
 
     async def _authenticate(request: Request, body: bytes) -> AuthResult | JSONResponse:
         try:
@@ -162,10 +157,10 @@ def create_app(services: Services) -> FastAPI:
         except AuthError as err:
             client = request.client.host if request.client else None
             await run_in_threadpool(services.intake.record_unauthenticated, str(err), client=client)
-            return _json_error(401, str(err), {"WWW-Authenticate": "Bearer"})
+            return json_error(401, str(err), {"WWW-Authenticate": "Bearer"})
         wait = limiter.allow(",".join(sorted(auth.labels)))
         if wait is not None:
-            return _json_error(
+            return json_error(
                 429,
                 "rate limit exceeded for these credentials",
                 {"Retry-After": str(int(wait) + 1)},
@@ -175,7 +170,7 @@ def create_app(services: Services) -> FastAPI:
     async def _read_form(request: Request) -> tuple[dict[str, str], UploadFile] | JSONResponse:
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data"):
-            return _json_error(
+            return json_error(
                 415, "the body must be multipart/form-data with a 'bundle' file field"
             )
         try:
@@ -183,22 +178,22 @@ def create_app(services: Services) -> FastAPI:
                 max_files=4, max_fields=32, max_part_size=settings.intake.max_body_bytes
             )
         except MultiPartException as err:
-            return _json_error(400, f"malformed multipart body: {err.message}")
+            return json_error(400, f"malformed multipart body: {err.message}")
         except (ValueError, UnicodeDecodeError) as err:
-            return _json_error(400, f"malformed multipart body: {type(err).__name__}")
+            return json_error(400, f"malformed multipart body: {type(err).__name__}")
         fields: dict[str, str] = {}
         bundle: UploadFile | None = None
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if key != "bundle":
-                    return _json_error(400, f"unexpected file field {key!r}")
+                    return json_error(400, f"unexpected file field {key!r}")
                 if bundle is not None:
-                    return _json_error(400, "more than one 'bundle' file")
+                    return json_error(400, "more than one 'bundle' file")
                 bundle = value
             else:
                 fields[key] = value
         if bundle is None:
-            return _json_error(400, "the 'bundle' file field is missing")
+            return json_error(400, "the 'bundle' file field is missing")
         return fields, bundle
 
     async def _submit(
@@ -216,7 +211,7 @@ def create_app(services: Services) -> FastAPI:
         fields, bundle = parsed
         form = form_of(fields)
         if isinstance(form, str):
-            return _json_error(400, form)
+            return json_error(400, form)
         result = await run_in_threadpool(
             services.intake.submit,
             auth=auth,

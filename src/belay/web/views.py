@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 DEPLOYMENT_STATES = ("queued", "running", "succeeded", "failed", "timed_out", "superseded")
+SUBMISSION_STATES = ("pass", "fail", "none", *DEPLOYMENT_STATES)
+"""What the ``state`` filter of the submission list accepts (verdict, no job, or job state)."""
 """A job's states; ``none`` is shown when a verdict created no job (a fail, or unmapped)."""
 
 _MAX_LIST = 500
