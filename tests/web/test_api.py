@@ -151,6 +151,13 @@ def test_read_apis_refuse_without_token_and_bad_queries(belay_token: Belay) -> N
     )
     assert bad.status_code == 400
     assert "revision" in bad.json()["error"]
+    blank = httpx.get(
+        f"{url}/api/v1/decisions",
+        params={"application": " ", "revision": " "},
+        headers=read_headers(),
+        timeout=10,
+    )
+    assert blank.status_code == 400 and "blank" in blank.json()["error"]
     alert = httpx.post(f"{url}/api/v1/alerts", content=b"{}", timeout=10)
     assert alert.status_code == 401
 

@@ -76,6 +76,8 @@ async def get_decision(
     refused = _refusal(request)
     if refused is not None:
         return refused
+    if not application.strip() or not revision.strip():
+        return json_error(400, "application and revision must not be blank")
     web = web_context(request)
     status = await run_in_threadpool(
         decision_status,
