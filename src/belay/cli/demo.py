@@ -19,7 +19,10 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--once", help="Exit after printing the audit trail.")
         ] = False,
         port: Annotated[
-            int, typer.Option(help="Port of the gate and its page (busy: any free one).")
+            int,
+            typer.Option(
+                min=0, max=65535, help="Port of the gate and its page (busy: any free one)."
+            ),
         ] = 8080,
         work_dir: Annotated[
             Path | None,

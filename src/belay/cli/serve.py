@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         config: ConfigOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+        port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
         worker: Annotated[
             bool | None,
             typer.Option(
@@ -70,13 +70,18 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def worker_command(
         config: ConfigOption = None,
-        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run in parallel.")] = 1,
+        concurrency: Annotated[
+            int | None,
+            typer.Option(min=1, max=64, help="Jobs run in parallel (default: worker.concurrency)."),
+        ] = None,
     ) -> None:
         """Run deployment workers only (for PostgreSQL deployments with several replicas)."""
         from belay.bootstrap import build_services, freeze_startup_heap, start_workers
         from belay.config.settings import load_settings
 
-        services = build_services(load_settings(config), with_intake=False)
+        settings = load_settings(config)
+        services = build_services(settings, with_intake=False)
+        count = concurrency or settings.worker.concurrency
         stop = threading.Event()
 
         def _stop(_signum: int, _frame: object) -> None:
@@ -86,8 +91,8 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, _stop)
         _start_background(services)
         freeze_startup_heap()
-        threads = start_workers(services, stop=stop, count=concurrency)
-        typer.echo(f"Belay worker running ({concurrency} at a time)", err=True)
+        threads = start_workers(services, stop=stop, count=count)
+        typer.echo(f"Belay worker running ({count} at a time)", err=True)
         while not stop.wait(0.5):
             pass
         for thread in threads:
