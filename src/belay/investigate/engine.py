@@ -41,9 +41,9 @@ from belay.redact import redact_text
 __all__ = ["ClientFactory", "GateLookup", "investigate", "select_instance"]
 
 ClientFactory = Callable[[ArgoCDInstance], ArgoCDClient]
+"""Builds the client for an instance (tests may plug in a transport)."""
 GateLookup = Callable[[str, str], list[GateDecision]]
 """Belay's decisions about ``(application, revision)``, newest first."""
-"""Builds the client for an instance (tests may plug in a transport)."""
 
 STATUS = "argocd_application_status"
 DIFF = "argocd_application_diff"

@@ -62,9 +62,8 @@ class _Write(Generic[T]):
 class GroupCommit:
     """Runs write functions for many threads, batching those that arrive together."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], *, max_batch: int = _MAX_BATCH):
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
         self._unit_of_work = unit_of_work
-        self._max_batch = max_batch
         self._lock = threading.Lock()
         self._waiting: list[_Write[Any]] = []
         self._leader_busy = False
@@ -96,8 +95,8 @@ class GroupCommit:
 
     def _lead(self) -> None:
         with self._lock:
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
+            batch = self._waiting[:_MAX_BATCH]
+            del self._waiting[:_MAX_BATCH]
         try:
             self._run_batch(batch)
         finally:

@@ -445,11 +445,10 @@ class AuditRepository:
             seq += 1
             event_id = new_id()
             fields = event.model_dump()
-            data = fields.pop("data")
-            fields["data"] = redact_data(data)
+            fields["data"] = redact_data(fields["data"])
             payload = canonical_payload(seq=seq, event_id=event_id, at=now, fields=fields)
             digest = chain_hash(prev_hash, payload)
-            data = fields.pop("data")
+            data = fields.pop("data")  # a column of its own only inside the hashed payload
             common: dict[str, Any] = {
                 "seq": seq,
                 "id": event_id,
