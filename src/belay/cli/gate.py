@@ -21,6 +21,7 @@ from belay.gate import (
     Submission,
     Verdict,
     evaluate,
+    is_commit_id,
     export_gatecheck_yaml,
     load_intel,
     load_policy_set,
@@ -147,6 +148,10 @@ def create_command(
     remote: Annotated[str | None, typer.Option("--remote", help="Origin URL (context).")] = None,
 ) -> None:
     """Build a gatecheck bundle (manifest, SHA-256 digests, git context) from report files."""
+    if commit is not None and not is_commit_id(commit):
+        raise BadInput(
+            f"--commit {commit[:64]!r}: not a full commit id (40 or 64 hexadecimal characters)"
+        )
     files = []
     for path in reports:
         data = _read(path)

@@ -8,9 +8,10 @@ edges: :func:`load_policy_set` (reads a file), :func:`load_intel` (reads KEV/EPS
 
 from __future__ import annotations
 
-from belay.gate.bundle import Bundle, BundleLimits, BundleManifest, read_bundle, write_bundle
+from belay.gate.archive import BundleLimits
+from belay.gate.bundle import Bundle, BundleManifest, read_bundle, write_bundle
 from belay.gate.errors import BundleError, DataRefreshError, GateError, PolicyError, ReportError
-from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate
+from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate, is_commit_id
 from belay.gate.export import export_gatecheck_yaml
 from belay.gate.intel import EpssScores, Intel, KevCatalog, load_intel, parse_epss, parse_kev
 from belay.gate.policy import (
@@ -54,6 +55,7 @@ __all__ = [
     "detect_kind",
     "evaluate",
     "export_gatecheck_yaml",
+    "is_commit_id",
     "load_intel",
     "load_policy",
     "load_policy_set",

@@ -32,7 +32,7 @@ from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
 from belay.gate.reports.model import Finding, Report, ReportKind
 from belay.gate.verdict import Reason, Verdict, make_verdict
 
-__all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate"]
+__all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate", "is_commit_id"]
 
 _MAX_NAMED = 10
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -72,6 +72,23 @@ class EvaluationContext(BaseModel):
     """What will be synced when it is not a commit (``HEAD`` or a branch), for the message."""
     intel: Intel = Intel()
     details_url: str | None = None
+
+
+def is_commit_id(value: str | None) -> bool:
+    """True for a full git commit id: 40 hexadecimal characters (SHA-1) or 64 (SHA-256).
+
+    Branch and tag names, ``HEAD``, ``refs/...``, short ids and anything starting with ``-``
+    are not commits: syncing one would deploy whatever it points at when the sync runs.
+    """
+    return (
+        value is not None
+        and len(value) in (40, 64)
+        and all(c in "0123456789abcdefABCDEF" for c in value)
+    )
+
+
+def _quoted(value: str, limit: int = 64) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 # --- naming findings -------------------------------------------------------------------------
@@ -424,6 +441,15 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
         return Reason(
             rule=rule, status="fail", message="the bundle names no commit (context.commitHash)"
         )
+    if not is_commit_id(scanned):
+        return Reason(
+            rule=rule,
+            status="fail",
+            message=f"the bundle's commitHash {_quoted(scanned)} is not a full commit id "
+            "(40 or 64 hexadecimal characters); nothing will be synced",
+        )
+    if context.deploy_commit is not None and not is_commit_id(context.deploy_commit):
+        return _not_a_commit(context.deploy_commit)
     if not context.deploy_commit:
         if context.deploy_ref:
             return Reason(
@@ -441,6 +467,19 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
             "would be deployed",
         )
     return Reason(rule=rule, status="pass", message=f"the bundle scanned commit {scanned}")
+
+
+def _not_a_commit(value: str) -> Reason:
+    if not value:
+        problem = "the bundle names no commit (context.commitHash) and the project syncs it"
+    else:
+        problem = (
+            f"the commit to deploy {_quoted(value)} is not a full commit id "
+            "(40 or 64 hexadecimal characters)"
+        )
+    return Reason(
+        rule="commit.binding", status="fail", message=f"{problem}; nothing will be synced"
+    )
 
 
 def _freshness(submission: Submission, policy: Policy, context: EvaluationContext) -> Reason:
@@ -551,6 +590,9 @@ def evaluate(submission: Submission, policy: Policy, context: EvaluationContext)
 
     if belay.commit_binding.enabled:
         reasons.append(_commit_binding(submission, context))
+    elif context.deploy_commit is not None and not is_commit_id(context.deploy_commit):
+        # Binding may be off, but what would be synced must still be a commit, not a name.
+        reasons.append(_not_a_commit(context.deploy_commit))
     if belay.freshness.enabled:
         reasons.append(_freshness(submission, policy, context))
     reasons.extend(_required(submission, policy))

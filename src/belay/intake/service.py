@@ -228,7 +228,15 @@ class IntakeService:
             self._record_refusal(auth, reason=mapping.reason, status=403)
             return _error(403, mapping.reason)
         project = mapping.project
-        key, content = _idempotency(auth, project, commit, bundle, bundle_bytes)
+        key, content = _idempotency(
+            auth,
+            project,
+            remote=remote,
+            branch=branch,
+            commit=commit,
+            bundle=bundle,
+            bundle_bytes=bundle_bytes,
+        )
         verdict = self._judge(
             bundle=bundle,
             broken=broken,
@@ -259,7 +267,10 @@ class IntakeService:
             decision_id=new_id(),
         )
         try:
-            self._store(record, bundle_bytes, verdict, project, auth, form, now)
+            # Only a bundle that was read can be kept: its stored copy has the configuration's
+            # secrets redacted. An unreadable upload is not kept (it could hold anything).
+            kept = bundle.stored_copy if bundle is not None else None
+            self._store(record, kept, verdict, project, auth, form, now)
         except IntegrityError:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
@@ -313,10 +324,12 @@ class IntakeService:
             self._intel[intel_key] = load_intel(
                 policy_set.data_path(files.kev), policy_set.data_path(files.epss)
             )
-        deploy_commit = commit if project.sync.revision == "commit" else None
+        # In commit mode the bundle's own commit is what will be synced: "" when it names none,
+        # so the judgement fails it rather than sync whatever a missing revision means.
+        deploy_commit = (commit or "") if project.sync.revision == "commit" else None
         deploy_ref = (
             None
-            if deploy_commit
+            if deploy_commit is not None
             else (branch if project.sync.revision == "branch" else project.sync.revision)
         )
         context = EvaluationContext(
@@ -342,7 +355,7 @@ class IntakeService:
     def _store(
         self,
         record: SubmissionRecord,
-        bundle_bytes: bytes,
+        bundle_copy: bytes | None,
         verdict: Verdict,
         project: ProjectSettings | None,
         auth: AuthResult,
@@ -420,7 +433,7 @@ class IntakeService:
             # A replay fails the submission's unique idempotency key here, which rolls this
             # write back and is answered from the stored submission (see submit()).
             uow.submissions.add(
-                record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
+                record, bundle=bundle_copy if self.settings.intake.store_bundles else None
             )
             uow.decisions.add(decision)
             if spec is None or target is None or project is None:
@@ -545,11 +558,19 @@ def _check_form(form: Mapping[str, str]) -> str | None:
 def _idempotency(
     auth: AuthResult,
     project: ProjectSettings | None,
+    *,
+    remote: str | None,
+    branch: str | None,
     commit: str | None,
     bundle: Bundle | None,
     bundle_bytes: bytes,
 ) -> tuple[str, str]:
-    """The delivery's key and the digest of what it carries (to tell a replay from a reuse)."""
+    """The delivery's key and the digest of what it carries (to tell a replay from a reuse).
+
+    Without a ``webhook-id`` the key covers everything that changes the decision: the project,
+    the remote, the branch, the commit and the sorted report digests. The same reports sent for
+    another branch are another delivery, not a replay of the first one's verdict.
+    """
     if bundle is not None and bundle.manifest is not None:
         digests = sorted(f.digest for f in bundle.manifest.files.values())
         content = hashlib.sha256("\n".join(digests).encode()).hexdigest()
@@ -559,7 +580,8 @@ def _idempotency(
     if auth.webhook_id:
         key = f"webhook:{scope}:{auth.webhook_id}"
     else:
-        key = f"portage:{scope}:{commit or '-'}:{content}"
+        where = hashlib.sha256(f"{remote or ''}\n{branch or ''}".encode()).hexdigest()[:32]
+        key = f"portage:{scope}:{where}:{commit or '-'}:{content}"
     if len(key) > _MAX_KEY:
         # Long project names or webhook ids: keep the key unique but within the column.
         key = f"{key.split(':', 1)[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
