@@ -648,7 +648,10 @@ def evaluate(submission: Submission, policy: Policy, context: EvaluationContext)
         )
     if by_kind.get(ReportKind.clamav) and belay.clamav.enabled:
         clam = by_kind[ReportKind.clamav]
-        unlisted = sum(max(0, r.infected - len(r.findings)) for r in clam)
+        unlisted = sum(
+            max(0, r.infected - sum(1 for f in r.findings if f.severity == "infected"))
+            for r in clam
+        )
         reasons.append(
             _any_finding_fails("clamav.infected", clam, exceptions, "infected file", unlisted)
         )
