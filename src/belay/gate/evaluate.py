@@ -21,6 +21,7 @@ rules follow; rules of a report type apply when such a report is present (presen
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -144,13 +145,19 @@ class _Exceptions:
             table[exc.id.upper()].append(exc)
 
     @staticmethod
-    def _keys(finding: Finding) -> list[str]:
-        keys = [finding.id.upper()]
-        keys.extend(a.upper() for a in finding.aliases)
+    def _keys(finding: Finding) -> list[tuple[str, str]]:
+        """The keys an exception id may name, each with how it identifies the finding."""
+        keys = [(finding.id.upper(), "")]
+        keys.extend((a.upper(), "") for a in finding.aliases)
         if finding.rule:
-            keys.append(finding.rule.upper())
-        if finding.fingerprint:
-            keys.append(finding.fingerprint.upper())
+            keys.append((finding.rule.upper(), ""))
+        if finding.fingerprint and not is_placeholder_fingerprint(finding.fingerprint):
+            keys.append((finding.fingerprint.upper(), ""))
+        elif finding.rule and finding.path:
+            # No usable fingerprint (semgrep without a login writes "requires login" for every
+            # finding): the finding is known by its rule, file and line instead.
+            composite = f"{finding.rule}:{finding.path}:{finding.line or 0}".upper()
+            keys.append((composite, _COMPOSITE_NOTE))
         return keys
 
     @staticmethod
@@ -159,24 +166,42 @@ class _Exceptions:
             return False
         return exc.path is None or fnmatch.fnmatchcase(finding.path or "", exc.path)
 
-    def match(self, finding: Finding) -> tuple[PolicyException | None, PolicyException | None]:
-        """The live exception covering ``finding``, else an expired one that would have."""
+    def match(self, finding: Finding) -> tuple[PolicyException | None, PolicyException | None, str]:
+        """The live exception covering ``finding``, else an expired one that would have, and a
+        note on how the finding was matched (empty for its id, alias, rule or fingerprint)."""
         if not self.live and not self.expired:
-            return None, None
+            return None, None, ""
         keys = self._keys(finding)
-        for key in keys:
+        for key, how in keys:
             for exc in self.live.get(key, ()):
                 if self._in_scope(exc, finding):
-                    return exc, None
-        for key in keys:
+                    return exc, None, how
+        for key, how in keys:
             for exc in self.expired.get(key, ()):
                 if self._in_scope(exc, finding):
-                    return None, exc
-        return None, None
+                    return None, exc, how
+        return None, None, ""
 
 
-def _describe_exception(exc: PolicyException) -> str:
-    return f"exception {exc.id} (owner {exc.owner}, expires {exc.expires.date().isoformat()})"
+_COMPOSITE_NOTE = "matched on rule, file and line: the report's fingerprint is a placeholder"
+# SARIF fingerprints are written "<key>/v<N>:<value>" by the parser (matchBasedId/v1:...).
+_SARIF_FINGERPRINT_KEY = re.compile(r"^[A-Za-z][\w.\-]*/v\d+:")
+_PLACEHOLDER_VALUES = frozenset({"", "requires login", "requires-login", "none", "null"})
+
+
+def is_placeholder_fingerprint(value: str) -> bool:
+    """True for a fingerprint that does not tell findings apart.
+
+    Semgrep without a login writes ``requires login`` for every finding (in SARIF as
+    ``matchBasedId/v1:requires login``); an empty value or one made only of zeros is no better.
+    """
+    tail = _SARIF_FINGERPRINT_KEY.sub("", value.strip()).strip().lower()
+    return tail in _PLACEHOLDER_VALUES or set(tail) <= {"0"}
+
+
+def _describe_exception(exc: PolicyException, how: str = "") -> str:
+    text = f"exception {exc.id} (owner {exc.owner}, expires {exc.expires.date().isoformat()})"
+    return f"{text}, {how}" if how else text
 
 
 class _RuleTally:
@@ -284,10 +309,10 @@ def _vulnerability_rules(
                 for tally in targets:
                     tally.accept(finding, "cveRiskAcceptance")
                 continue
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
                 for tally in targets:
-                    tally.accept(finding, _describe_exception(live))
+                    tally.accept(finding, _describe_exception(live, how))
                 continue
             for tally in targets:
                 if expired is not None:
@@ -383,9 +408,9 @@ def _limited_rules(
             tally = tallies.get(key or "")
             if tally is None:
                 continue
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
-                tally.accept(finding, _describe_exception(live))
+                tally.accept(finding, _describe_exception(live, how))
             elif finding.impact in accepted_impacts:
                 tally.accept(finding, f"impactRiskAcceptance ({finding.impact} impact)")
             else:
@@ -415,9 +440,9 @@ def _any_finding_fails(
     tally = _RuleTally()
     for report in reports:
         for finding in report.findings:
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
-                tally.accept(finding, _describe_exception(live))
+                tally.accept(finding, _describe_exception(live, how))
             else:
                 if expired is not None:
                     tally.expired[expired.id] = expired
