@@ -29,6 +29,7 @@ from belay.deploy.spec import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,
+    BundleLimits,
     EvaluationContext,
     Intel,
     PolicySet,
@@ -175,6 +176,14 @@ class IntakeService:
         self.clock = clock
         self.on_job_queued: Callable[[], None] | None = None
         """Called after a commit that queued a deployment job (wakes in-process workers)."""
+        intake = settings.intake
+        self.bundle_limits = BundleLimits(
+            max_compressed_bytes=intake.max_body_bytes,
+            max_total_bytes=intake.max_inflated_bytes,
+            max_entry_bytes=intake.max_entry_bytes,
+            max_entries=intake.max_bundle_files,
+            max_json_depth=intake.max_json_depth,
+        )
         self._policies: dict[str, PolicySet] = {}
         self._intel: dict[tuple[str, str | None], Intel] = {}
         for name in {p.policy for p in settings.projects} | set(settings.policies):
@@ -209,7 +218,7 @@ class IntakeService:
         details_url = f"{self.settings.public_url}/submissions/{submission_id}"
         bundle: Bundle | None = None
         try:
-            bundle = read_bundle(bundle_bytes, bundle_name or "bundle")
+            bundle = read_bundle(bundle_bytes, bundle_name or "bundle", limits=self.bundle_limits)
         except BundleError as err:
             broken = str(err)
         else:
