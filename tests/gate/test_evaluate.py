@@ -172,11 +172,17 @@ def test_commit_binding_and_freshness() -> None:
         "belay: {commitBinding: {enabled: true}, freshness: {enabled: true, maxAgeHours: 24}}"
     )
     report = parse_report(b"[]", "gitleaks.json")
-    facts = BundleFacts(name="b.tgz", created_at=NOW - timedelta(hours=2), commit=("ABC123" * 7)[:40])
+    facts = BundleFacts(
+        name="b.tgz", created_at=NOW - timedelta(hours=2), commit=("ABC123" * 7)[:40]
+    )
     submission = Submission(reports=(report,), bundle=facts)
-    good = evaluate(submission, policy, EvaluationContext(now=NOW, deploy_commit=("abc123" * 7)[:40]))
+    good = evaluate(
+        submission, policy, EvaluationContext(now=NOW, deploy_commit=("abc123" * 7)[:40])
+    )
     assert good.decision == "pass"
-    wrong = evaluate(submission, policy, EvaluationContext(now=NOW, deploy_commit=("def456" * 7)[:40]))
+    wrong = evaluate(
+        submission, policy, EvaluationContext(now=NOW, deploy_commit=("def456" * 7)[:40])
+    )
     assert _status(wrong)["commit.binding"] == "fail"
     late = evaluate(
         submission,

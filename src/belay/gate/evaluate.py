@@ -112,7 +112,8 @@ def _label(finding: Finding) -> str:
         return name
     if finding.path:
         where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-        return f"{finding.id} at {where}"
+        said = f" ({finding.label})" if finding.label else ""
+        return f"{finding.id} at {where}{said}"
     return finding.id
 
 

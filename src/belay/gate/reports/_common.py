@@ -83,3 +83,14 @@ def severity_from(
     if mapped is None:
         raise undocumented(name, field, value, "known: " + ", ".join(sorted(table)))
     return mapped
+
+
+def cvss_band(score: float) -> str:
+    """The CVSS v3 qualitative band of a score: critical, high, medium, low or none."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0.0 else "none"

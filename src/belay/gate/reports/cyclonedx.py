@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from belay.gate.errors import ReportError
-from belay.gate.reports._common import decode, parse_time, severity_from
+from belay.gate.reports._common import cvss_band, decode, parse_time, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
@@ -39,13 +39,7 @@ def _from_score(score: float | None) -> str:
     """A rating with a score but no severity: the CVSS bands (a missing score is unknown)."""
     if score is None or score != score:  # NaN
         return "unknown"
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    return "low" if score > 0.0 else "none"
+    return cvss_band(score)
 
 
 class _Affect(msgspec.Struct):

@@ -11,7 +11,13 @@ from __future__ import annotations
 import msgspec
 
 from belay.gate.errors import ReportError
-from belay.gate.reports._common import decode, parse_time, severity_from, undocumented
+from belay.gate.reports._common import (
+    cvss_band,
+    decode,
+    parse_time,
+    severity_from,
+    undocumented,
+)
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse", "security_severity"]
@@ -95,15 +101,8 @@ def security_severity(value: str | float | None) -> str | None:
     score = float(value)
     if score != score or score in (float("inf"), float("-inf")):
         raise ValueError(value)
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    if score > 0.0:
-        return "low"
-    return None
+    band = cvss_band(score)
+    return None if band == "none" else band
 
 
 def _fingerprint(result: _Result) -> str | None:
