@@ -372,14 +372,25 @@ def _tar_gz(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def test_a_manifest_listing_many_files_fails_briefly() -> None:
-    """A manifest listing 100,000 files fails bundle.manifest with a count, not the names."""
-    files = {f"f{i:06d}.json": {"digest": "0" * 64} for i in range(100_000)}
+    """A manifest listing 10,000 files fails bundle.manifest with a count, not the names."""
+    files = {f"f{i:06d}.json": {"digest": "0" * 64} for i in range(10_000)}
     manifest = jsonio.dumps({"version": "1", "files": files})
     bundle = read_bundle(_tar_gz([("gatecheck-manifest.json", manifest)]), "many.tgz")
     [check] = [c for c in bundle.checks if c.rule == "bundle.manifest"]
     assert check.status == "fail"
-    assert "lists 100000 files" in check.message
+    assert "lists 10000 files" in check.message
     assert len(check.message) < 300
+    assert bundle.manifest is None
+
+
+def test_a_huge_manifest_fails_on_its_size() -> None:
+    """A manifest of megabytes (100,000 files) fails before it is parsed or stored."""
+    files = {f"f{i:06d}.json": {"digest": "0" * 64} for i in range(100_000)}
+    manifest = jsonio.dumps({"version": "1", "files": files})
+    bundle = read_bundle(_tar_gz([("gatecheck-manifest.json", manifest)]), "huge.tgz")
+    [check] = [c for c in bundle.checks if c.rule == "bundle.manifest"]
+    assert check.status == "fail"
+    assert "larger than 4 MiB" in check.message
     assert bundle.manifest is None
 
 

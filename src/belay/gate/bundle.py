@@ -74,6 +74,7 @@ _GATECHECK_KEYS = frozenset(
 # A configuration entry is small; a bigger one is not taken for configuration (it is judged).
 _MAX_CONFIG_BYTES = 1024 * 1024
 _NAMES_SHOWN = 5
+_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 
 class ManifestFile(BaseModel):
@@ -249,6 +250,9 @@ def _manifest_check(name: str, raw: bytes, limits: BundleLimits) -> BundleManife
     def fail(why: str) -> Reason:
         return Reason(rule="bundle.manifest", status="fail", message=f"{name}: {why}")
 
+    if len(raw) > _MAX_MANIFEST_BYTES:
+        # Real manifests are a few kilobytes; a bigger one would be stored and shown whole.
+        return fail(f"{MANIFEST_NAME} is larger than {_MAX_MANIFEST_BYTES // 1024 // 1024} MiB")
     try:
         parsed = jsonio.loads(raw)
     except ValueError:
