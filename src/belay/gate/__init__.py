@@ -13,7 +13,17 @@ from belay.gate.bundle import Bundle, BundleManifest, read_bundle, write_bundle
 from belay.gate.errors import BundleError, DataRefreshError, GateError, PolicyError, ReportError
 from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate, is_commit_id
 from belay.gate.export import export_gatecheck_yaml
-from belay.gate.intel import EpssScores, Intel, KevCatalog, load_intel, parse_epss, parse_kev
+from belay.gate.intel import (
+    DataFile,
+    EpssScores,
+    Intel,
+    KevCatalog,
+    intel_from_files,
+    load_intel,
+    parse_epss,
+    parse_kev,
+    read_data_files,
+)
 from belay.gate.policy import (
     Policy,
     PolicyException,
@@ -34,6 +44,7 @@ __all__ = [
     "BundleLimits",
     "BundleManifest",
     "Coverage",
+    "DataFile",
     "DataRefreshError",
     "EpssScores",
     "EvaluationContext",
@@ -55,6 +66,7 @@ __all__ = [
     "detect_kind",
     "evaluate",
     "export_gatecheck_yaml",
+    "intel_from_files",
     "is_commit_id",
     "load_intel",
     "load_policy",
@@ -65,6 +77,7 @@ __all__ = [
     "parse_policy_set",
     "parse_report",
     "read_bundle",
+    "read_data_files",
     "refresh_data",
     "submission_from_bundle",
     "submission_from_reports",

@@ -30,17 +30,14 @@ from belay.gate import (
     Bundle,
     BundleError,
     BundleLimits,
-    EvaluationContext,
     Intel,
+    Policy,
     PolicySet,
-    Reason,
     Verdict,
-    evaluate,
-    load_intel,
+    intel_from_files,
     load_policy_set,
-    make_verdict,
     read_bundle,
-    submission_from_bundle,
+    read_data_files,
 )
 from belay.gate.errors import GateError
 from belay.intake.auth import (
@@ -51,6 +48,7 @@ from belay.intake.auth import (
     decode_webhook_secret,
     hash_token,
 )
+from belay.intake.judgement import judge_bundle, unmapped, unreadable_bundle
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
@@ -246,7 +244,7 @@ class IntakeService:
             bundle=bundle,
             bundle_bytes=bundle_bytes,
         )
-        verdict = self._judge(
+        verdict, intel = self._judge(
             bundle=bundle,
             broken=broken,
             project=project,
@@ -279,7 +277,7 @@ class IntakeService:
             # Only a bundle that was read can be kept: its stored copy has the configuration's
             # secrets redacted. An unreadable upload is not kept (it could hold anything).
             kept = bundle.stored_copy if bundle is not None else None
-            self._store(record, kept, verdict, project, auth, form, now)
+            self._store(record, kept, verdict, intel, project, auth, form, now)
         except IntegrityError:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
@@ -308,64 +306,62 @@ class IntakeService:
         branch: str | None,
         now: datetime,
         details_url: str,
-    ) -> Verdict:
+    ) -> tuple[Verdict, Intel | None]:
+        """The verdict, and the threat data it was judged with (``None`` when not judged)."""
         if bundle is None:
-            rule = "bundle.digest" if "digest" in broken else "bundle.manifest"
-            return make_verdict(
-                [Reason(rule=rule, status="fail", message=broken)], details_url=details_url
-            )
+            return unreadable_bundle(broken, details_url=details_url), None
         if project is None:
-            return make_verdict(
-                [
-                    Reason(
-                        rule="mapping",
-                        status="fail",
-                        message=f"{mapping_reason}; nothing will be synced",
-                    )
-                ],
-                details_url=details_url,
-            )
+            return unmapped(mapping_reason, details_url=details_url), None
         policy_set = self._policies[project.policy]
         policy = policy_set.for_branch(branch)
-        intel_key = (project.policy, branch)
-        if intel_key not in self._intel:
-            files = policy.belay.data
-            self._intel[intel_key] = load_intel(
-                policy_set.data_path(files.kev), policy_set.data_path(files.epss)
-            )
-        # In commit mode the bundle's own commit is what will be synced: "" when it names none,
-        # so the judgement fails it rather than sync whatever a missing revision means.
-        deploy_commit = (commit or "") if project.sync.revision == "commit" else None
-        deploy_ref = (
-            None
-            if deploy_commit is not None
-            else (branch if project.sync.revision == "branch" else project.sync.revision)
-        )
-        context = EvaluationContext(
+        intel = self._intel_for(project.policy, branch, policy_set, policy)
+        verdict = judge_bundle(
+            bundle,
+            project=project,
+            policy=policy,
+            intel=intel,
+            commit=commit,
+            branch=branch,
             now=now,
-            deploy_commit=deploy_commit,
-            deploy_ref=deploy_ref,
-            intel=self._intel[intel_key],
             details_url=details_url,
         )
-        verdict = evaluate(submission_from_bundle(bundle), policy, context)
-        if project.argocd is None and verdict.decision == "pass":
-            reasons = [
-                *verdict.reasons,
-                Reason(
-                    rule="mapping",
-                    status="fail",
-                    message=f"project {project.name} has no Argo CD application",
-                ),
-            ]
-            return make_verdict(reasons, details_url=details_url)
-        return verdict
+        return verdict, intel
+
+    def _intel_for(
+        self, policy_name: str, branch: str | None, policy_set: PolicySet, policy: Policy
+    ) -> Intel:
+        """KEV/EPSS data for a policy, read once; each file is kept in the store by its digest
+        the first time, so a later replay of a decision can use exactly what it used."""
+        key = (policy_name, branch)
+        intel = self._intel.get(key)
+        if intel is not None:
+            return intel
+        files = policy.belay.data
+        read, problems = read_data_files(
+            policy_set.data_path(files.kev), policy_set.data_path(files.epss)
+        )
+        intel = intel_from_files(read, problems)
+        kept = [f for f in read.values() if f.sha256 in intel.digests().values()]
+        if kept:
+            with self.store.unit_of_work() as uow:
+                for data in kept:
+                    uow.snapshots.keep(
+                        kind=data.kind,
+                        name=data.name,
+                        sha256=data.sha256,
+                        content=data.content,
+                        now=self.clock(),
+                    )
+                uow.commit()
+        self._intel[key] = intel
+        return intel
 
     def _store(
         self,
         record: SubmissionRecord,
         bundle_copy: bytes | None,
         verdict: Verdict,
+        intel: Intel | None,
         project: ProjectSettings | None,
         auth: AuthResult,
         form: Mapping[str, str],
@@ -392,6 +388,7 @@ class IntakeService:
             branch=record.branch,
             policy=project.policy if project else None,
             verdict=verdict.model_dump(mode="json", by_alias=True),
+            data_digests=intel.digests() if intel is not None else None,
         )
         common = {
             "project": record.project,

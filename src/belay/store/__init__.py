@@ -38,6 +38,7 @@ from belay.store.records import (
     JobRecord,
     JobState,
     NewAuditEvent,
+    StoredJudgement,
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
@@ -54,6 +55,7 @@ __all__ = [
     "Store",
     "StoreConfigError",
     "StoreError",
+    "StoredJudgement",
     "SubmissionRecord",
     "UnitOfWork",
     "new_id",
