@@ -41,7 +41,9 @@ _MAX_INPUT_BYTES = 1024 * 1024 * 1024
 
 gate_app = typer.Typer(help="Judge scan reports and bundles with a server-side policy.")
 bundle_app = typer.Typer(help="Build gatecheck-compatible bundles.")
-policy_app = typer.Typer(help="Show server-side policies in gatecheck's format.")
+policy_app = typer.Typer(
+    help="Server-side policies: export in gatecheck's format, what-if replays, diffs."
+)
 data_app = typer.Typer(help="KEV and EPSS data for offline decisions.")
 
 
@@ -232,6 +234,9 @@ def refresh_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``gate``, ``bundle``, ``policy`` and ``data`` command groups to ``app``."""
+    from belay.cli import whatif
+
+    whatif.register(policy_app)
     app.add_typer(gate_app, name="gate")
     app.add_typer(bundle_app, name="bundle")
     app.add_typer(policy_app, name="policy")
