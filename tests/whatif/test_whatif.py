@@ -258,7 +258,7 @@ def test_malformed_candidate_is_exit_2_with_one_line(
 def test_bad_since_and_missing_candidate_are_exit_2(world: World) -> None:
     """--since must be a duration or a date; the candidate must exist."""
     code, _, err = world.whatif("--policy", str(world.candidate(CURRENT)), "--since", "lately")
-    assert code == 2 and "--since 'lately'" in err
+    assert code == 2 and "since 'lately'" in err
     code, _, err = world.whatif("--policy", str(world.folder / "nope.yaml"))
     assert code == 2 and "nope.yaml" in err and len(err.strip().splitlines()) == 1
 
@@ -318,3 +318,29 @@ def test_replay_uses_the_threat_data_the_decision_used(world: World) -> None:
     assert flip["submission"] == submission and flip["after"] == "fail"
     assert "no longer kept; current data was used" in flip["note"]
     assert any("no longer kept" in note for note in doc["notes"])
+
+
+def test_whatif_over_http(world: World) -> None:
+    """POST /api/v1/policy/whatif answers the CLI's document; bad input is a one-line 4xx."""
+    import httpx
+
+    from belay.web import create_app, serve_in_thread
+
+    clean = world.submit(1, failing=False, at=T0)
+    with serve_in_thread(create_app(world.services)) as url:
+        endpoint = f"{url}/api/v1/policy/whatif"
+        stricter = CURRENT + "  requiredReports: [clamav]\n"
+        answer = httpx.post(endpoint, json={"policy": stricter, "since": "3650d"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        doc = answer.json()
+        assert doc["evaluated"] == 1
+        assert [f["submission"] for f in doc["flipped"]] == [clean]
+        bad = httpx.post(endpoint, json={"policy": "grype: [\n"}, timeout=30)
+        assert bad.status_code == 400 and "candidate" in bad.json()["error"]
+        plain = httpx.post(
+            endpoint, content=stricter, headers={"Content-Type": "text/plain"}, timeout=30
+        )
+        assert plain.status_code == 415
+        unknown = httpx.post(endpoint, json={"policy": stricter, "project": "nope"}, timeout=30)
+        assert unknown.status_code == 400 and "nope" in unknown.json()["error"]
+    assert _counts(world)["decisions"] == 1

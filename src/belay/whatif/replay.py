@@ -67,7 +67,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadInput(
-            f"--since {text[:40]!r}: not a duration (30d, 12h, 2w) or an ISO 8601 date"
+            f"since {text[:40]!r}: not a duration (30d, 12h, 2w) or an ISO 8601 date"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
