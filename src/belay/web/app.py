@@ -255,6 +255,7 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(whatif.router)
+    app.include_router(whatif.pages_router)
     app.include_router(pages.router)
     static = resources.files("belay.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
