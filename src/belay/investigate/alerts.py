@@ -262,6 +262,10 @@ def _build(
     texts: list[str] = [name, summary, description, *annotations.values(), *labels.values()]
     texts.extend(f"{k}" for k in labels if k.startswith("argocd."))
     texts.extend(v for v in (top.get("message"), top.get("title")) if isinstance(v, str))
+    hints = _hints(texts)
+    if project is None and hints and labels.get("project", "").strip():
+        # `project` is too common a label name to trust alone; with GitOps words it is Argo CD's.
+        project = labels["project"].strip()
     return Alert(
         source=source,
         name=name,
@@ -279,7 +283,7 @@ def _build(
         app_namespace=app_ns,
         instance=instance,
         namespace=namespace,
-        gitops_hints=_hints(texts),
+        gitops_hints=hints,
         alert_count=count,
         fingerprint=fingerprint or _fingerprint(labels, name),
         ends_at=ends_at,

@@ -335,7 +335,7 @@ def _image_change_text(tree: ResourceTreeEvidence) -> str:
 
 
 def _pod_rule(
-    kind: FindingKind, matches: Callable[[PodCause], bool], what: str
+    kind: FindingKind, matches: Callable[[PodCause], bool], what: str, absent: str
 ) -> Callable[[RuleContext], RuleResult]:
     def check(ctx: RuleContext) -> RuleResult:
         tree = ctx.tree
@@ -343,7 +343,7 @@ def _pod_rule(
             return _NOTHING
         hits = [(i, p) for i, p in enumerate(tree.unhealthy_pods) if matches(p)]
         if not hits:
-            return RuleResult(ruled_out=f"none of the {tree.pods_seen} pod(s) {what}")
+            return RuleResult(ruled_out=f"{absent} ({tree.pods_seen} pod(s) in the resource tree)")
         i, pod = hits[0]
         text = f"{pod.label} {what}"
         detail = _pod_detail(kind, pod)
@@ -617,17 +617,38 @@ RULES: tuple[Rule, ...] = (
     Rule(FindingKind.sync_failed, _sync_failed, "last operation Failed/Error, SyncError"),
     Rule(
         FindingKind.image_pull_error,
-        _pod_rule(FindingKind.image_pull_error, _image_pull, "cannot pull its image"),
+        _pod_rule(
+            FindingKind.image_pull_error,
+            _image_pull,
+            "cannot pull its image",
+            "every pod pulled its image",
+        ),
     ),
-    Rule(FindingKind.oom_killed, _pod_rule(FindingKind.oom_killed, _oom, "was OOMKilled")),
-    Rule(FindingKind.crash_loop, _pod_rule(FindingKind.crash_loop, _crash_loop, "keeps crashing")),
+    Rule(
+        FindingKind.oom_killed,
+        _pod_rule(FindingKind.oom_killed, _oom, "was OOMKilled", "no pod was OOMKilled"),
+    ),
+    Rule(
+        FindingKind.crash_loop,
+        _pod_rule(FindingKind.crash_loop, _crash_loop, "keeps crashing", "no pod keeps crashing"),
+    ),
     Rule(
         FindingKind.unschedulable,
-        _pod_rule(FindingKind.unschedulable, _unschedulable, "cannot be scheduled"),
+        _pod_rule(
+            FindingKind.unschedulable,
+            _unschedulable,
+            "cannot be scheduled",
+            "no pod waits for a node",
+        ),
     ),
     Rule(
         FindingKind.probe_failing,
-        _pod_rule(FindingKind.probe_failing, _probe_failing, "fails its probes"),
+        _pod_rule(
+            FindingKind.probe_failing,
+            _probe_failing,
+            "fails its probes",
+            "no pod reports a failing probe",
+        ),
     ),
     Rule(FindingKind.degraded, _degraded, "health Degraded"),
     Rule(FindingKind.unexpected_revision, _unexpected_revision, "deployed ≠ alert's revision"),
