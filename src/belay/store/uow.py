@@ -683,14 +683,9 @@ class InvestigationRepository:
             return None
         return self._records([row])[0]
 
-    def resolve(self, fingerprint: str, *, at: datetime) -> list[str]:
-        """Record that the alert ``fingerprint`` resolved at ``at``.
-
-        Every investigation still firing for it is updated; one whose alerts have all resolved
-        is marked resolved (at the latest of their times). Returns the ids of the investigations
-        that covered the alert; an unknown fingerprint changes nothing.
-        """
-        ids = list(
+    def firing_for(self, fingerprint: str) -> list[str]:
+        """The ids of the investigations that cover the alert ``fingerprint`` and still fire."""
+        return list(
             self._s.scalars(
                 select(InvestigationAlertRow.investigation_id).where(
                     InvestigationAlertRow.fingerprint == fingerprint[:64],
@@ -698,6 +693,15 @@ class InvestigationRepository:
                 )
             )
         )
+
+    def resolve(self, fingerprint: str, *, at: datetime) -> list[str]:
+        """Record that the alert ``fingerprint`` resolved at ``at``.
+
+        Every investigation still firing for it is updated; one whose alerts have all resolved
+        is marked resolved (at the latest of their times). Returns the ids of the investigations
+        that covered the alert; an unknown fingerprint changes nothing.
+        """
+        ids = self.firing_for(fingerprint)
         if not ids:
             return []
         self._s.execute(
