@@ -18,7 +18,7 @@ Labels that name the application (the first present wins; Prometheus label names
 dots or slashes, so kube-state-metrics and recording rules rewrite Argo CD's tracking label):
 :data:`APP_LABELS`. Alerts on Argo CD's own metrics (``argocd_app_info`` and kin) carry the app
 as ``name``, the control plane's namespace as ``namespace`` and the destination as
-``dest_namespace``; they are recognised by :data:`ARGOCD_METRIC_LABELS` or an ``argocd`` job.
+``dest_namespace``; they are recognised by :data:`METRIC_LABELS` or an ``argocd`` job.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from belay.jsonio import JSONDecodeError, loads
 
 __all__ = [
     "APP_LABELS",
-    "ARGOCD_METRIC_LABELS",
     "GITOPS_HINTS",
+    "METRIC_LABELS",
     "AlertParseError",
     "parse_alert",
     "parse_alert_bytes",
@@ -62,7 +62,7 @@ APP_LABELS: tuple[str, ...] = (
 """Labels whose value is the application's name under Argo CD's tracking label: the recording-rule
 form, kube-state-metrics' ``label_`` form (``kube_pod_labels``), and the Kubernetes label itself
 (only possible in the documented JSON shape, not in a Prometheus label)."""
-ARGOCD_METRIC_LABELS: tuple[str, ...] = (
+METRIC_LABELS: tuple[str, ...] = (
     "dest_namespace",
     "dest_server",
     "sync_status",
@@ -293,7 +293,7 @@ def _build(
 
 def _is_argocd_metric(labels: Mapping[str, str]) -> bool:
     """Labels of Argo CD's application metrics (``argocd_app_info``, ``argocd_app_sync_total``)."""
-    if any(key in labels for key in ARGOCD_METRIC_LABELS):
+    if any(key in labels for key in METRIC_LABELS):
         return True
     job = " ".join(labels.get(k, "") for k in ("job", "service", "container")).lower()
     return "argocd" in job and "name" in labels
