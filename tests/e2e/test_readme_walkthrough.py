@@ -38,4 +38,7 @@ def test_readme_investigation_example(monkeypatch: pytest.MonkeyPatch) -> None:
         )
     assert result.exit_code == 0, result.output
     kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
-    assert kinds[:2] == ["degraded", "recent_rollout"]
+    # The pod-level cause leads, before the Deployment's "exceeded its progress deadline".
+    assert kinds[0] == "image_pull_error"
+    assert {"degraded", "recent_rollout"} <= set(kinds)
+    assert "1.5.0-typo" in json.loads(result.stdout)["findings"][0]["summary"]
