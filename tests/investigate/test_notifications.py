@@ -87,3 +87,32 @@ def test_more_apps_than_the_limit_are_named_not_investigated() -> None:
     assert len(reports) == MAX_APPLICATIONS
     assert touched == set(apps[:MAX_APPLICATIONS])
     assert any("app10, app11" in n for n in reports[0].notes)
+
+
+def test_an_app_named_two_ways_is_investigated_once() -> None:
+    """One alert names cart by label, another only by its namespace: one report for both."""
+    notification = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "A", "app_kubernetes_io_instance": "cart"},
+                "fingerprint": "by-label",
+            },
+            {
+                "status": "firing",
+                "labels": {"alertname": "B", "namespace": "cart"},
+                "fingerprint": "by-namespace",
+            },
+        ],
+    }
+    with running_simulator(_state(["cart", "search"])) as sim:
+        reports = investigate_alerts(
+            parse_notification(notification), _resolution(sim.url), now=NOW
+        )
+        gets = [c for c in sim.requests() if c.path == "/api/v1/applications/cart"]
+    (report,) = reports
+    assert report.application == "cart"
+    assert report.fingerprints == ("by-label", "by-namespace")
+    assert len(gets) == 1

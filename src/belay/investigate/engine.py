@@ -253,6 +253,7 @@ def investigate_alerts(
         targets: dict[tuple[str, ...], _Target] = {}
         for alert in firing:
             for key, target in _targets_for(alert, session):
+                key = _same_app(targets, key, target)
                 if key in targets:
                     targets[key].alerts.append(alert)
                 else:
@@ -275,6 +276,22 @@ def investigate_alerts(
                 )
             reports.append(_report(target, settings, now, gate_decisions))
     return tuple(reports)
+
+
+def _same_app(
+    targets: Mapping[tuple[str, ...], _Target], key: tuple[str, ...], target: _Target
+) -> tuple[str, ...]:
+    """The key of an app already targeted under another route (a label names it without its
+    namespace, a namespace lookup found it with one), else ``key``."""
+    if key[0] != "app":
+        return key
+    _, instance, namespace, name = key
+    for known, other in targets.items():
+        same = known[0] == "app" and known[1] == instance and known[3] == name
+        if same and (not namespace or not known[2] or known[2] == namespace):
+            other.app_namespace = other.app_namespace or target.app_namespace
+            return known
+    return key
 
 
 def _targets_for(alert: Alert, session: _Session) -> list[tuple[tuple[str, ...], _Target]]:
