@@ -262,7 +262,7 @@ def investigate_alerts(
         skipped = apps[MAX_APPLICATIONS:]
         reports: list[InvestigationReport] = []
         for target in targets.values():
-            if target in skipped:
+            if any(target is t for t in skipped):
                 continue
             if skipped:
                 target.notes.append(
