@@ -41,4 +41,11 @@ def test_readme_investigation_example(monkeypatch: pytest.MonkeyPatch) -> None:
     # The pod-level cause leads, before the Deployment's "exceeded its progress deadline".
     assert kinds[0] == "image_pull_error"
     assert {"degraded", "recent_rollout"} <= set(kinds)
-    assert "1.5.0-typo" in json.loads(result.stdout)["findings"][0]["summary"]
+    report = json.loads(result.stdout)
+    assert "1.5.0-typo" in report["findings"][0]["summary"]
+    # The rollout changed the tag; the revision before it is the rollback candidate.
+    assert (
+        "changed it from registry.gitlab.com/holomuatech/example-app:1.4.2"
+        in (report["findings"][0]["summary"])
+    )
+    assert report["rollback_candidate"]["revision"].startswith("1f0e2d3c")
