@@ -35,6 +35,7 @@ from belay.store.group import GroupCommit
 from belay.store.records import (
     AuditEvent,
     DecisionRecord,
+    InvestigationRecord,
     JobRecord,
     JobState,
     NewAuditEvent,
@@ -49,6 +50,7 @@ __all__ = [
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",
+    "InvestigationRecord",
     "JobRecord",
     "JobState",
     "NewAuditEvent",

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from belay.logs import get_logger
+from belay.store import InvestigationRecord
 from belay.web.access import COOKIE_NAME
 from belay.web.deps import SECURITY_HEADERS, WebContext, read_ruling, web_context
 from belay.web.views import (
@@ -134,11 +135,12 @@ async def investigation_page(request: Request, report_id: str) -> Response:
         return refused
     web = web_context(request)
 
-    def load() -> dict[str, Any] | None:
+    def load() -> tuple[dict[str, Any] | None, InvestigationRecord | None]:
         with web.services.store.unit_of_work() as uow:
-            return uow.investigations.get(report_id[:64])
+            ident = report_id[:64]
+            return uow.investigations.get(ident), uow.investigations.record(ident)
 
-    report = await run_in_threadpool(load)
+    report, record = await run_in_threadpool(load)
     if report is None:
         return page(
             request,
@@ -153,7 +155,7 @@ async def investigation_page(request: Request, report_id: str) -> Response:
     return page(
         request,
         "investigation.html",
-        {"r": report, "report_id": report_id, "findings": findings},
+        {"r": report, "report_id": report_id, "findings": findings, "record": record},
     )
 
 
