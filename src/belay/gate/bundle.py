@@ -475,6 +475,8 @@ _TYPE_TAGS = {
     "coverage": "type:coverage",
     "sarif": "type:sarif",
     "trivy": "type:trivy",
+    "syft": "type:syft",
+    "spdx": "type:spdx",
 }
 
 
