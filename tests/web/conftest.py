@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -206,6 +207,15 @@ def deployed(
         failing = running.submit(bundle(failing_reports(shared_dir), commit=FAIL_COMMIT))
         running.wait_for_job("succeeded")
         yield running, passing, failing
+
+
+def csrf_form(client: httpx.Client, **fields: str) -> dict[str, str]:
+    """``fields`` plus the CSRF token of the sign-in page, as a browser would post them (the
+    GET sets the CSRF cookie in ``client``'s jar)."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert found, page.text
+    return {**fields, "csrf_token": found.group(1)}
 
 
 def read_headers() -> dict[str, str]:

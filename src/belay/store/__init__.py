@@ -41,6 +41,7 @@ from belay.store.records import (
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
+from belay.store.websessions import WebSessionRecord
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ __all__ = [
     "StoreError",
     "SubmissionRecord",
     "UnitOfWork",
+    "WebSessionRecord",
     "new_id",
 ]
 

@@ -52,6 +52,7 @@ from belay.store.tables import (
     JobRow,
     SubmissionRow,
 )
+from belay.store.websessions import WebSessionRepository
 
 __all__ = [
     "AlertRepository",
@@ -679,6 +680,7 @@ class UnitOfWork:
     audit: AuditRepository
     alerts: AlertRepository
     investigations: InvestigationRepository
+    web_sessions: WebSessionRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -693,6 +695,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.alerts = AlertRepository(session)
         self.investigations = InvestigationRepository(session)
+        self.web_sessions = WebSessionRepository(session)
         return self
 
     def __exit__(
