@@ -146,6 +146,7 @@ def start_belay(
     extra: str = "",
     with_worker: bool = False,
     database_url: str | None = None,
+    public_url: str | None = None,
 ) -> Iterator[Belay]:
     """Serve Belay (and the simulator plus one worker when ``with_worker``) until closed."""
     monkeypatch.setenv("BELAY_TOKEN_WEB_EXAMPLE", SUBMIT_TOKEN)
@@ -164,7 +165,7 @@ def start_belay(
             settings_text(
                 database_url or f"sqlite:///{tmp_path / 'belay.db'}",
                 write_policy(tmp_path),
-                public_url=f"http://127.0.0.1:{port}",
+                public_url=public_url or f"http://127.0.0.1:{port}",
                 extra=extra,
             )
         )
