@@ -71,6 +71,7 @@ PUBLIC = "https://belay.example.com"
         pytest.param({"origin": "http://127.0.0.1:8080"}, True, id="host-origin"),
         pytest.param({"origin": "https://attacker.example"}, False, id="foreign-origin"),
         pytest.param({"origin": "null"}, False, id="null-origin"),
+        pytest.param({"origin": "http://[::1"}, False, id="malformed-origin"),
         pytest.param({"origin": "http://belay.example.com"}, False, id="other-scheme"),
         pytest.param(
             {"origin": "https://attacker.example", "sec-fetch-site": "same-origin"},

@@ -101,7 +101,10 @@ def cross_site_refusal(headers: Mapping[str, str], *, host: str, public_url: str
     origin = (headers.get("origin") or "").strip()
     if not origin:
         return None
-    parts = urlsplit(origin.lower())
+    try:
+        parts = urlsplit(origin.lower())
+    except ValueError:  # e.g. "http://[" (found by the fuzzer: it was a 500)
+        return "cross-site request refused: Origin is not a URL"
     public = urlsplit(public_url.lower())
     if parts.scheme in ("http", "https") and (
         (parts.scheme, parts.netloc) == (public.scheme, public.netloc)
