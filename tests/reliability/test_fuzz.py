@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from belay.bootstrap import build_services
+from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
 from belay.gate import BundleError, ReportError, parse_report, read_bundle, write_bundle
 from belay.gate.reports import PARSERS
@@ -206,31 +206,37 @@ def test_atheris(target: str, tmp_path: Path) -> None:
 TOKEN = "schemathesis-token-Qm2"
 
 
-@pytest.fixture
-def live_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("BELAY_TOKEN_RELIABILITY", TOKEN)
-    monkeypatch.setenv("BELAY_WEBHOOK_RELIABILITY", "whsec_" + base64.b64encode(_KEY).decode())
+def _live(
+    tmp_path: Path, prepare: Callable[[Services], None] | None = None, **options: str
+) -> Iterator[str]:
+    """Serve a one-project Belay (``options`` go to settings_yaml) until the generator ends."""
     config = tmp_path / "belay.yaml"
-    config.write_text(
-        settings_yaml(
-            f"sqlite:///{tmp_path / 'b.db'}",
-            ["fuzzed"],
-            webhook_secret_env="BELAY_WEBHOOK_RELIABILITY",
-        )
-    )
+    config.write_text(settings_yaml(f"sqlite:///{tmp_path / 'b.db'}", ["fuzzed"], **options))
     services = build_services(load_settings(config))
-    # One real submission so that the read APIs and pages have something to show.
+    if prepare is not None:
+        prepare(services)
+    try:
+        with serve_in_thread(create_app(services)) as url:
+            yield url
+    finally:
+        services.store.dispose()
+
+
+def _one_submission(services: Services) -> None:
+    """One real submission so that the read APIs and pages have something to show."""
     services.intake.submit(
         auth=AuthResult(method="token", projects=frozenset({"fuzzed"}), labels=("t",)),
         form={"action": "deploy", "status": "success"},
         bundle_bytes=BundleFactory()("fuzzed", "c" * 40, passing=False),
         bundle_name="b.tar.gz",
     )
-    try:
-        with serve_in_thread(create_app(services)) as url:
-            yield url
-    finally:
-        services.store.dispose()
+
+
+@pytest.fixture
+def live_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("BELAY_TOKEN_RELIABILITY", TOKEN)
+    monkeypatch.setenv("BELAY_WEBHOOK_RELIABILITY", "whsec_" + base64.b64encode(_KEY).decode())
+    yield from _live(tmp_path, _one_submission, webhook_secret_env="BELAY_WEBHOOK_RELIABILITY")
 
 
 def test_schemathesis_finds_no_server_error(live_api: str, tmp_path: Path) -> None:
@@ -312,20 +318,7 @@ def live_guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     """Belay in token mode (sign-in form, sessions, CSRF) on a real server."""
     monkeypatch.setenv("BELAY_TOKEN_RELIABILITY", TOKEN)
     monkeypatch.setenv("BELAY_WEB_FUZZ_TOKEN", READ_TOKEN)
-    config = tmp_path / "belay.yaml"
-    config.write_text(
-        settings_yaml(
-            f"sqlite:///{tmp_path / 'g.db'}",
-            ["fuzzed"],
-            extra="web_token_env: BELAY_WEB_FUZZ_TOKEN\n",
-        )
-    )
-    services = build_services(load_settings(config))
-    try:
-        with serve_in_thread(create_app(services)) as url:
-            yield url
-    finally:
-        services.store.dispose()
+    yield from _live(tmp_path, extra="web_token_env: BELAY_WEB_FUZZ_TOKEN\n")
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
