@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -93,3 +95,39 @@ def test_client_sends_nothing_for_a_bad_name(call: object) -> None:
     ):
         call(client)  # type: ignore[operator]
     assert sent == []
+
+
+def test_belay_yaml_refuses_a_bad_name_at_start(tmp_path: Path) -> None:
+    """A project mapped to application '..' stops start-up with one line naming the key."""
+    from belay.config.errors import ConfigError
+    from belay.config.settings import load_settings
+
+    path = tmp_path / "belay.yaml"
+    path.write_text(
+        "projects:\n  - name: p\n    argocd: {application: web, appNamespace: 'team.a'}\n"
+    )
+    with pytest.raises(ConfigError, match=r"appNamespace.*not a valid Kubernetes name"):
+        load_settings(path)
+    path.write_text("projects:\n  - name: p\n    argocd: {application: '..'}\n")
+    with pytest.raises(ConfigError, match="dot segment"):
+        load_settings(path)
+
+
+def test_investigate_reports_a_bad_name_as_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`belay investigate` on an alert naming '..' exits 2 with one line; nothing is sent."""
+    from typer.testing import CliRunner
+
+    from belay.cli import app
+
+    monkeypatch.setenv("ARGOCD_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ARGOCD_AUTH_TOKEN", "t" * 20)
+    (tmp_path / "alert.json").write_text(
+        '{"alerts": [{"status": "firing", "labels": {"alertname": "x", "argocd_application": ".."}}]}'
+    )
+    result = CliRunner().invoke(app, ["investigate", "-i", "alert.json"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: Argo CD application name '..' is a dot segment, which would change the API path"
+    ]

@@ -16,8 +16,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from belay.argocd.names import InvalidArgoCDName, NameKind, check_name
 from belay.config.errors import ConfigError
 from belay.redact import register_secret
 
@@ -73,6 +81,13 @@ class ProjectMatch(_Strict):
     branch: str | None = None
 
 
+_NAME_KINDS: dict[str, NameKind] = {
+    "application": "application",
+    "project": "project",
+    "app_namespace": "namespace",
+}
+
+
 class ArgoCDTarget(_Strict):
     """The Argo CD application a project deploys to."""
 
@@ -80,6 +95,17 @@ class ArgoCDTarget(_Strict):
     application: str
     project: str | None = None
     app_namespace: str | None = Field(default=None, alias="appNamespace")
+
+    @field_validator("application", "project", "app_namespace")
+    @classmethod
+    def _kubernetes_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The Argo CD client refuses such names at the first call; say so at start instead.
+        if value is None:
+            return None
+        try:
+            return check_name(value, _NAME_KINDS[str(info.field_name)])
+        except InvalidArgoCDName as err:
+            raise ValueError(str(err)) from None
 
 
 class RetrySettings(_Strict):
