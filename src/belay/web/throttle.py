@@ -1,8 +1,8 @@
 """One failure throttle for every door a client can knock on without credentials.
 
 Used twice with its own settings: wrong read tokens at ``/login`` and unauthenticated intake
-requests. Like Argo CD's login (``ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT`` 5 within
-``ARGOCD_SESSION_FAILURE_WINDOW_SECONDS`` 300), a client that fails ``max_failures`` times
+requests. Like Argo CD's login (by default 5 failures within 300 seconds), a client that fails
+``max_failures`` times
 within ``window_seconds`` is locked out for ``lockout_seconds``: every request of it is then
 answered 429 with ``Retry-After``, before any credential is looked at, so a lockout cannot be
 used to keep guessing. A success (sign-in only) forgets the client's failures.
