@@ -190,8 +190,8 @@ def create_app(services: Services) -> FastAPI:
         for audit in audits:
             try:
                 await run_in_threadpool(audit.flush, everything=everything)
-            except StoreError as err:
-                _log.warning("web.refusal_audit_failed", error=str(err))
+            except Exception as err:  # noqa: BLE001 - a store hiccup must not end the flusher
+                _log.warning("web.refusal_audit_failed", error=type(err).__name__)
 
     async def flush_forever() -> None:
         while True:

@@ -42,6 +42,7 @@ __all__ = ["denied_page", "router"]
 router = APIRouter(include_in_schema=False)
 _log = get_logger("belay.web")
 
+_NOTHING_TO_SIGN_IN_TO = "No read token is configured; there is nothing to sign in to."
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -205,7 +206,7 @@ async def login_form(
         {
             "reason": "Sign in with the read token."
             if web.access.uses_token
-            else "No read token is configured; there is nothing to sign in to.",
+            else _NOTHING_TO_SIGN_IN_TO,
             "can_sign_in": web.access.uses_token,
             "next": _safe_next(next),
         },
@@ -224,9 +225,7 @@ async def login_submit(
     web = web_context(request)
     client = client_address(request)
     if web.sessions is None:
-        return denied_page(
-            request, 400, "No read token is configured; there is nothing to sign in to."
-        )
+        return denied_page(request, 400, _NOTHING_TO_SIGN_IN_TO)
     locked = await web.sign_in.locked(client)
     if locked is not None:
         return _locked(request, locked)
