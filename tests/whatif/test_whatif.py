@@ -7,6 +7,7 @@ judge at the original decision's time, write no decision, job or sync, and audit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -90,7 +91,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     config = tmp_path / "belay.yaml"
     config.write_text(
         f"""database_url: "{database_url}"
-public_url: https://belay.example
+public_url: http://belay.example
 policies:
   current: {policy}
 projects:
@@ -233,7 +234,7 @@ def test_markdown_is_a_table_for_a_merge_request(world: World) -> None:
     code, out, _ = world.whatif("--policy", str(stricter), "--output", "markdown")
     assert code == 1
     assert "| submission | project | commit | decided (UTC) | before → after | rules |" in out
-    assert f"(https://belay.example/submissions/{clean})" in out
+    assert f"(http://belay.example/submissions/{clean})" in out
     assert "pass → **fail**" in out
 
 
@@ -353,20 +354,33 @@ def test_whatif_page_lists_flips_with_links(world: World) -> None:
     from belay.web import create_app, serve_in_thread
 
     clean = world.submit(1, failing=False, at=T0)
-    with serve_in_thread(create_app(world.services)) as url:
-        form = httpx.get(f"{url}/policy/whatif", timeout=30)
+    with serve_in_thread(create_app(world.services)) as url, httpx.Client(timeout=30) as client:
+        form = client.get(f"{url}/policy/whatif")
         assert form.status_code == 200
         assert 'name="policy"' in form.text
         assert "default-src 'none'" in form.headers["content-security-policy"]
-        answer = httpx.post(
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        stricter = CURRENT + "  requiredReports: [clamav]\n"
+        answer = client.post(
             f"{url}/policy/whatif",
-            data={"policy": CURRENT + "  requiredReports: [clamav]\n", "since": ""},
-            timeout=30,
+            data={"policy": stricter, "since": "", "csrf_token": token.group(1)},
         )
         assert answer.status_code == 200, answer.text
         assert f'href="/submissions/{clean}"' in answer.text
         assert "required.clamav" in answer.text
-        bad = httpx.post(f"{url}/policy/whatif", data={"policy": "grype: [\n"}, timeout=30)
+        bad = client.post(
+            f"{url}/policy/whatif", data={"policy": "grype: [\n", "csrf_token": token.group(1)}
+        )
         assert bad.status_code == 400
         assert 'role="alert"' in bad.text and "candidate" in bad.text
+        forged = client.post(f"{url}/policy/whatif", data={"policy": stricter})
+        assert forged.status_code == 403
+        cross = httpx.post(
+            f"{url}/api/v1/policy/whatif",
+            json={"policy": stricter},
+            headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
+            timeout=30,
+        )
+        assert cross.status_code == 403
     assert _counts(world)["decisions"] == 1

@@ -68,6 +68,7 @@ from belay.argocd.models import (
     VersionInfo,
     WatchEvent,
 )
+from belay.argocd.names import InvalidArgoCDName, check_name, path_segment
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -96,6 +97,7 @@ __all__ = [
     "CallObserver",
     "HealthStatus",
     "Info",
+    "InvalidArgoCDName",
     "KubeEvent",
     "ObjectMeta",
     "Operation",
@@ -120,6 +122,8 @@ __all__ = [
     "VersionInfo",
     "WatchEvent",
     "add_call_observer",
+    "check_name",
+    "path_segment",
     "remove_call_observer",
     "to_argocd_error",
 ]

@@ -24,6 +24,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from belay import jsonio
+from belay.redact import redact_data, redact_text
 from belay.sim.auth import NO_SESSION, AuthResult, Session, extract_token
 from belay.sim.lifecycle import AppEvent
 from belay.sim.rbac import ACTIONS, RESOURCES, allowed, rules_for
@@ -188,12 +189,13 @@ def _query_dict(raw: bytes) -> dict[str, list[str]]:
 
 
 def _body_for_log(body: bytes) -> Any:
+    """The body as the request log shows it: passwords and tokens masked by belay.redact."""
     if not body:
         return None
     try:
-        return jsonio.loads(body)
+        return redact_data(jsonio.loads(body))
     except jsonio.JSONDecodeError:
-        return body.decode("utf-8", errors="replace")
+        return redact_text(body.decode("utf-8", errors="replace"))
 
 
 # -- request helpers ---------------------------------------------------------------------------

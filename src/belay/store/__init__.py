@@ -43,6 +43,7 @@ from belay.store.records import (
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
+from belay.store.websessions import WebSessionRecord
 
 T = TypeVar("T")
 
@@ -60,6 +61,7 @@ __all__ = [
     "StoredJudgement",
     "SubmissionRecord",
     "UnitOfWork",
+    "WebSessionRecord",
     "new_id",
 ]
 

@@ -57,6 +57,7 @@ from belay.store.tables import (
     JobRow,
     SubmissionRow,
 )
+from belay.store.websessions import WebSessionRepository
 
 __all__ = [
     "AlertRepository",
@@ -885,6 +886,7 @@ class UnitOfWork:
     alerts: AlertRepository
     investigations: InvestigationRepository
     snapshots: DataSnapshotRepository
+    web_sessions: WebSessionRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -900,6 +902,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(session)
         self.investigations = InvestigationRepository(session)
         self.snapshots = DataSnapshotRepository(session)
+        self.web_sessions = WebSessionRepository(session)
         return self
 
     def __exit__(

@@ -23,8 +23,17 @@ from starlette.concurrency import run_in_threadpool
 from belay.errors import BadInput
 from belay.jsonio import loads
 from belay.redact import redact_text
-from belay.web.deps import json_error, read_ruling, web_context
-from belay.web.pages import guard, page
+from belay.web.deps import (
+    CsrfChecked,
+    JsonBody,
+    NotCrossSite,
+    PageNotCrossSite,
+    PageReadAllowed,
+    ReadAllowed,
+    json_error,
+    web_context,
+)
+from belay.web.pages import page
 from belay.whatif import WhatIfResult, candidate_from_text, parse_since, replay
 
 __all__ = ["MAX_CANDIDATE_BYTES", "pages_router", "router"]
@@ -56,14 +65,9 @@ class WhatIfRequest(BaseModel):
         415: {"description": "The body is not JSON."},
     },
 )
-async def post_whatif(request: Request) -> JSONResponse:
-    ruling = read_ruling(request)
-    if not ruling.allowed:
-        headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-        return json_error(ruling.status, ruling.reason, headers)
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        return json_error(415, "the body must be JSON (Content-Type: application/json)")
+async def post_whatif(
+    request: Request, _access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_CANDIDATE_BYTES:
         return json_error(413, f"the body is larger than {MAX_CANDIDATE_BYTES} bytes")
@@ -137,23 +141,20 @@ def _form_page(
 
 
 @pages_router.get("/policy/whatif", response_class=HTMLResponse)
-async def whatif_page(request: Request) -> HTMLResponse:
-    refused = guard(request)
-    if refused is not None:
-        return refused
+async def whatif_page(request: Request, _access: PageReadAllowed) -> HTMLResponse:
     return _form_page(request)
 
 
 @pages_router.post("/policy/whatif", response_class=HTMLResponse)
 async def whatif_submit(
     request: Request,
+    _access: PageReadAllowed,
+    _same_site: PageNotCrossSite,
+    _csrf: CsrfChecked,
     policy: Annotated[str, Form(max_length=MAX_CANDIDATE_BYTES)] = "",
     project: Annotated[str, Form(max_length=255)] = "",
     since: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
-    refused = guard(request)
-    if refused is not None:
-        return refused
     if not policy.strip():
         return _form_page(
             request,
