@@ -47,6 +47,20 @@ def check_error(schemas: SwaggerSchemas, response: httpx.Response, status: int, 
     return str(body["message"])
 
 
+def check_stream_error(
+    schemas: SwaggerSchemas, response: httpx.Response, status: int, code: int
+) -> str:
+    """Assert grpc-gateway's stream error chunk with the given status and code; return the message."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    problems = schemas.stream_errors(body)
+    assert not problems, problems
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"grpc_code", "http_code", "message", "http_status"}
+    assert (body["error"]["grpc_code"], body["error"]["http_code"]) == (code, status)
+    return str(body["error"]["message"])
+
+
 def test_version_and_session(schemas: SwaggerSchemas, sim: RunningSimulator) -> None:
     """Version (both forms), login, userinfo (both forms), logout and login errors."""
     with client(sim) as anon:
@@ -214,7 +228,7 @@ def test_error_bodies(schemas: SwaggerSchemas) -> None:
         client(sim, TOKEN_VIEWER) as viewer,
     ):
         check_error(schemas, anon.get("/api/v1/applications"), 401, 16)
-        check_error(schemas, anon.get("/api/v1/stream/applications"), 401, 16)
+        check_stream_error(schemas, anon.get("/api/v1/stream/applications"), 401, 16)
         check_error(schemas, anon.get("/api/v1/account/can-i/applications/get/x"), 401, 16)
         check_error(schemas, admin.get("/api/v1/applications/none"), 403, 7)
         check_error(

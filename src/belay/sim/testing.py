@@ -118,7 +118,7 @@ class RunningSimulator:
 
     def application(self, name: str) -> dict[str, Any]:
         """The current JSON of the app ``name``; ``KeyError`` if there is none."""
-        app = self.store.find(name, None)
+        app = self.store.find_anywhere(name)
         if app is None:
             raise KeyError(name)
         return app
