@@ -411,8 +411,11 @@ class _JobRun:
                             once="http",
                             defer=True,
                         )
-                    self.sync_step()
-                    return self.follow_step()
+                    try:
+                        self.sync_step()
+                        return self.follow_step()
+                    except _DeadlinePassed:
+                        return self.timed_out()  # while the client is open: it may terminate
             except _DeadlinePassed:
                 return self.timed_out()
             except ArgoCDAuthError as err:
