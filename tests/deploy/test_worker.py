@@ -129,9 +129,9 @@ def test_degraded_fails_with_reason(store: Store) -> None:
 
 def test_failed_operation_names_message(store: Store) -> None:
     """A Failed operation fails the job with Argo CD's message."""
-    with running_simulator(
-        _state(phase="Failed", message='namespaces "guestbook" not found')
-    ) as sim:
+    state = _state(phase="Failed", message='namespaces "guestbook" not found')
+    state["timeScale"] = 1000  # Argo CD's five backoffs (10 s to 3 min) last under a second
+    with running_simulator(state) as sim:
         job = _enqueue(store)
         Worker(store, _clients(sim), settings=FAST).run_once()
     with store.unit_of_work() as uow:
