@@ -90,7 +90,8 @@ def test_version_and_session(schemas: SwaggerSchemas, sim: RunningSimulator) -> 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_read_endpoints_on_examples(schemas: SwaggerSchemas, path: Path) -> None:
-    """List, get, managed-resources, resource-tree, events and revision metadata per example."""
+    """List, get, managed-resources, resource-tree, events, revision metadata, the diff, sync
+    windows, project, live resources and their actions per example; clusters and settings."""
     with running_simulator(path) as sim, client(sim, sim.token_for("admin")) as admin:
         listing = check(schemas, "v1alpha1ApplicationList", admin.get("/api/v1/applications"))
         for app in listing["items"]:
@@ -117,6 +118,44 @@ def test_read_endpoints_on_examples(schemas: SwaggerSchemas, path: Path) -> None
             )
             filtered = admin.get(base + "/managed-resources", params={"kind": "NoSuchKind"})
             assert check(schemas, "applicationManagedResourcesResponse", filtered) == {}
+            check(
+                schemas,
+                "applicationApplicationServerSideDiffResponse",
+                admin.get(base + "/server-side-diff"),
+            )
+            check(
+                schemas,
+                "applicationApplicationSyncWindowsResponse",
+                admin.get(base + "/syncwindows"),
+            )
+            check(
+                schemas,
+                "v1alpha1AppProject",
+                admin.get(f"/api/v1/projects/{app['spec']['project']}"),
+            )
+            tree = admin.get(base + "/resource-tree").json()
+            for node in (tree.get("nodes") or [])[:3]:
+                if not node.get("uid"):
+                    continue
+                params = {
+                    "group": node.get("group", ""),
+                    "kind": node["kind"],
+                    "namespace": node.get("namespace", ""),
+                    "resourceName": node["name"],
+                    "version": node.get("version", ""),
+                }
+                check(
+                    schemas,
+                    "applicationApplicationResourceResponse",
+                    admin.get(base + "/resource", params=params),
+                )
+                check(
+                    schemas,
+                    "applicationResourceActionsListResponse",
+                    admin.get(base + "/resource/actions", params=params),
+                )
+        check(schemas, "v1alpha1ClusterList", admin.get("/api/v1/clusters"))
+        check(schemas, "clusterSettings", admin.get("/api/v1/settings"))
 
 
 def test_sync_terminate_watch_and_events(schemas: SwaggerSchemas) -> None:
