@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -306,8 +307,7 @@ def _check_types(body: dict[str, Any], struct: str, fields: dict[str, str]) -> N
 
 
 def _repo_host(source: dict[str, Any]) -> str:
-    from urllib.parse import urlsplit
-
+    """The Git host named in a source's ``repoURL`` (for the simulated repo-server error)."""
     url = str(source.get("repoURL") or "")
     return urlsplit(url).hostname or url.split("@")[-1].split(":")[0] or "repository"
 
