@@ -567,6 +567,7 @@ def test_logs_stream_result_lines(schemas: SwaggerSchemas) -> None:
             response = admin.get(
                 BASE + "/logs", params={"podName": "guestbook-ui-1", "filter": "healthz"}
             )
+            by_pod = admin.get(BASE + "/pods/guestbook-ui-1/logs")
         with client(sim, TOKEN_VIEWER) as viewer:
             denied = viewer.get(BASE + "/logs")
     wrapper = schemas.paths["/api/v1/applications/{name}/logs"]["get"]["responses"]["200"]["schema"]
@@ -575,6 +576,11 @@ def test_logs_stream_result_lines(schemas: SwaggerSchemas) -> None:
         schema = {**wrapper, "additionalProperties": False, "definitions": schemas.definitions}
         assert not schemas._errors(schema, line)
     assert [line["result"]["content"] for line in lines] == ["GET /healthz 200", ""]
+    assert [json.loads(line)["result"]["content"] for line in by_pod.text.splitlines()] == [
+        "started",
+        "GET /healthz 200",
+        "",
+    ]
     assert [line["result"]["last"] for line in lines] == [False, True]
     assert check_stream_error(schemas, denied, 403, 7).startswith("permission denied: logs, get")
 

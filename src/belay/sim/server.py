@@ -883,8 +883,10 @@ class _Api:
         except ApiError as err:
             return _stream_error_response(err, sse=False)
         params = request.query_params
-        pod = params.get("podName") or (
-            params.get("resourceName") if params.get("kind") == "Pod" else None
+        pod = (
+            request.path_params.get("podName")
+            or params.get("podName")
+            or (params.get("resourceName") if params.get("kind") == "Pod" else None)
         )
         literal = params.get("filter") or ""
         inverse = literal.startswith("!")
@@ -1088,6 +1090,7 @@ def create_app(state: SimState, *, clock: Callable[[], float] = time.time) -> St
         Route(prefix + "/resource/actions", api.resource_actions, methods=["GET"]),
         Route(prefix + "/syncwindows", api.sync_windows, methods=["GET"]),
         Route(prefix + "/logs", api.logs, methods=["GET"]),
+        Route(prefix + "/pods/{podName}/logs", api.logs, methods=["GET"]),
         Route(prefix + "/server-side-diff", api.server_side_diff, methods=["GET"]),
         Route("/api/v1/projects/{name}", api.get_project, methods=["GET"]),
         Route("/api/v1/clusters", api.list_clusters, methods=["GET"]),
