@@ -663,6 +663,10 @@ class _Api:
         resolved, display = self._resolve(
             source, revision or raw_target, bool(body.get("manifests"))
         )
+        if not revision and str(source.get("repoURL") or "") not in self.store.state.repositories:
+            # No repo server for this repository: the target stays at the synced revision.
+            synced = str(((app.get("status") or {}).get("sync") or {}).get("revision") or "")
+            resolved = synced or resolved
         if app.get("operation") is not None:
             raise ApiError(9, "another operation is already in progress")
         sync_op: dict[str, Any] = {}
