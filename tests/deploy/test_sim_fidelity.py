@@ -7,33 +7,28 @@ an operation. Waits are real but scaled by the state's ``timeScale``; nothing as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from belay.argocd import ArgoCDClient
-from belay.config.settings import BelaySettings, SyncSettings, WorkerSettings
+from belay.config.settings import BelaySettings
 from belay.deploy.decide import assess
 from belay.deploy.manual import queue_manual_sync
 from belay.deploy.revision import revision_matches
 from belay.deploy.spec import SyncSpec
 from belay.deploy.worker import Worker
 from belay.sim.sample import sample_state
-from belay.sim.testing import RunningSimulator, running_simulator
+from belay.sim.testing import running_simulator
 from belay.store import JobRecord, Store
+
+from .test_worker import FAST, _clients, _enqueue
 
 APP = "guestbook"
 REPO = "https://github.com/argoproj/argocd-example-apps.git"
 SHA_MAIN = "1111111111111111111111111111111111111111"
 SHA_TAG = "2222222222222222222222222222222222222222"
 SHA_OLD = "3a4b5c6d7e8f90123456789abcdef0123456789a"
-FAST = WorkerSettings(
-    lease_seconds=5, poll_interval_seconds=0.02, backoff_base_seconds=0.01, backoff_max_seconds=0.05
-)
 
 
 def _state(*, time_scale: float = 1.0, **behavior: Any) -> dict[str, Any]:
@@ -47,43 +42,6 @@ def _state(*, time_scale: float = 1.0, **behavior: Any) -> dict[str, Any]:
     }
     state["timeScale"] = time_scale
     return state
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A migrated SQLite store."""
-    s = Store(f"sqlite:///{tmp_path / 'belay.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
-def _clients(sim: RunningSimulator) -> Any:
-    def factory(_instance: str) -> AbstractContextManager[ArgoCDClient]:
-        return ArgoCDClient(sim.url, username="admin", password="admin", timeout=5.0)
-
-    return factory
-
-
-def _enqueue(
-    store: Store, *, commit: str | None = SHA_MAIN, timeout: float = 10.0, **sync: Any
-) -> JobRecord:
-    spec = SyncSpec.from_settings(
-        SyncSettings.model_validate({"timeoutSeconds": timeout, **sync}),
-        commit=commit,
-        branch="main",
-    )
-    with store.unit_of_work() as uow:
-        job = uow.jobs.enqueue(
-            instance="default",
-            application=APP,
-            spec=spec.model_dump(mode="json"),
-            actor="test",
-            revision=commit,
-            now=datetime.now(UTC),
-        )
-        uow.commit()
-    return job
 
 
 def _done(store: Store, job: JobRecord) -> JobRecord:
