@@ -92,11 +92,15 @@ def test_manual_sync_of_short_sha_or_tag_succeeds(store: Store, sent: str, concr
 
 @pytest.mark.parametrize("mode", ["HEAD", "branch"])
 def test_head_and_branch_modes_record_the_resolved_sha(store: Store, mode: str) -> None:
-    """In HEAD and branch mode the audit trail holds the SHA Argo CD resolved, not the ref."""
+    """In HEAD and branch mode the audit trail holds the SHA Argo CD resolved, from the sync's
+    answer on, not only the ref."""
     with running_simulator(_state()) as sim:
         job = _enqueue(store, commit=SHA_OLD, revision=mode)
         Worker(store, _clients(sim), settings=FAST).run_once()
     assert _done(store, job).state == "succeeded"
+    [requested] = _audit(store, job, "sync.requested")
+    sent = "HEAD" if mode == "HEAD" else "main"
+    assert (requested["revision"], requested["resolved_revision"]) == (sent, SHA_MAIN)
     [finished] = _audit(store, job, "operation.finished")
     assert finished["synced_revision"] == SHA_MAIN
     assert finished["approved_commit"] == SHA_OLD
