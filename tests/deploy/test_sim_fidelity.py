@@ -161,10 +161,8 @@ def test_timeout_during_backoff(store: Store, terminate: bool) -> None:
         assert state["phase"] == "Running"
 
 
-def test_reconciled_but_progressing_is_waited_for() -> None:
-    """After the operation, Belay first waits for the refresh, then for health: the
-    "reconciled but Progressing" branch of ``assess`` runs before "synced and healthy"."""
-    state = _state(healthSeconds=0.3, reconcileSeconds=0.1)
+def _reasons_after_sync(state: dict[str, Any], last: str) -> list[str]:
+    """Sync while watching; ``assess``'s reason for every observation, until ``last``."""
     marker = "job-1"
     spec = SyncSpec(revision_mode="HEAD", revision="HEAD")
     reasons: list[str] = []
@@ -178,9 +176,25 @@ def test_reconciled_but_progressing_is_waited_for() -> None:
         for event in events:
             result = assess(event.application, marker=marker, revision=None, pin_revision=False)
             reasons.append(result.reason)
-            if result.progress.value != "pending":
+            if result.reason == last or result.progress.value != "pending":
                 break
+    return reasons
+
+
+def test_reconciled_but_progressing_is_waited_for() -> None:
+    """After the operation, Belay first waits for the refresh, then for health: the
+    "reconciled but Progressing" branch of ``assess`` runs before "synced and healthy"."""
+    reasons = _reasons_after_sync(
+        _state(healthSeconds=0.3, reconcileSeconds=0.1), "synced and healthy"
+    )
     assert reasons[-1] == "synced and healthy"
     waiting = reasons.index("waiting for Argo CD to reconcile")
     progressing = reasons.index("health is Progressing, not ready yet")
     assert waiting < progressing < len(reasons) - 1
+
+
+def test_reconciled_but_missing_is_not_deployed() -> None:
+    """A refresh that ends Missing keeps the job pending ("health is Missing, not ready yet")."""
+    reasons = _reasons_after_sync(_state(health="Missing"), "health is Missing, not ready yet")
+    assert reasons[-1] == "health is Missing, not ready yet"
+    assert "synced and healthy" not in reasons
