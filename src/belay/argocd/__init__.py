@@ -32,6 +32,7 @@ from belay.argocd.errors import (
     ArgoCDUnreachable,
     AutoSyncConflict,
     OperationInProgress,
+    RepositoryUnavailable,
     SyncWindowBlocked,
     to_argocd_error,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "OperationInProgress",
     "OperationInitiator",
     "OperationState",
+    "RepositoryUnavailable",
     "ResourceDiff",
     "ResourceNode",
     "ResourceResult",

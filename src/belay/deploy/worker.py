@@ -411,8 +411,11 @@ class _JobRun:
                             once="http",
                             defer=True,
                         )
-                    self.sync_step()
-                    return self.follow_step()
+                    try:
+                        self.sync_step()
+                        return self.follow_step()
+                    except _DeadlinePassed:
+                        return self.timed_out()  # while the client is open: it may terminate
             except _DeadlinePassed:
                 return self.timed_out()
             except ArgoCDAuthError as err:
@@ -524,6 +527,7 @@ class _JobRun:
             )
             raise
         state = app.status.operation_state
+        sync_op = app.operation.sync if app.operation else None
         _log.info(
             "deploy.sync_response",
             http_status=200,
@@ -538,6 +542,8 @@ class _JobRun:
                 "http_status": 200,
                 "attempt": self.attempt,
                 "revision": self.spec.revision,
+                # What Argo CD resolved the revision to (a branch, tag or HEAD becomes a SHA).
+                "resolved_revision": sync_op.revision if sync_op else None,
                 "request": request.to_wire(),
             },
         )
