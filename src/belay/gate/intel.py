@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import zlib
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class KevCatalog(BaseModel):
 
     version: str = ""
     cves: frozenset[str]
+    sha256: str = ""
+    """Hex SHA-256 of the file as read (named in signed verdicts)."""
 
 
 class EpssScores(BaseModel):
@@ -39,6 +42,8 @@ class EpssScores(BaseModel):
 
     score_date: str = ""
     scores: dict[str, float]
+    sha256: str = ""
+    """Hex SHA-256 of the file as read (gzip or plain; named in signed verdicts)."""
 
 
 class Intel(BaseModel):
@@ -70,11 +75,13 @@ def parse_kev(data: bytes, name: str) -> KevCatalog:
     return KevCatalog(
         version=doc.catalogVersion or "",
         cves=frozenset(v.cveID.upper() for v in doc.vulnerabilities),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
 def parse_epss(data: bytes, name: str) -> EpssScores:
     """Parse an EPSS CSV (gzip or plain)."""
+    digest = hashlib.sha256(data).hexdigest()
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -104,7 +111,7 @@ def parse_epss(data: bytes, name: str) -> EpssScores:
         if not 0.0 <= score <= 1.0:
             raise GateError(f"{name}: line {number}: EPSS score {score} is outside 0..1")
         scores[row[0].strip().upper()] = score
-    return EpssScores(score_date=score_date, scores=scores)
+    return EpssScores(score_date=score_date, scores=scores, sha256=digest)
 
 
 def _read(path: Path) -> bytes:

@@ -33,6 +33,7 @@ from belay.store.audit import ChainBreak
 from belay.store.engine import StoreConfigError, make_engine
 from belay.store.group import GroupCommit
 from belay.store.records import (
+    AttestationRecord,
     AuditEvent,
     DecisionRecord,
     JobRecord,
@@ -45,6 +46,7 @@ from belay.store.uow import UnitOfWork, new_id
 T = TypeVar("T")
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",

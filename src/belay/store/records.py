@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "DecisionRecord",
     "JobRecord",
@@ -58,6 +59,17 @@ class DecisionRecord(_Record):
     branch: str | None = None
     policy: str | None = None
     verdict: dict[str, Any]
+
+
+class AttestationRecord(_Record):
+    """A decision's signed envelope (``envelope``: its JSON text, never redacted or reformatted,
+    since a changed byte breaks the signature; it holds no secret)."""
+
+    decision_id: str
+    keyid: str
+    sha256: str
+    envelope: str
+    created_at: datetime
 
 
 class JobRecord(_Record):

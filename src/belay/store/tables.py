@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "AlertRow",
+    "AttestationRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
@@ -107,6 +108,18 @@ class DecisionRow(Base):
     branch: Mapped[str | None] = mapped_column(String(255))
     policy: Mapped[str | None] = mapped_column(String(255))
     verdict: Mapped[dict[str, Any]]
+
+
+class AttestationRow(Base):
+    """A decision's signed statement: the DSSE envelope's JSON exactly as signed and served."""
+
+    __tablename__ = "attestations"
+
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    keyid: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class JobRow(Base):
