@@ -181,7 +181,10 @@ def test_db_upgrade_and_verify_on_fresh_store(tmp_path: Path) -> None:
     env = dict(os.environ)
     upgrade = _cli(["db", "upgrade", "--config", str(config)], env, tmp_path)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "database at migration " in upgrade.stdout
+    from belay.store import Store
+
+    head = Store(f"sqlite:///{tmp_path / 'head.db'}").head_revision()
+    assert f"database at migration {head}" in upgrade.stdout
     assert _cli(["audit", "verify", "--config", str(config)], env, tmp_path).returncode == 0
     missing = _cli(["audit", "verify", "--config", str(tmp_path / "nope.yaml")], env, tmp_path)
     assert missing.returncode == 2
