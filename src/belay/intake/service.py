@@ -5,6 +5,8 @@
 The judgement is pure and runs before the transaction, so the database lock is held only for
 the writes: submission, decision, audit events and, for a pass, the deployment job (older queued
 jobs of the same application are superseded). The response is sent only after that commit.
+With a signing key (:mod:`belay.attest`), the decision's statement is signed before the
+transaction too, and its envelope is stored in it; the verdict then carries ``attestationUrl``.
 
 Idempotency: a delivery's key is its Standard Webhooks ``webhook-id`` or, for Portage (which
 sends none), the project, the commit and the sorted report digests of the manifest, so a retried
