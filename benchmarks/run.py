@@ -30,7 +30,7 @@ Group = Callable[[bool], list[Figure]]
 
 
 def _groups() -> dict[str, Group]:
-    from benchmarks import intake, investigation, memory, pipeline, policy_eval
+    from benchmarks import hostile, intake, investigation, memory, pipeline, policy_eval
 
     return {
         "intake": intake.measure,
@@ -38,10 +38,11 @@ def _groups() -> dict[str, Group]:
         "policy": policy_eval.figures,
         "investigation": investigation.measure,
         "memory": memory.measure,
+        "hostile": hostile.measure,
     }
 
 
-GROUPS = ("intake", "pipeline", "policy", "investigation", "memory")
+GROUPS = ("intake", "pipeline", "policy", "investigation", "memory", "hostile")
 
 
 def _fmt(value: float | None) -> str:

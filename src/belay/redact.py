@@ -149,15 +149,19 @@ _ALL_NEEDLES = tuple(dict.fromkeys(n for _, _, needles in _PATTERNS for n in nee
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
 _known_pattern: re.Pattern[str] | None = None
+_known_dirty = False
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that every later occurrence of it is redacted.
 
-    Registering the same value twice, ``None``, or a value shorter than six characters is a
-    no-op. A ``Bearer `` prefix is stripped and the bare token registered too.
+    Only Belay's own secrets belong here (its configuration, the credentials it loads): the set
+    is process-wide, so a value someone *sent* would black out every other answer. Registering
+    the same value twice, ``None``, or a value shorter than six characters is a no-op; a
+    ``Bearer `` prefix is stripped and the bare token registered too. Registering costs a set
+    insertion; the matcher is rebuilt once, on the next redaction after a change.
     """
-    global _known_pattern
+    global _known_dirty
     if not value:
         return
     candidates = {value.strip()}
@@ -168,14 +172,26 @@ def register_secret(value: str | None) -> None:
         if candidates <= _known_secrets:
             return
         _known_secrets.update(candidates)
-        # Longest first so that a secret containing another is replaced whole.
-        ordered = sorted(_known_secrets, key=len, reverse=True)
-        _known_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _known_dirty = True
+
+
+def _secrets_pattern() -> re.Pattern[str] | None:
+    """The matcher of the registered secrets, rebuilt here when one was added since."""
+    global _known_pattern, _known_dirty
+    if not _known_dirty:
+        return _known_pattern
+    with _known_lock:
+        if _known_dirty:
+            # Longest first so that a secret containing another is replaced whole.
+            ordered = sorted(_known_secrets, key=len, reverse=True)
+            _known_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            _known_dirty = False
+        return _known_pattern
 
 
 def redact_text(text: str) -> str:
     """Return ``text`` with every known secret and every secret-shaped substring replaced."""
-    pattern = _known_pattern
+    pattern = _secrets_pattern()
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
     lowered = text.lower()
@@ -190,7 +206,7 @@ def redact_text(text: str) -> str:
 
 def _text_is_clean(text: str) -> bool:
     """True when :func:`redact_text` would leave ``text`` as it is (no secret, no needle)."""
-    pattern = _known_pattern
+    pattern = _secrets_pattern()
     if pattern is not None and pattern.search(text) is not None:
         return False
     lowered = text.lower()

@@ -136,17 +136,30 @@ def test_too_many_entries_refused() -> None:
         read_bundle(blob, "many.tgz", limits=BundleLimits(max_entries=3))
 
 
-def test_portage_config_secret_redacted() -> None:
-    """portage-config.json's webhook secret is kept redacted and redacted everywhere after."""
+def test_portage_config_secret_redacted_in_this_bundle_only() -> None:
+    """portage-config.json's webhook secret is redacted in the bundle's kept configuration and
+    stored copy, and is *not* registered process-wide (it would black out other verdicts)."""
     secret = "s3cr3t-webhook-value-998877"
-    config = jsonio.dumps({"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": secret}})
-    files = {"portage-config.json": config, "gitleaks-report.json": b"[]"}
+    config = jsonio.dumps(
+        {"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": f"Bearer {secret}"}}
+    )
+    # The secret also appears inside a report: the stored copy loses it there too.
+    leaks = jsonio.dumps([{"RuleID": "generic-api-key", "File": "a.py", "Secret": secret}])
+    files = {"portage-config.json": config, "gitleaks-report.json": leaks}
     blob = _tar_gz([("gatecheck-manifest.json", _manifest(files)), *files.items()])
     bundle = read_bundle(blob, "p.tgz")
     assert "portage-config.json" not in bundle.entries
     assert secret not in repr(bundle)
     assert bundle.portage_config["ImageTag"] == "app:1"
-    assert secret not in redact_text(f"leaked {secret}")
+    assert secret.encode() not in gzip.decompress(bundle.stored_copy)
+    assert redact_text(f"leaked {secret}") == f"leaked {secret}"
+    # The stored copy is itself a sound bundle: every digest matches its (redacted) entries.
+    again = read_bundle(bundle.stored_copy, "p.tgz")
+    assert {(c.rule, c.status) for c in again.checks} == {
+        ("bundle.manifest", "pass"),
+        ("bundle.digest", "pass"),
+    }
+    assert again.portage_config == bundle.portage_config
 
 
 def test_unreadable_report_in_bundle_fails_verdict_input() -> None:

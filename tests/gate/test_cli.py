@@ -57,7 +57,7 @@ def test_bundle_create_then_evaluate_pass(tmp_path: Path, scans: Path) -> None:
         str(tmp_path / "gitleaks-report.json"),
         str(sbom),
         "--commit",
-        "c0ffee",
+        "c0ffee" + "0" * 34,
         "--branch",
         "main",
         "--remote",
@@ -69,7 +69,9 @@ def test_bundle_create_then_evaluate_pass(tmp_path: Path, scans: Path) -> None:
         "gitleaks: {limitEnabled: true}\n"
         "belay: {requiredReports: [syft, gitleaks], commitBinding: {enabled: true}}\n"
     )
-    result = _run("gate", "evaluate", "--policy", str(policy), "--commit", "c0ffee", str(out))
+    result = _run(
+        "gate", "evaluate", "--policy", str(policy), "--commit", "c0ffee" + "0" * 34, str(out)
+    )
     assert result.exit_code == 0, result.output
     assert "Decision: pass" in result.stdout
     wrong = _run("gate", "evaluate", "--policy", str(policy), "--commit", "bad", str(out))

@@ -172,14 +172,22 @@ def test_commit_binding_and_freshness() -> None:
         "belay: {commitBinding: {enabled: true}, freshness: {enabled: true, maxAgeHours: 24}}"
     )
     report = parse_report(b"[]", "gitleaks.json")
-    facts = BundleFacts(name="b.tgz", created_at=NOW - timedelta(hours=2), commit="ABC123")
+    facts = BundleFacts(
+        name="b.tgz", created_at=NOW - timedelta(hours=2), commit=("ABC123" * 7)[:40]
+    )
     submission = Submission(reports=(report,), bundle=facts)
-    good = evaluate(submission, policy, EvaluationContext(now=NOW, deploy_commit="abc123"))
+    good = evaluate(
+        submission, policy, EvaluationContext(now=NOW, deploy_commit=("abc123" * 7)[:40])
+    )
     assert good.decision == "pass"
-    wrong = evaluate(submission, policy, EvaluationContext(now=NOW, deploy_commit="def456"))
+    wrong = evaluate(
+        submission, policy, EvaluationContext(now=NOW, deploy_commit=("def456" * 7)[:40])
+    )
     assert _status(wrong)["commit.binding"] == "fail"
     late = evaluate(
-        submission, policy, EvaluationContext(now=NOW + timedelta(days=2), deploy_commit="abc123")
+        submission,
+        policy,
+        EvaluationContext(now=NOW + timedelta(days=2), deploy_commit=("abc123" * 7)[:40]),
     )
     assert _status(late)["freshness"] == "fail"
     assert "older than 24h" in late.reasons[1].message

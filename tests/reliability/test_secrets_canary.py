@@ -5,6 +5,8 @@ submit token is rotated), then none of them may appear anywhere Belay writes or 
 from __future__ import annotations
 
 import base64
+import gzip
+import io
 import json
 import os
 import shutil
@@ -12,14 +14,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from belay.gate import write_bundle
 from belay.intake import sign_standard_webhook
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.testing import RunningSimulator, running_simulator
@@ -47,6 +52,8 @@ SUBMIT_TOKEN = f"submit-token-canary-{_RUN}"
 SUBMIT_TOKEN_NEW = f"submit-token-rotated-canary-{_RUN}"
 WEBHOOK_KEY = f"webhook-key-canary-{_RUN}".encode()
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(WEBHOOK_KEY).decode()
+PORTAGE_HEADER = f"Bearer portage-webhook-canary-{_RUN}"
+REGISTRY_PASSWORD = f"registry-password-canary-{_RUN}"
 WRONG = {
     "argo_token": f"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3cm9uZyJ9.wrongArgoCanary{_RUN}",
     "argo_password": f"wrong-argo-password-canary-{_RUN}",
@@ -64,6 +71,8 @@ CANARIES = {
     "wrong argo token": WRONG["argo_token"],
     "wrong argo password": WRONG["argo_password"],
     "wrong submit token": WRONG["submit"],
+    "Portage webhook header (in a bundle)": PORTAGE_HEADER.removeprefix("Bearer "),
+    "registry password (in a bundle)": REGISTRY_PASSWORD,
 }
 APPS = ["canary-tok", "canary-pw"]
 _RBAC = [
@@ -189,6 +198,53 @@ def _dump(database_url: str, tmp_path: Path) -> str:
     return result.stdout
 
 
+def _with_portage_config(bundle: bytes) -> bytes:
+    """The bundle with Portage's configuration added, holding the bundle canaries."""
+    config = json.dumps(
+        {
+            "ImageTag": "registry.example/app:1",
+            "ImagePublish": {"Password": REGISTRY_PASSWORD},
+            "Deploy": {"Enabled": True, "WebhookAuthHeader": PORTAGE_HEADER},
+        }
+    ).encode()
+    files = []
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(bundle)), mode="r:") as archive:
+        for member in archive:
+            handle = archive.extractfile(member)
+            if handle is not None and member.name != "gatecheck-manifest.json":
+                files.append((member.name, handle.read(), []))
+    files.append(("portage-config.json", config, ["type:portage-config"]))
+    return write_bundle(
+        files,
+        created_at=datetime.now(UTC),
+        commit=commit_for(8, "c"),
+        branch="main",
+        remote=remote("canary-tok"),
+    )
+
+
+def _opened_blobs(store: Store) -> str:
+    """Every stored bundle opened: the inflated stream and each archive member, as text.
+
+    A compressed blob hides its contents from a dump and from grep, so the canary opens it.
+    """
+    texts = []
+    with store.unit_of_work() as uow:
+        for submission in uow.submissions.list(limit=10_000):
+            blob = uow.submissions.bundle(submission.id)
+            if not blob:
+                continue
+            raw = gzip.decompress(blob)
+            texts.append(raw.decode("utf-8", errors="replace"))
+            with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as archive:
+                for member in archive:
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        texts.append(handle.read().decode("utf-8", errors="replace"))
+    assert texts, "no stored bundle to open"
+    return "\n".join(texts)
+
+
 def _transcript(response: httpx.Response) -> str:
     headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
     return f"{response.request.method} {response.request.url} -> {response.status_code}\n{headers}\n{response.text}"
@@ -259,6 +315,17 @@ def test_secrets_are_used_and_never_leak(database_url: str, tmp_path: Path) -> N
                 assert bad_sig.status_code == 401
                 store = Store(database_url)
                 wait_jobs_ended(store, expected=2, timeout=120)
+                # A bundle carrying Portage's configuration, with its webhook header and a
+                # registry password: judged, stored, and never shown or kept in clear.
+                with_config = _post(
+                    client,
+                    gate.url,
+                    _with_portage_config(bundles("canary-tok", commit_for(8, "c"), passing=True)),
+                    token=SUBMIT_TOKEN,
+                )
+                seen.append(_transcript(with_config))
+                assert with_config.json()["verdict"]["decision"] == "pass", with_config.text
+                wait_jobs_ended(store, expected=3, timeout=120)
                 assert {j.state for j in all_jobs(store)} == {"succeeded"}
                 # Rotation: the gate restarts with a new submit token; the old one stops working.
                 gate.stop()
@@ -278,7 +345,7 @@ def test_secrets_are_used_and_never_leak(database_url: str, tmp_path: Path) -> N
                 seen += [_transcript(r) for r in (old, new)]
                 assert old.status_code == 401
                 assert new.status_code == 200, new.text
-                wait_jobs_ended(store, expected=3, timeout=120)
+                wait_jobs_ended(store, expected=4, timeout=120)
                 # Every page and read API a user could open.
                 sub_id = new.json()["verdict"]["detailsUrl"].rsplit("/", 1)[1]
                 for path in (
@@ -343,6 +410,7 @@ def test_secrets_are_used_and_never_leak(database_url: str, tmp_path: Path) -> N
     with store.unit_of_work() as uow:
         audit = json.dumps([e.model_dump(mode="json") for e in uow.audit.list(limit=10_000)])
     errors = json.dumps([j.model_dump(mode="json") for j in all_jobs(store)])
+    blobs = _opened_blobs(store)
     store.dispose()
     places = {
         "log file": log.read_text(errors="replace"),
@@ -350,6 +418,7 @@ def test_secrets_are_used_and_never_leak(database_url: str, tmp_path: Path) -> N
         "HTTP answers and CLI output": "\n".join(seen),
         "audit events": audit,
         "jobs (outcomes and errors)": errors,
+        "stored bundles, opened": blobs,
     }
     assert "deploy.finished" in places["log file"], "the log file holds nothing to check"
     leaks = [

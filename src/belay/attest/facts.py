@@ -54,8 +54,13 @@ def decision_facts(
         if bundle is not None
         else ()
     )
-    kev = intel.kev if intel is not None else None
-    epss = intel.epss if intel is not None else None
+    kev = epss = None
+    if intel is not None and intel.kev_sha256:
+        version = intel.kev.version if intel.kev is not None else ""
+        kev = DataDigest(sha256=intel.kev_sha256, version=version or None)
+    if intel is not None and intel.epss_sha256:
+        version = intel.epss.score_date if intel.epss is not None else ""
+        epss = DataDigest(sha256=intel.epss_sha256, version=version or None)
     return DecisionFacts(
         decision_id=decision_id,
         submission_id=submission_id,
@@ -81,8 +86,8 @@ def decision_facts(
         if target is not None
         else None,
         sync=sync,
-        kev=DataDigest(sha256=kev.sha256, version=kev.version or None) if kev else None,
-        epss=DataDigest(sha256=epss.sha256, version=epss.score_date or None) if epss else None,
+        kev=kev,
+        epss=epss,
         details_url=verdict.details_url,
         belay_version=belay_version,
     )

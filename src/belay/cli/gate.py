@@ -22,6 +22,7 @@ from belay.gate import (
     Verdict,
     evaluate,
     export_gatecheck_yaml,
+    is_commit_id,
     load_intel,
     load_policy_set,
     parse_report,
@@ -40,7 +41,9 @@ _MAX_INPUT_BYTES = 1024 * 1024 * 1024
 
 gate_app = typer.Typer(help="Judge scan reports and bundles with a server-side policy.")
 bundle_app = typer.Typer(help="Build gatecheck-compatible bundles.")
-policy_app = typer.Typer(help="Show server-side policies in gatecheck's format.")
+policy_app = typer.Typer(
+    help="Server-side policies: export in gatecheck's format, what-if replays, diffs."
+)
 data_app = typer.Typer(help="KEV and EPSS data for offline decisions.")
 
 
@@ -147,6 +150,10 @@ def create_command(
     remote: Annotated[str | None, typer.Option("--remote", help="Origin URL (context).")] = None,
 ) -> None:
     """Build a gatecheck bundle (manifest, SHA-256 digests, git context) from report files."""
+    if commit is not None and not is_commit_id(commit):
+        raise BadInput(
+            f"--commit {commit[:64]!r}: not a full commit id (40 or 64 hexadecimal characters)"
+        )
     files = []
     for path in reports:
         data = _read(path)
@@ -227,6 +234,9 @@ def refresh_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``gate``, ``bundle``, ``policy`` and ``data`` command groups to ``app``."""
+    from belay.cli import whatif
+
+    whatif.register(policy_app)
     app.add_typer(gate_app, name="gate")
     app.add_typer(bundle_app, name="bundle")
     app.add_typer(policy_app, name="policy")

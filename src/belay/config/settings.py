@@ -189,6 +189,14 @@ class IntakeSettings(_Strict):
     rate_limit_per_minute: int = Field(default=120, ge=0)
     """Per token; 0 turns the limit off."""
     store_bundles: bool = True
+    max_bundle_files: int = Field(default=64, ge=1, le=10_000)
+    """Files one bundle may hold (tar entries, and files its manifest lists)."""
+    max_inflated_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """What a bundle may unpack to in all."""
+    max_entry_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
+    """What one file of a bundle may unpack to."""
+    max_json_depth: int = Field(default=64, ge=4, le=512)
+    """How deeply the manifest and Portage's configuration may nest."""
 
 
 class WorkerSettings(_Strict):

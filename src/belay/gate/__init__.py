@@ -8,11 +8,22 @@ edges: :func:`load_policy_set` (reads a file), :func:`load_intel` (reads KEV/EPS
 
 from __future__ import annotations
 
-from belay.gate.bundle import Bundle, BundleLimits, BundleManifest, read_bundle, write_bundle
+from belay.gate.archive import BundleLimits
+from belay.gate.bundle import Bundle, BundleManifest, read_bundle, write_bundle
 from belay.gate.errors import BundleError, DataRefreshError, GateError, PolicyError, ReportError
-from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate
+from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate, is_commit_id
 from belay.gate.export import export_gatecheck_yaml
-from belay.gate.intel import EpssScores, Intel, KevCatalog, load_intel, parse_epss, parse_kev
+from belay.gate.intel import (
+    DataFile,
+    EpssScores,
+    Intel,
+    KevCatalog,
+    intel_from_files,
+    load_intel,
+    parse_epss,
+    parse_kev,
+    read_data_files,
+)
 from belay.gate.policy import (
     Policy,
     PolicyException,
@@ -33,6 +44,7 @@ __all__ = [
     "BundleLimits",
     "BundleManifest",
     "Coverage",
+    "DataFile",
     "DataRefreshError",
     "EpssScores",
     "EvaluationContext",
@@ -54,6 +66,8 @@ __all__ = [
     "detect_kind",
     "evaluate",
     "export_gatecheck_yaml",
+    "intel_from_files",
+    "is_commit_id",
     "load_intel",
     "load_policy",
     "load_policy_set",
@@ -63,6 +77,7 @@ __all__ = [
     "parse_policy_set",
     "parse_report",
     "read_bundle",
+    "read_data_files",
     "refresh_data",
     "submission_from_bundle",
     "submission_from_reports",

@@ -1,15 +1,21 @@
 """gatecheck bundles: a ``.tar.gz`` of flat files plus ``gatecheck-manifest.json``.
 
-Reading happens in memory and refuses, rather than unpacks, anything unsafe: entries that are
-not regular files (links, devices, directories), names with a path in them (``../x``, ``a/b``,
-absolute), duplicate names, more than ``max_entries`` entries, more than ``max_total_bytes``
-unpacked, or a compression ratio that only a bomb has. Those are :class:`BundleError` (bad
-input). Problems of content (no manifest, a file missing from or not listed in the manifest, a
-digest mismatch) are recorded on the :class:`Bundle` as failing checks ``bundle.manifest`` and
-``bundle.digest``, so the verdict shows them.
+Reading happens in memory (:mod:`belay.gate.archive`) and refuses, rather than unpacks, anything
+unsafe or too big: those are :class:`BundleError` (bad input). Problems of content (no manifest,
+a manifest listing more files than a bundle may hold, a file missing from or not listed in the
+manifest, a digest mismatch, JSON nested too deep) are failing checks ``bundle.manifest`` and
+``bundle.digest`` on the :class:`Bundle`, so the verdict shows them.
 
-The ``portage-config.json`` entry (a dump of Portage's config) may hold a webhook secret: its
-secret-looking values are registered with :mod:`belay.redact` and only a redacted copy is kept.
+Two entries are configuration, not reports, and are never judged: Portage's
+``portage-config.json`` and the policy Portage used, ``gatecheck-config.yml``. Each is taken as
+configuration only under the file name Portage writes *and* when its content has the shape of
+that configuration; a tag (``type:portage-config``, ``type:gatecheck-config``) on any other entry
+is ignored and the entry is judged like every other, so a tag cannot hide a report.
+
+``portage-config.json`` may hold a webhook secret (``WebhookAuthHeader``) and registry passwords.
+Its secret-looking values are this bundle's own business: they are redacted from this bundle's
+stored copy (:attr:`Bundle.stored_copy`) and from its kept configuration, and never registered
+with the process-wide redaction (one submitter's values must not black out another's verdicts).
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ import hashlib
 import io
 import tarfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from belay import jsonio
-from belay.gate.errors import BundleError
+from belay.gate.archive import BundleLimits, read_tar_gz
+from belay.gate.errors import BundleError, ReportError
+from belay.gate.reports import detect_kind
 from belay.gate.verdict import Reason
-from belay.redact import REDACTED, is_secret_key, redact_data, register_secret
+from belay.redact import REDACTED, is_secret_key, redact_data
 
 __all__ = [
     "MANIFEST_NAME",
@@ -37,25 +46,35 @@ __all__ = [
     "GitContext",
     "ManifestFile",
     "bundle_tag",
+    "name_list",
     "read_bundle",
     "write_bundle",
 ]
 
 MANIFEST_NAME = "gatecheck-manifest.json"
+PORTAGE_CONFIG_NAME = "portage-config.json"
+GATECHECK_CONFIG_NAMES = frozenset({"gatecheck-config.yml", "gatecheck-config.yaml"})
 PORTAGE_CONFIG_TAG = "type:portage-config"
 GATECHECK_CONFIG_TAG = "type:gatecheck-config"
-
-
-class BundleLimits(BaseModel):
-    """Bounds on what a bundle may unpack to (defaults fit real Portage bundles with room)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_compressed_bytes: int = 128 * 1024 * 1024
-    max_total_bytes: int = 512 * 1024 * 1024
-    max_entries: int = 64
-    max_ratio: float = 200.0
-    ratio_floor_bytes: int = 8 * 1024 * 1024
+# The top-level keys of a gatecheck policy (gatecheck's config and Belay's extension).
+_GATECHECK_KEYS = frozenset(
+    {
+        "version",
+        "metadata",
+        "grype",
+        "cyclonedx",
+        "semgrep",
+        "gitleaks",
+        "coverage",
+        "api",
+        "belay",
+        "branches",
+    }
+)
+# A configuration entry is small; a bigger one is not taken for configuration (it is judged).
+_MAX_CONFIG_BYTES = 1024 * 1024
+_NAMES_SHOWN = 5
+_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 
 class ManifestFile(BaseModel):
@@ -93,103 +112,56 @@ class BundleManifest(BaseModel):
 class Bundle(BaseModel):
     """A bundle read in memory: its entries (label → bytes), manifest and integrity checks.
 
-    ``entries`` never holds ``portage-config.json`` (only ``portage_config``, redacted).
-    ``declared_policy`` is the bundle's own ``gatecheck-config.yml``: recorded, never applied.
+    ``entries`` holds the entries to judge: never the manifest or a configuration entry.
+    ``portage_config`` is Portage's configuration, redacted; ``declared_policy`` the bundle's own
+    ``gatecheck-config.yml`` (recorded, never applied). ``stored_copy`` is the bundle as it may
+    be kept: the upload itself, or, when it carried a configuration secret, a copy rebuilt with
+    that secret redacted (the manifest's digests updated to match the redacted entries).
     """
 
     model_config = ConfigDict(frozen=True)
 
     name: str
     manifest: BundleManifest | None
-    entries: dict[str, bytes]
+    entries: dict[str, bytes] = Field(repr=False)
     tags: dict[str, tuple[str, ...]] = {}
     checks: tuple[Reason, ...] = ()
     portage_config: Any = None
     declared_policy: str | None = None
+    stored_copy: bytes = Field(default=b"", repr=False)
 
     def report_entries(self) -> list[tuple[str, bytes]]:
-        """The entries to parse as reports (everything but the configuration entries)."""
-        return [
-            (label, data)
-            for label, data in self.entries.items()
-            if label != MANIFEST_NAME and label != self._declared_policy_label()
-        ]
-
-    def _declared_policy_label(self) -> str | None:
-        for label, tags in self.tags.items():
-            if GATECHECK_CONFIG_TAG in tags:
-                return label
-        return "gatecheck-config.yml" if "gatecheck-config.yml" in self.entries else None
+        """The entries to parse as reports."""
+        return list(self.entries.items())
 
 
-def _gunzip(data: bytes, name: str, limits: BundleLimits) -> bytes:
-    if len(data) > limits.max_compressed_bytes:
-        raise BundleError(name, f"larger than {limits.max_compressed_bytes} bytes")
-    if data[:2] != b"\x1f\x8b":
-        raise BundleError(name, "not a gzip file")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = io.BytesIO()
-    chunk = 1024 * 1024
-    pending = data
-    try:
-        while pending:
-            piece = inflater.decompress(pending, chunk)
-            out.write(piece)
-            size = out.tell()
-            if size > limits.max_total_bytes:
-                raise BundleError(name, f"unpacks to more than {limits.max_total_bytes} bytes")
-            if size > limits.ratio_floor_bytes and size > limits.max_ratio * len(data):
-                raise BundleError(
-                    name, f"compression ratio above {limits.max_ratio:g} (refused as a bomb)"
-                )
-            pending = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        out.write(inflater.flush())
-    except zlib.error as err:
-        raise BundleError(name, f"broken gzip data: {err}") from None
-    if not inflater.eof:
-        raise BundleError(name, "truncated gzip data")
-    if inflater.unused_data.strip(b"\x00"):
-        raise BundleError(name, "data after the end of the gzip stream")
-    return out.getvalue()
+def name_list(labels: Sequence[str], limit: int = _NAMES_SHOWN) -> str:
+    """At most ``limit`` names, then how many more: a message stays short whatever is sent."""
+    shown = ", ".join(_shorten(label) for label in labels[:limit])
+    if len(labels) > limit:
+        shown += f" and {len(labels) - limit} more"
+    return shown
 
 
-def _safe_label(member: tarfile.TarInfo, name: str) -> str:
-    label = member.name
-    if label.startswith("./"):
-        label = label[2:]
-    if (
-        not label
-        or label in (".", "..")
-        or "/" in label
-        or "\\" in label
-        or "\x00" in label
-        or label.startswith("~")
-    ):
-        raise BundleError(name, f"entry {member.name!r} is not a plain file name")
-    if not member.isreg():
-        raise BundleError(name, f"entry {member.name!r} is not a regular file (links refused)")
-    return label
+def _shorten(label: str, limit: int = 80) -> str:
+    return label if len(label) <= limit else label[:limit] + "..."
 
 
-def _untar(raw: bytes, name: str, limits: BundleLimits) -> dict[str, bytes]:
-    entries: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as archive:
-            for count, member in enumerate(archive, start=1):
-                if count > limits.max_entries:
-                    raise BundleError(name, f"more than {limits.max_entries} entries")
-                label = _safe_label(member, name)
-                if label in entries:
-                    raise BundleError(name, f"entry {label!r} appears twice")
-                handle = archive.extractfile(member)
-                if handle is None:  # pragma: no cover - regular files always have data
-                    raise BundleError(name, f"entry {label!r} has no data")
-                entries[label] = handle.read()
-    except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as err:
-        raise BundleError(name, f"not a readable tar archive: {err}") from None
-    return entries
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """True when ``value`` (parsed JSON) nests containers more than ``limit`` levels deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _normal_digest(value: str) -> str:
@@ -203,34 +175,151 @@ def _portage_secret_key(key: str) -> bool:
     return is_secret_key(key) or "authheader" in lowered or lowered.endswith("auth")
 
 
-def _scrub_portage(data: Any) -> Any:
+def _scrub_portage(data: Any, secrets: set[str]) -> Any:
+    """A redacted copy of Portage's configuration; the values taken out are added to ``secrets``.
+
+    Recursive: the caller checked the depth first.
+    """
     if isinstance(data, dict):
         cleaned: dict[Any, Any] = {}
         for key, value in data.items():
             if isinstance(key, str) and _portage_secret_key(key) and value not in (None, ""):
-                if isinstance(value, str):
-                    register_secret(value)
+                _collect_scalars(value, secrets)
                 cleaned[key] = REDACTED
             else:
-                cleaned[key] = _scrub_portage(value)
+                cleaned[key] = _scrub_portage(value, secrets)
         return cleaned
     if isinstance(data, list):
-        return [_scrub_portage(item) for item in data]
+        return [_scrub_portage(item, secrets) for item in data]
     return redact_data(data)
 
 
-def _portage_config(data: bytes) -> Any:
+def _collect_scalars(value: Any, out: set[str]) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.add(item.strip())
+            if item.lower().startswith("bearer "):
+                out.add(item[7:].strip())
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _portage_config(data: bytes, limits: BundleLimits) -> tuple[Any, set[str]] | None:
+    """Portage's configuration, redacted, with its secret values; ``None`` if not its shape.
+
+    The shape: a JSON object, not nested too deep, that no report parser recognises.
+    """
+    if len(data) > _MAX_CONFIG_BYTES:
+        return None
     try:
         parsed = jsonio.loads(data)
     except ValueError:
-        return {"unreadable": True}
-    return _scrub_portage(parsed)
+        return None
+    if not isinstance(parsed, dict) or json_depth_exceeds(parsed, limits.max_json_depth):
+        return None
+    try:
+        detect_kind(data, PORTAGE_CONFIG_NAME)
+    except ReportError:
+        secrets: set[str] = set()
+        return _scrub_portage(parsed, secrets), secrets
+    return None
+
+
+def _is_gatecheck_config(data: bytes) -> bool:
+    """The shape of a gatecheck policy: a YAML mapping of gatecheck's top-level keys only."""
+    if len(data) > _MAX_CONFIG_BYTES:
+        return False
+    try:
+        parsed = yaml.safe_load(data)
+    except (yaml.YAMLError, UnicodeError, RecursionError):
+        return False
+    return (
+        isinstance(parsed, dict)
+        and bool(parsed)
+        and all(isinstance(k, str) and k in _GATECHECK_KEYS for k in parsed)
+    )
+
+
+def _manifest_check(name: str, raw: bytes, limits: BundleLimits) -> BundleManifest | Reason:
+    """The manifest, or the failing ``bundle.manifest`` check that says why it is not usable."""
+
+    def fail(why: str) -> Reason:
+        return Reason(rule="bundle.manifest", status="fail", message=f"{name}: {why}")
+
+    if len(raw) > _MAX_MANIFEST_BYTES:
+        # Real manifests are a few kilobytes; a bigger one would be stored and shown whole.
+        return fail(f"{MANIFEST_NAME} is larger than {_MAX_MANIFEST_BYTES // 1024 // 1024} MiB")
+    try:
+        parsed = jsonio.loads(raw)
+    except ValueError:
+        return fail(f"{MANIFEST_NAME} is not valid JSON (or nested too deep)")
+    if json_depth_exceeds(parsed, limits.max_json_depth):
+        return fail(f"{MANIFEST_NAME} is nested more than {limits.max_json_depth} levels deep")
+    files = parsed.get("files") if isinstance(parsed, dict) else None
+    if isinstance(files, dict) and len(files) > limits.max_entries:
+        return fail(
+            f"{MANIFEST_NAME} lists {len(files)} files, more than a bundle may hold "
+            f"({limits.max_entries})"
+        )
+    try:
+        return BundleManifest.model_validate(parsed)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(_shorten(str(p), 40) for p in first["loc"])
+        return fail(f"{MANIFEST_NAME} is not a gatecheck manifest ({where}: {first['msg']})")
+
+
+def _redact_entry(data: bytes, secrets: Iterable[bytes]) -> bytes:
+    for secret in secrets:
+        if secret in data:
+            data = data.replace(secret, REDACTED.encode())
+    return data
+
+
+def _stored_copy(
+    entries: dict[str, bytes],
+    manifest_raw: bytes | None,
+    replaced: dict[str, bytes],
+    secrets: set[str],
+    created: datetime | None,
+) -> bytes:
+    """A copy of the bundle without this bundle's configuration secrets, manifest updated."""
+    # Longest first, so that a secret holding another is replaced whole. Short values are left:
+    # a flag like "true" under an "...Auth" key is no secret, and replacing it would break JSON.
+    needles = sorted({s.encode() for s in secrets if len(s) >= 8}, key=len, reverse=True)
+    changed = dict(replaced)
+    for label, data in entries.items():
+        cleaned = _redact_entry(data, needles)
+        if cleaned is not data:
+            changed[label] = cleaned
+    files = {**entries, **changed}
+    manifest_out = manifest_raw
+    if manifest_raw is not None:
+        try:
+            parsed = jsonio.loads(manifest_raw)
+            listed = parsed.get("files") if isinstance(parsed, dict) else None
+            if isinstance(listed, dict):
+                for label, data in changed.items():
+                    entry = listed.get(label)
+                    if isinstance(entry, dict):
+                        entry["digest"] = hashlib.sha256(data).hexdigest()
+            manifest_out = _redact_entry(jsonio.dumps(redact_data(parsed), indent=True), needles)
+        except ValueError:
+            manifest_out = _redact_entry(manifest_raw, needles)
+    members = ([(MANIFEST_NAME, manifest_out)] if manifest_out is not None else []) + list(
+        files.items()
+    )
+    return _pack(members, created or datetime.now(UTC), level=1)
 
 
 def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -> Bundle:
     """Read a gatecheck bundle from bytes, check it against its manifest, and return it."""
     limits = limits or BundleLimits()
-    entries = _untar(_gunzip(data, name, limits), name, limits)
+    entries = read_tar_gz(data, name, limits)
     checks: list[Reason] = []
     manifest: BundleManifest | None = None
     raw_manifest = entries.pop(MANIFEST_NAME, None)
@@ -239,22 +328,11 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
             Reason(rule="bundle.manifest", status="fail", message=f"{name} has no {MANIFEST_NAME}")
         )
     else:
-        try:
-            manifest = BundleManifest.model_validate(jsonio.loads(raw_manifest))
-        except (ValueError, ValidationError) as err:
-            first = err.errors()[0] if isinstance(err, ValidationError) else None
-            why = (
-                f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-                if first
-                else "not valid JSON"
-            )
-            checks.append(
-                Reason(
-                    rule="bundle.manifest",
-                    status="fail",
-                    message=f"{name}: {MANIFEST_NAME} is not a gatecheck manifest ({why})",
-                )
-            )
+        found = _manifest_check(name, raw_manifest, limits)
+        if isinstance(found, Reason):
+            checks.append(found)
+        else:
+            manifest = found
 
     tags: dict[str, tuple[str, ...]] = {}
     if manifest is not None:
@@ -264,9 +342,9 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
         extra = sorted(present - listed)
         problems = []
         if missing:
-            problems.append(f"listed but missing: {', '.join(missing)}")
+            problems.append(f"listed but missing: {name_list(missing)}")
         if extra:
-            problems.append(f"not in the manifest: {', '.join(extra)}")
+            problems.append(f"not in the manifest: {name_list(extra)}")
         checks.append(
             Reason(
                 rule="bundle.manifest",
@@ -285,7 +363,7 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
                 rule="bundle.digest",
                 status="fail" if mismatched else "pass",
                 message=(
-                    f"{name}: SHA-256 does not match the manifest for {', '.join(mismatched)}"
+                    f"{name}: SHA-256 does not match the manifest for {name_list(mismatched)}"
                     if mismatched
                     else f"{name}: every SHA-256 matches the manifest"
                 ),
@@ -293,13 +371,30 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
         )
 
     portage = None
-    for label in list(entries):
-        if label == "portage-config.json" or PORTAGE_CONFIG_TAG in tags.get(label, ()):
-            portage = _portage_config(entries.pop(label))
+    secrets: set[str] = set()
+    rebuild = False
+    replaced: dict[str, bytes] = {}
+    config_data = entries.get(PORTAGE_CONFIG_NAME)
+    if config_data is not None:
+        found_config = _portage_config(config_data, limits)
+        if found_config is not None:
+            portage, secrets = found_config
+            # Anything redacted (a secret key's value, a password in a URL) means a rebuilt copy.
+            rebuild = portage != jsonio.loads(entries.pop(PORTAGE_CONFIG_NAME))
+            replaced[PORTAGE_CONFIG_NAME] = jsonio.dumps(portage, indent=True)
     declared = None
-    for label, payload in entries.items():
-        if label == "gatecheck-config.yml" or GATECHECK_CONFIG_TAG in tags.get(label, ()):
-            declared = payload.decode("utf-8", errors="replace")
+    for label in sorted(GATECHECK_CONFIG_NAMES & set(entries)):
+        if declared is None and _is_gatecheck_config(entries[label]):
+            declared_bytes = entries.pop(label)
+            declared = declared_bytes.decode("utf-8", errors="replace")
+            replaced[label] = declared_bytes
+    created = None
+    if manifest is not None and manifest.created_at:
+        try:
+            created = datetime.fromisoformat(manifest.created_at.replace("Z", "+00:00"))
+        except ValueError:
+            created = None
+    stored = _stored_copy(entries, raw_manifest, replaced, secrets, created) if rebuild else data
     return Bundle(
         name=name,
         manifest=manifest,
@@ -308,6 +403,7 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
         checks=tuple(checks),
         portage_config=portage,
         declared_policy=declared,
+        stored_copy=stored,
     )
 
 
@@ -351,18 +447,23 @@ def write_bundle(
             "remote": remote or "",
             "status": [],
         }
+    members = [(MANIFEST_NAME, jsonio.dumps(manifest, indent=True))]
+    members += [(label, data) for label, data, _ in files]
+    return _pack(members, created_at, level=6)
+
+
+def _pack(members: Sequence[tuple[str, bytes]], created_at: datetime, *, level: int) -> bytes:
+    """A ``.tar.gz`` of flat files, each stamped with ``created_at``."""
     mtime = int(created_at.timestamp())
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for label, data in [(MANIFEST_NAME, jsonio.dumps(manifest, indent=True))] + [
-            (label, data) for label, data, _ in files
-        ]:
+        for label, data in members:
             info = tarfile.TarInfo(label)
             info.size = len(data)
             info.mode = 0o644
             info.mtime = mtime
             archive.addfile(info, io.BytesIO(data))
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return compressor.compress(buffer.getvalue()) + compressor.flush()
 
 

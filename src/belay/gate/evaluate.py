@@ -21,6 +21,7 @@ rules follow; rules of a report type apply when such a report is present (presen
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
 from belay.gate.reports.model import Finding, Report, ReportKind
 from belay.gate.verdict import Reason, Verdict, make_verdict
 
-__all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate"]
+__all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate", "is_commit_id"]
 
 _MAX_NAMED = 10
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -74,6 +75,23 @@ class EvaluationContext(BaseModel):
     details_url: str | None = None
 
 
+def is_commit_id(value: str | None) -> bool:
+    """True for a full git commit id: 40 hexadecimal characters (SHA-1) or 64 (SHA-256).
+
+    Branch and tag names, ``HEAD``, ``refs/...``, short ids and anything starting with ``-``
+    are not commits: syncing one would deploy whatever it points at when the sync runs.
+    """
+    return (
+        value is not None
+        and len(value) in (40, 64)
+        and all(c in "0123456789abcdefABCDEF" for c in value)
+    )
+
+
+def _quoted(value: str, limit: int = 64) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
 # --- naming findings -------------------------------------------------------------------------
 
 
@@ -94,7 +112,8 @@ def _label(finding: Finding) -> str:
         return name
     if finding.path:
         where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-        return f"{finding.id} at {where}"
+        said = f" ({finding.label})" if finding.label else ""
+        return f"{finding.id} at {where}{said}"
     return finding.id
 
 
@@ -127,13 +146,19 @@ class _Exceptions:
             table[exc.id.upper()].append(exc)
 
     @staticmethod
-    def _keys(finding: Finding) -> list[str]:
-        keys = [finding.id.upper()]
-        keys.extend(a.upper() for a in finding.aliases)
+    def _keys(finding: Finding) -> list[tuple[str, str]]:
+        """The keys an exception id may name, each with how it identifies the finding."""
+        keys = [(finding.id.upper(), "")]
+        keys.extend((a.upper(), "") for a in finding.aliases)
         if finding.rule:
-            keys.append(finding.rule.upper())
-        if finding.fingerprint:
-            keys.append(finding.fingerprint.upper())
+            keys.append((finding.rule.upper(), ""))
+        if finding.fingerprint and not is_placeholder_fingerprint(finding.fingerprint):
+            keys.append((finding.fingerprint.upper(), ""))
+        elif finding.rule and finding.path:
+            # No usable fingerprint (semgrep without a login writes "requires login" for every
+            # finding): the finding is known by its rule, file and line instead.
+            composite = f"{finding.rule}:{finding.path}:{finding.line or 0}".upper()
+            keys.append((composite, _COMPOSITE_NOTE))
         return keys
 
     @staticmethod
@@ -142,24 +167,42 @@ class _Exceptions:
             return False
         return exc.path is None or fnmatch.fnmatchcase(finding.path or "", exc.path)
 
-    def match(self, finding: Finding) -> tuple[PolicyException | None, PolicyException | None]:
-        """The live exception covering ``finding``, else an expired one that would have."""
+    def match(self, finding: Finding) -> tuple[PolicyException | None, PolicyException | None, str]:
+        """The live exception covering ``finding``, else an expired one that would have, and a
+        note on how the finding was matched (empty for its id, alias, rule or fingerprint)."""
         if not self.live and not self.expired:
-            return None, None
+            return None, None, ""
         keys = self._keys(finding)
-        for key in keys:
+        for key, how in keys:
             for exc in self.live.get(key, ()):
                 if self._in_scope(exc, finding):
-                    return exc, None
-        for key in keys:
+                    return exc, None, how
+        for key, how in keys:
             for exc in self.expired.get(key, ()):
                 if self._in_scope(exc, finding):
-                    return None, exc
-        return None, None
+                    return None, exc, how
+        return None, None, ""
 
 
-def _describe_exception(exc: PolicyException) -> str:
-    return f"exception {exc.id} (owner {exc.owner}, expires {exc.expires.date().isoformat()})"
+_COMPOSITE_NOTE = "matched on rule, file and line: the report's fingerprint is a placeholder"
+# SARIF fingerprints are written "<key>/v<N>:<value>" by the parser (matchBasedId/v1:...).
+_SARIF_FINGERPRINT_KEY = re.compile(r"^[A-Za-z][\w.\-]*/v\d+:")
+_PLACEHOLDER_VALUES = frozenset({"", "requires login", "requires-login", "none", "null"})
+
+
+def is_placeholder_fingerprint(value: str) -> bool:
+    """True for a fingerprint that does not tell findings apart.
+
+    Semgrep without a login writes ``requires login`` for every finding (in SARIF as
+    ``matchBasedId/v1:requires login``); an empty value or one made only of zeros is no better.
+    """
+    tail = _SARIF_FINGERPRINT_KEY.sub("", value.strip()).strip().lower()
+    return tail in _PLACEHOLDER_VALUES or set(tail) <= {"0"}
+
+
+def _describe_exception(exc: PolicyException, how: str = "") -> str:
+    text = f"exception {exc.id} (owner {exc.owner}, expires {exc.expires.date().isoformat()})"
+    return f"{text}, {how}" if how else text
 
 
 class _RuleTally:
@@ -267,10 +310,10 @@ def _vulnerability_rules(
                 for tally in targets:
                     tally.accept(finding, "cveRiskAcceptance")
                 continue
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
                 for tally in targets:
-                    tally.accept(finding, _describe_exception(live))
+                    tally.accept(finding, _describe_exception(live, how))
                 continue
             for tally in targets:
                 if expired is not None:
@@ -366,9 +409,9 @@ def _limited_rules(
             tally = tallies.get(key or "")
             if tally is None:
                 continue
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
-                tally.accept(finding, _describe_exception(live))
+                tally.accept(finding, _describe_exception(live, how))
             elif finding.impact in accepted_impacts:
                 tally.accept(finding, f"impactRiskAcceptance ({finding.impact} impact)")
             else:
@@ -398,9 +441,9 @@ def _any_finding_fails(
     tally = _RuleTally()
     for report in reports:
         for finding in report.findings:
-            live, expired = exceptions.match(finding)
+            live, expired, how = exceptions.match(finding)
             if live is not None:
-                tally.accept(finding, _describe_exception(live))
+                tally.accept(finding, _describe_exception(live, how))
             else:
                 if expired is not None:
                     tally.expired[expired.id] = expired
@@ -424,6 +467,15 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
         return Reason(
             rule=rule, status="fail", message="the bundle names no commit (context.commitHash)"
         )
+    if not is_commit_id(scanned):
+        return Reason(
+            rule=rule,
+            status="fail",
+            message=f"the bundle's commitHash {_quoted(scanned)} is not a full commit id "
+            "(40 or 64 hexadecimal characters); nothing will be synced",
+        )
+    if context.deploy_commit is not None and not is_commit_id(context.deploy_commit):
+        return _not_a_commit(context.deploy_commit)
     if not context.deploy_commit:
         if context.deploy_ref:
             return Reason(
@@ -441,6 +493,19 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
             "would be deployed",
         )
     return Reason(rule=rule, status="pass", message=f"the bundle scanned commit {scanned}")
+
+
+def _not_a_commit(value: str) -> Reason:
+    if not value:
+        problem = "the bundle names no commit (context.commitHash) and the project syncs it"
+    else:
+        problem = (
+            f"the commit to deploy {_quoted(value)} is not a full commit id "
+            "(40 or 64 hexadecimal characters)"
+        )
+    return Reason(
+        rule="commit.binding", status="fail", message=f"{problem}; nothing will be synced"
+    )
 
 
 def _freshness(submission: Submission, policy: Policy, context: EvaluationContext) -> Reason:
@@ -551,6 +616,9 @@ def evaluate(submission: Submission, policy: Policy, context: EvaluationContext)
 
     if belay.commit_binding.enabled:
         reasons.append(_commit_binding(submission, context))
+    elif context.deploy_commit is not None and not is_commit_id(context.deploy_commit):
+        # Binding may be off, but what would be synced must still be a commit, not a name.
+        reasons.append(_not_a_commit(context.deploy_commit))
     if belay.freshness.enabled:
         reasons.append(_freshness(submission, policy, context))
     reasons.extend(_required(submission, policy))
@@ -606,7 +674,10 @@ def evaluate(submission: Submission, policy: Policy, context: EvaluationContext)
         )
     if by_kind.get(ReportKind.clamav) and belay.clamav.enabled:
         clam = by_kind[ReportKind.clamav]
-        unlisted = sum(max(0, r.infected - len(r.findings)) for r in clam)
+        unlisted = sum(
+            max(0, r.infected - sum(1 for f in r.findings if f.severity == "infected"))
+            for r in clam
+        )
         reasons.append(
             _any_finding_fails("clamav.infected", clam, exceptions, "infected file", unlisted)
         )

@@ -15,11 +15,21 @@ import zlib
 from pathlib import Path
 
 import msgspec
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from belay.gate.errors import GateError
 
-__all__ = ["EpssScores", "Intel", "KevCatalog", "load_intel", "parse_epss", "parse_kev"]
+__all__ = [
+    "DataFile",
+    "EpssScores",
+    "Intel",
+    "KevCatalog",
+    "intel_from_files",
+    "load_intel",
+    "parse_epss",
+    "parse_kev",
+    "read_data_files",
+]
 
 _MAX_DATA_BYTES = 512 * 1024 * 1024
 
@@ -31,8 +41,6 @@ class KevCatalog(BaseModel):
 
     version: str = ""
     cves: frozenset[str]
-    sha256: str = ""
-    """Hex SHA-256 of the file as read (named in signed verdicts)."""
 
 
 class EpssScores(BaseModel):
@@ -42,8 +50,6 @@ class EpssScores(BaseModel):
 
     score_date: str = ""
     scores: dict[str, float]
-    sha256: str = ""
-    """Hex SHA-256 of the file as read (gzip or plain; named in signed verdicts)."""
 
 
 class Intel(BaseModel):
@@ -55,6 +61,25 @@ class Intel(BaseModel):
     epss: EpssScores | None = None
     kev_problem: str | None = None
     epss_problem: str | None = None
+    kev_sha256: str | None = None
+    """SHA-256 of the KEV file as read (what a decision records, and what a replay looks up)."""
+    epss_sha256: str | None = None
+
+    def digests(self) -> dict[str, str]:
+        """The digests of the data files that were loaded, by kind (``kev``, ``epss``)."""
+        found = {"kev": self.kev_sha256, "epss": self.epss_sha256}
+        return {kind: digest for kind, digest in found.items() if digest}
+
+
+class DataFile(BaseModel):
+    """One KEV or EPSS file as read: its kind, where it came from, its bytes and their digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    name: str
+    content: bytes = Field(repr=False)
+    sha256: str
 
 
 class _KevEntry(msgspec.Struct):
@@ -75,13 +100,11 @@ def parse_kev(data: bytes, name: str) -> KevCatalog:
     return KevCatalog(
         version=doc.catalogVersion or "",
         cves=frozenset(v.cveID.upper() for v in doc.vulnerabilities),
-        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
 def parse_epss(data: bytes, name: str) -> EpssScores:
     """Parse an EPSS CSV (gzip or plain)."""
-    digest = hashlib.sha256(data).hexdigest()
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -111,7 +134,7 @@ def parse_epss(data: bytes, name: str) -> EpssScores:
         if not 0.0 <= score <= 1.0:
             raise GateError(f"{name}: line {number}: EPSS score {score} is outside 0..1")
         scores[row[0].strip().upper()] = score
-    return EpssScores(score_date=score_date, scores=scores, sha256=digest)
+    return EpssScores(score_date=score_date, scores=scores)
 
 
 def _read(path: Path) -> bytes:
@@ -120,26 +143,56 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_intel(kev_path: Path | None, epss_path: Path | None) -> Intel:
-    """Load the named files; a file that cannot be read is recorded, not raised.
+def read_data_files(
+    kev_path: Path | None, epss_path: Path | None
+) -> tuple[dict[str, DataFile], dict[str, str]]:
+    """Read the named files: what was read, by kind, and why a file could not be, by kind."""
+    files: dict[str, DataFile] = {}
+    problems: dict[str, str] = {}
+    for kind, label, path in (("kev", "KEV catalog", kev_path), ("epss", "EPSS file", epss_path)):
+        if path is None:
+            continue
+        try:
+            content = _read(path)
+        except OSError as err:
+            problems[kind] = f"{label} {path} cannot be read ({err.strerror or err})"
+        except GateError as err:
+            problems[kind] = str(err)
+        else:
+            digest = hashlib.sha256(content).hexdigest()
+            files[kind] = DataFile(kind=kind, name=str(path), content=content, sha256=digest)
+    return files, problems
+
+
+def intel_from_files(files: dict[str, DataFile], problems: dict[str, str] | None = None) -> Intel:
+    """Parse KEV and EPSS files already read; a file that does not parse is recorded, not raised.
 
     The evaluation then fails closed on the rules that needed it (a KEV limit without a
     catalog fails; EPSS acceptance without scores accepts nothing).
     """
+    found = dict(problems or {})
     kev = epss = None
-    kev_problem = epss_problem = None
-    if kev_path is not None:
+    kev_file, epss_file = files.get("kev"), files.get("epss")
+    if kev_file is not None:
         try:
-            kev = parse_kev(_read(kev_path), str(kev_path))
-        except OSError as err:
-            kev_problem = f"KEV catalog {kev_path} cannot be read ({err.strerror or err})"
+            kev = parse_kev(kev_file.content, kev_file.name)
         except GateError as err:
-            kev_problem = str(err)
-    if epss_path is not None:
+            found["kev"] = str(err)
+    if epss_file is not None:
         try:
-            epss = parse_epss(_read(epss_path), str(epss_path))
-        except OSError as err:
-            epss_problem = f"EPSS file {epss_path} cannot be read ({err.strerror or err})"
+            epss = parse_epss(epss_file.content, epss_file.name)
         except GateError as err:
-            epss_problem = str(err)
-    return Intel(kev=kev, epss=epss, kev_problem=kev_problem, epss_problem=epss_problem)
+            found["epss"] = str(err)
+    return Intel(
+        kev=kev,
+        epss=epss,
+        kev_problem=found.get("kev"),
+        epss_problem=found.get("epss"),
+        kev_sha256=kev_file.sha256 if kev is not None and kev_file is not None else None,
+        epss_sha256=epss_file.sha256 if epss is not None and epss_file is not None else None,
+    )
+
+
+def load_intel(kev_path: Path | None, epss_path: Path | None) -> Intel:
+    """Read and parse the named files (see :func:`intel_from_files`)."""
+    return intel_from_files(*read_data_files(kev_path, epss_path))

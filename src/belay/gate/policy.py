@@ -225,6 +225,17 @@ class PolicyException(_Model):
     @field_validator("expires", mode="before")
     @classmethod
     def _date_to_end_of_day(cls, value: Any) -> Any:
+        # A quoted date ('2026-07-01') arrives as a string: read it the same as a YAML date, so
+        # that no expiry is ever naive (comparing one with the clock would raise).
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = date.fromisoformat(text)
+            except ValueError:
+                try:
+                    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                except ValueError:
+                    return value
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
         if isinstance(value, datetime) and value.tzinfo is None:

@@ -33,17 +33,15 @@ from belay.deploy.spec import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,
-    EvaluationContext,
+    BundleLimits,
     Intel,
+    Policy,
     PolicySet,
-    Reason,
     Verdict,
-    evaluate,
-    load_intel,
+    intel_from_files,
     load_policy_set,
-    make_verdict,
     read_bundle,
-    submission_from_bundle,
+    read_data_files,
 )
 from belay.gate.errors import GateError
 from belay.intake.auth import (
@@ -54,6 +52,7 @@ from belay.intake.auth import (
     decode_webhook_secret,
     hash_token,
 )
+from belay.intake.judgement import judge_bundle, unmapped, unreadable_bundle
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
@@ -183,6 +182,14 @@ class IntakeService:
         self.clock = clock
         self.on_job_queued: Callable[[], None] | None = None
         """Called after a commit that queued a deployment job (wakes in-process workers)."""
+        intake = settings.intake
+        self.bundle_limits = BundleLimits(
+            max_compressed_bytes=intake.max_body_bytes,
+            max_total_bytes=intake.max_inflated_bytes,
+            max_entry_bytes=intake.max_entry_bytes,
+            max_entries=intake.max_bundle_files,
+            max_json_depth=intake.max_json_depth,
+        )
         self._policies: dict[str, PolicySet] = {}
         self._intel: dict[tuple[str, str | None], Intel] = {}
         for name in {p.policy for p in settings.projects} | set(settings.policies):
@@ -217,7 +224,7 @@ class IntakeService:
         details_url = f"{self.settings.public_url}/submissions/{submission_id}"
         bundle: Bundle | None = None
         try:
-            bundle = read_bundle(bundle_bytes, bundle_name or "bundle")
+            bundle = read_bundle(bundle_bytes, bundle_name or "bundle", limits=self.bundle_limits)
         except BundleError as err:
             broken = str(err)
         else:
@@ -236,8 +243,16 @@ class IntakeService:
             self._record_refusal(auth, reason=mapping.reason, status=403)
             return _error(403, mapping.reason)
         project = mapping.project
-        key, content = _idempotency(auth, project, commit, bundle, bundle_bytes)
-        verdict = self._judge(
+        key, content = _idempotency(
+            auth,
+            project,
+            remote=remote,
+            branch=branch,
+            commit=commit,
+            bundle=bundle,
+            bundle_bytes=bundle_bytes,
+        )
+        verdict, intel = self._judge(
             bundle=bundle,
             broken=broken,
             project=project,
@@ -271,7 +286,10 @@ class IntakeService:
             decision_id=decision_id,
         )
         try:
-            self._store(record, bundle_bytes, verdict, project, auth, form, now, bundle=bundle)
+            # Only a bundle that was read can be kept: its stored copy has the configuration's
+            # secrets redacted. An unreadable upload is not kept (it could hold anything).
+            kept = bundle.stored_copy if bundle is not None else None
+            self._store(record, kept, verdict, intel, project, auth, form, now, bundle=bundle)
         except IntegrityError:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
@@ -300,62 +318,62 @@ class IntakeService:
         branch: str | None,
         now: datetime,
         details_url: str,
-    ) -> Verdict:
+    ) -> tuple[Verdict, Intel | None]:
+        """The verdict, and the threat data it was judged with (``None`` when not judged)."""
         if bundle is None:
-            rule = "bundle.digest" if "digest" in broken else "bundle.manifest"
-            return make_verdict(
-                [Reason(rule=rule, status="fail", message=broken)], details_url=details_url
-            )
+            return unreadable_bundle(broken, details_url=details_url), None
         if project is None:
-            return make_verdict(
-                [
-                    Reason(
-                        rule="mapping",
-                        status="fail",
-                        message=f"{mapping_reason}; nothing will be synced",
-                    )
-                ],
-                details_url=details_url,
-            )
+            return unmapped(mapping_reason, details_url=details_url), None
         policy_set = self._policies[project.policy]
         policy = policy_set.for_branch(branch)
-        intel_key = (project.policy, branch)
-        if intel_key not in self._intel:
-            files = policy.belay.data
-            self._intel[intel_key] = load_intel(
-                policy_set.data_path(files.kev), policy_set.data_path(files.epss)
-            )
-        deploy_commit = commit if project.sync.revision == "commit" else None
-        deploy_ref = (
-            None
-            if deploy_commit
-            else (branch if project.sync.revision == "branch" else project.sync.revision)
-        )
-        context = EvaluationContext(
+        intel = self._intel_for(project.policy, branch, policy_set, policy)
+        verdict = judge_bundle(
+            bundle,
+            project=project,
+            policy=policy,
+            intel=intel,
+            commit=commit,
+            branch=branch,
             now=now,
-            deploy_commit=deploy_commit,
-            deploy_ref=deploy_ref,
-            intel=self._intel[intel_key],
             details_url=details_url,
         )
-        verdict = evaluate(submission_from_bundle(bundle), policy, context)
-        if project.argocd is None and verdict.decision == "pass":
-            reasons = [
-                *verdict.reasons,
-                Reason(
-                    rule="mapping",
-                    status="fail",
-                    message=f"project {project.name} has no Argo CD application",
-                ),
-            ]
-            return make_verdict(reasons, details_url=details_url)
-        return verdict
+        return verdict, intel
+
+    def _intel_for(
+        self, policy_name: str, branch: str | None, policy_set: PolicySet, policy: Policy
+    ) -> Intel:
+        """KEV/EPSS data for a policy, read once; each file is kept in the store by its digest
+        the first time, so a later replay of a decision can use exactly what it used."""
+        key = (policy_name, branch)
+        intel = self._intel.get(key)
+        if intel is not None:
+            return intel
+        files = policy.belay.data
+        read, problems = read_data_files(
+            policy_set.data_path(files.kev), policy_set.data_path(files.epss)
+        )
+        intel = intel_from_files(read, problems)
+        kept = [f for f in read.values() if f.sha256 in intel.digests().values()]
+        if kept:
+            with self.store.unit_of_work() as uow:
+                for data in kept:
+                    uow.snapshots.keep(
+                        kind=data.kind,
+                        name=data.name,
+                        sha256=data.sha256,
+                        content=data.content,
+                        now=self.clock(),
+                    )
+                uow.commit()
+        self._intel[key] = intel
+        return intel
 
     def _store(
         self,
         record: SubmissionRecord,
-        bundle_bytes: bytes,
+        bundle_copy: bytes | None,
         verdict: Verdict,
+        intel: Intel | None,
         project: ProjectSettings | None,
         auth: AuthResult,
         form: Mapping[str, str],
@@ -384,6 +402,7 @@ class IntakeService:
             branch=record.branch,
             policy=project.policy if project else None,
             verdict=verdict.model_dump(mode="json", by_alias=True),
+            data_digests=intel.digests() if intel is not None else None,
         )
         deploy = verdict.decision == "pass" and project is not None and target is not None
         spec = (
@@ -391,7 +410,7 @@ class IntakeService:
             if deploy and project is not None
             else None
         )
-        signed = self._attest(decision, record, verdict, bundle, project, spec)
+        signed = self._attest(decision, record, verdict, bundle, project, spec, intel)
         common = {
             "project": record.project,
             "instance": decision.instance,
@@ -436,7 +455,7 @@ class IntakeService:
             # A replay fails the submission's unique idempotency key here, which rolls this
             # write back and is answered from the stored submission (see submit()).
             uow.submissions.add(
-                record, bundle=bundle_bytes if self.settings.intake.store_bundles else None
+                record, bundle=bundle_copy if self.settings.intake.store_bundles else None
             )
             uow.decisions.add(decision)
             if signed is not None:
@@ -497,15 +516,14 @@ class IntakeService:
         bundle: Bundle | None,
         project: ProjectSettings | None,
         spec: SyncSpec | None,
+        intel: Intel | None,
     ) -> SignedAttestation | None:
         """The decision's signed statement (docs/attestations.md), or ``None`` without a key."""
         if self.attestor is None:
             return None
-        judged = project is not None and bundle is not None
-        policy = intel = None
-        if judged and project is not None:
+        policy = None
+        if project is not None and bundle is not None:
             policy = self._policies[project.policy].for_branch(record.branch)
-            intel = self._intel.get((project.policy, record.branch))
         return self.attestor.sign(
             decision_facts(
                 decision_id=decision.id,
@@ -602,11 +620,19 @@ def _check_form(form: Mapping[str, str]) -> str | None:
 def _idempotency(
     auth: AuthResult,
     project: ProjectSettings | None,
+    *,
+    remote: str | None,
+    branch: str | None,
     commit: str | None,
     bundle: Bundle | None,
     bundle_bytes: bytes,
 ) -> tuple[str, str]:
-    """The delivery's key and the digest of what it carries (to tell a replay from a reuse)."""
+    """The delivery's key and the digest of what it carries (to tell a replay from a reuse).
+
+    Without a ``webhook-id`` the key covers everything that changes the decision: the project,
+    the remote, the branch, the commit and the sorted report digests. The same reports sent for
+    another branch are another delivery, not a replay of the first one's verdict.
+    """
     if bundle is not None and bundle.manifest is not None:
         digests = sorted(f.digest for f in bundle.manifest.files.values())
         content = hashlib.sha256("\n".join(digests).encode()).hexdigest()
@@ -616,7 +642,8 @@ def _idempotency(
     if auth.webhook_id:
         key = f"webhook:{scope}:{auth.webhook_id}"
     else:
-        key = f"portage:{scope}:{commit or '-'}:{content}"
+        where = hashlib.sha256(f"{remote or ''}\n{branch or ''}".encode()).hexdigest()[:32]
+        key = f"portage:{scope}:{where}:{commit or '-'}:{content}"
     if len(key) > _MAX_KEY:
         # Long project names or webhook ids: keep the key unique but within the column.
         key = f"{key.split(':', 1)[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"

@@ -39,6 +39,7 @@ from belay.store.records import (
     JobRecord,
     JobState,
     NewAuditEvent,
+    StoredJudgement,
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
@@ -56,6 +57,7 @@ __all__ = [
     "Store",
     "StoreConfigError",
     "StoreError",
+    "StoredJudgement",
     "SubmissionRecord",
     "UnitOfWork",
     "new_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AttestationRecord",
@@ -14,6 +14,7 @@ __all__ = [
     "JobRecord",
     "JobState",
     "NewAuditEvent",
+    "StoredJudgement",
     "SubmissionRecord",
 ]
 
@@ -59,6 +60,8 @@ class DecisionRecord(_Record):
     branch: str | None = None
     policy: str | None = None
     verdict: dict[str, Any]
+    data_digests: dict[str, str] | None = None
+    """SHA-256 of each KEV/EPSS file the judgement used, by kind."""
 
 
 class AttestationRecord(_Record):
@@ -131,3 +134,19 @@ class AuditEvent(_Record):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+class StoredJudgement(_Record):
+    """A submission with its decision and stored bundle: what a policy replay needs."""
+
+    submission_id: str
+    project: str | None
+    branch: str | None
+    commit: str | None
+    decision_id: str
+    decided_at: datetime
+    decision: Literal["pass", "fail"]
+    verdict: dict[str, Any]
+    policy: str | None = None
+    data_digests: dict[str, str] | None = None
+    bundle: bytes | None = Field(default=None, repr=False)

@@ -30,6 +30,7 @@ __all__ = [
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
+    "DataSnapshotRow",
     "DecisionRow",
     "InvestigationRow",
     "JobRow",
@@ -108,6 +109,21 @@ class DecisionRow(Base):
     branch: Mapped[str | None] = mapped_column(String(255))
     policy: Mapped[str | None] = mapped_column(String(255))
     verdict: Mapped[dict[str, Any]]
+    # The SHA-256 of each threat-data file the judgement used ({"kev": ..., "epss": ...}).
+    data_digests: Mapped[dict[str, Any] | None]
+
+
+class DataSnapshotRow(Base):
+    """A KEV or EPSS file as a decision used it, kept so that a replay can use it again."""
+
+    __tablename__ = "data_snapshots"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    """The file's bytes, gzip-compressed."""
 
 
 class AttestationRow(Base):

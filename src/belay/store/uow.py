@@ -12,6 +12,7 @@ verdict, queue entry and audit record leaves nothing half-written. Repositories 
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from belay.store.records import (
     JobRecord,
     JobState,
     NewAuditEvent,
+    StoredJudgement,
     SubmissionRecord,
 )
 from belay.store.tables import (
@@ -49,6 +51,7 @@ from belay.store.tables import (
     AttestationRow,
     AuditEventRow,
     AuditHeadRow,
+    DataSnapshotRow,
     DecisionRow,
     InvestigationRow,
     JobRow,
@@ -59,6 +62,7 @@ __all__ = [
     "AlertRepository",
     "AttestationRepository",
     "AuditRepository",
+    "DataSnapshotRepository",
     "DecisionRepository",
     "InvestigationRepository",
     "JobRepository",
@@ -207,12 +211,90 @@ class SubmissionRepository:
         """The stored copy of the submission's bundle, if one was kept."""
         return self._s.scalar(select(SubmissionRow.bundle).where(SubmissionRow.id == submission_id))
 
+    def judged(
+        self,
+        *,
+        projects: Sequence[str],
+        since: datetime | None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 200,
+    ) -> list[StoredJudgement]:
+        """Submissions of ``projects`` decided at or after ``since``, oldest first, each with its
+        decision and stored bundle; ``after`` (the last one's decision time and submission id)
+        pages through them in a stable order."""
+        sub, dec = _SUBMISSIONS, _DECISIONS
+        query = (
+            select(
+                sub.c.id.label("submission_id"),
+                sub.c.project,
+                sub.c.branch,
+                sub.c.commit_sha.label("commit"),
+                dec.c.id.label("decision_id"),
+                dec.c.decided_at,
+                dec.c.decision,
+                dec.c.verdict,
+                dec.c.policy,
+                dec.c.data_digests,
+                sub.c.bundle,
+            )
+            .join(dec, dec.c.id == sub.c.decision_id)
+            .where(sub.c.project.in_(list(projects)))
+            .order_by(dec.c.decided_at, sub.c.id)
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(dec.c.decided_at >= since)
+        if after is not None:
+            at, last = after
+            query = query.where(
+                or_(dec.c.decided_at > at, and_(dec.c.decided_at == at, sub.c.id > last))
+            )
+        rows = _connection(self._s).execute(query).mappings()
+        return [StoredJudgement.model_validate(dict(row)) for row in rows]
+
     def list(self, *, limit: int = 100, project: str | None = None) -> list[SubmissionRecord]:
         """Newest first."""
         query = select(SubmissionRow).order_by(SubmissionRow.received_at.desc()).limit(limit)
         if project:
             query = query.where(SubmissionRow.project == project)
         return [SubmissionRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class DataSnapshotRepository:
+    """KEV and EPSS files as decisions used them (by SHA-256), for replays."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def keep(self, *, kind: str, name: str, sha256: str, content: bytes, now: datetime) -> bool:
+        """Store a data file unless one with this digest is kept already; True when stored."""
+        if self._s.get(DataSnapshotRow, sha256) is not None:
+            return False
+        try:
+            with self._s.begin_nested():
+                self._s.add(
+                    DataSnapshotRow(
+                        sha256=sha256,
+                        kind=kind,
+                        name=name[:1024],
+                        created_at=now,
+                        content=gzip.compress(content, compresslevel=6),
+                    )
+                )
+        except IntegrityError:  # another process kept the same file a moment ago
+            return False
+        return True
+
+    def content(self, sha256: str) -> tuple[str, str, bytes] | None:
+        """The kind, name and bytes of the kept file with this digest, or ``None``."""
+        row = self._s.get(DataSnapshotRow, sha256)
+        if row is None:
+            return None
+        return row.kind, row.name, gzip.decompress(row.content)
+
+    def forget(self, sha256: str) -> None:
+        """Drop a kept file (retention; replays of the decisions that used it say so)."""
+        self._s.execute(delete(DataSnapshotRow).where(DataSnapshotRow.sha256 == sha256))
 
 
 class DecisionRepository:
@@ -701,6 +783,7 @@ class UnitOfWork:
     audit: AuditRepository
     alerts: AlertRepository
     investigations: InvestigationRepository
+    snapshots: DataSnapshotRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -716,6 +799,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.alerts = AlertRepository(session)
         self.investigations = InvestigationRepository(session)
+        self.snapshots = DataSnapshotRepository(session)
         return self
 
     def __exit__(

@@ -20,12 +20,7 @@ def decode(data: bytes, schema: type[T], name: str, what: str) -> T:
     if decoder is None:
         decoder = msgspec.json.Decoder(schema)
         _DECODERS[schema] = decoder
-    try:
-        return decoder.decode(data)  # type: ignore[return-value]
-    except msgspec.ValidationError as err:
-        raise ReportError(name, f"not a valid {what} report: {err}") from None
-    except msgspec.DecodeError as err:
-        raise ReportError(name, f"not valid JSON: {err}") from None
+    return decode_guarded(decoder, data, name, what)  # type: ignore[return-value]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -47,22 +42,55 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
-_SEVERITY = {
-    "critical": "critical",
-    "high": "high",
-    "medium": "medium",
-    "moderate": "medium",
-    "low": "low",
-    "negligible": "negligible",
-    "none": "none",
-    "info": "info",
-    "informational": "info",
-    "unknown": "unknown",
-}
+def undocumented(name: str, field: str, value: object, known: str) -> ReportError:
+    """The error for a value the format does not document: it names the file, field and value.
+
+    Unknown values fail closed: a severity Belay cannot place could hide a critical finding.
+    """
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:60] + "..."
+    return ReportError(name, f"{field} is {text}, which the format does not document ({known})")
 
 
-def vuln_severity(value: str | None) -> str:
-    """Normalise a vulnerability severity to lower-case canonical strings (shared objects)."""
+def decode_guarded(
+    decoder: msgspec.json.Decoder[T], data: bytes | msgspec.Raw, name: str, what: str
+) -> T:
+    """Decode with ``decoder``; malformed, mistyped or too deeply nested JSON is a ReportError."""
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as err:
+        raise ReportError(name, f"not a valid {what} report: {err}") from None
+    except msgspec.DecodeError as err:
+        raise ReportError(name, f"not valid JSON: {err}") from None
+    except RecursionError:
+        raise ReportError(name, "JSON nested too deeply to be a report") from None
+
+
+def severity_from(
+    table: dict[str, str], value: str | None, name: str, field: str, *, missing: str | None = None
+) -> str:
+    """Map a report's severity word through ``table`` (lower-case keys) or fail closed.
+
+    ``missing`` is what an absent or empty value means, when the format says so; ``None`` makes
+    an absent value an error too.
+    """
     if not value:
-        return "unknown"
-    return _SEVERITY.get(value.lower(), "unknown")
+        if missing is None:
+            raise undocumented(name, field, value, "the field is required")
+        return missing
+    mapped = table.get(value.lower())
+    if mapped is None:
+        raise undocumented(name, field, value, "known: " + ", ".join(sorted(table)))
+    return mapped
+
+
+def cvss_band(score: float) -> str:
+    """The CVSS v3 qualitative band of a score: critical, high, medium, low or none."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0.0 else "none"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from belay.gate.errors import ReportError
-from belay.gate.reports._common import decode, parse_time, vuln_severity
+from belay.gate.reports._common import cvss_band, decode, parse_time, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
@@ -28,6 +28,18 @@ _RANK = {
 
 class _Rating(msgspec.Struct):
     severity: str | None = None
+    score: float | None = None
+
+
+# CycloneDX 1.4-1.6 severity enumeration.
+_SEVERITIES = {s: s for s in ("critical", "high", "medium", "low", "info", "none", "unknown")}
+
+
+def _from_score(score: float | None) -> str:
+    """A rating with a score but no severity: the CVSS bands (a missing score is unknown)."""
+    if score is None or score != score:  # NaN
+        return "unknown"
+    return cvss_band(score)
 
 
 class _Affect(msgspec.Struct):
@@ -93,10 +105,16 @@ def parse(data: bytes, name: str) -> Report:
         raise ReportError(name, f"bomFormat is {doc.bomFormat!r}, not 'CycloneDX'")
     components = {c.bom_ref: c for c in doc.components or () if c.bom_ref}
     findings = []
-    for vuln in doc.vulnerabilities or ():
+    for v, vuln in enumerate(doc.vulnerabilities or ()):
         severity = "unknown"
-        for rating in vuln.ratings or ():
-            candidate = vuln_severity(rating.severity)
+        for r, rating in enumerate(vuln.ratings or ()):
+            candidate = severity_from(
+                _SEVERITIES,
+                rating.severity,
+                name,
+                f"vulnerabilities[{v}].ratings[{r}].severity",
+                missing=_from_score(rating.score),
+            )
             if _RANK[candidate] > _RANK[severity]:
                 severity = candidate
         aliases = tuple(sorted({r.id for r in vuln.references or () if r.id and r.id != vuln.id}))

@@ -81,6 +81,8 @@ def _detect_object(data: bytes, name: str) -> ReportKind:
         raise ReportError(name, f"not a report: {err}") from None
     except msgspec.DecodeError as err:
         raise ReportError(name, f"not valid JSON: {err}") from None
+    except RecursionError:
+        raise ReportError(name, "JSON nested too deeply to be a report") from None
     if _has(probe.bomFormat):
         return ReportKind.cyclonedx
     if _has(probe.matches):
@@ -101,11 +103,13 @@ def _detect_array(data: bytes, name: str) -> ReportKind:
         items = _leaks_probe_decoder.decode(data)
     except msgspec.DecodeError as err:
         raise ReportError(name, f"not valid JSON: {err}") from None
+    except RecursionError:
+        raise ReportError(name, "JSON nested too deeply to be a report") from None
     if not items:
         return ReportKind.gitleaks
     try:
         first = _leak_decoder.decode(items[0])
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         first = None
     if first is not None and _has(first.RuleID):
         return ReportKind.gitleaks
@@ -127,7 +131,7 @@ def detect_kind(data: bytes, name: str) -> ReportKind:
     text = data[:65536].decode("utf-8", errors="replace")
     if coverage.looks_like_lcov(text):
         return ReportKind.coverage
-    if clamav.looks_like_clamav(data.decode("utf-8", errors="replace")):
+    if clamav.looks_like_clamav(data):
         return ReportKind.clamav
     raise ReportError(name, f"not a report of a known format (known: {_KNOWN})")
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from belay.gate.errors import ReportError
-from belay.gate.reports._common import decode, parse_time, vuln_severity
+from belay.gate.reports._common import decode, decode_guarded, parse_time, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
@@ -61,18 +60,17 @@ class _Document(msgspec.Struct):
 
 _match_decoder = msgspec.json.Decoder(_Match)
 
+# grype's severities (its vulnerability.Severity values), written capitalised.
+_SEVERITIES = {s: s for s in ("critical", "high", "medium", "low", "negligible", "unknown")}
+
 
 def parse(data: bytes, name: str) -> Report:
     """Parse a grype JSON report."""
     doc = decode(data, _Document, name, "grype")
     findings: list[Finding] = []
     append = findings.append
-    decode_match = _match_decoder.decode
     for index, raw in enumerate(doc.matches or ()):
-        try:
-            match = decode_match(raw)
-        except msgspec.DecodeError as err:
-            raise ReportError(name, f"not a valid grype report: matches[{index}]: {err}") from None
+        match = decode_guarded(_match_decoder, raw, name, f"grype matches[{index}] of a grype")
         vuln = match.vulnerability
         vid = vuln.id
         related = match.relatedVulnerabilities
@@ -88,7 +86,9 @@ def parse(data: bytes, name: str) -> Report:
         append(
             Finding(
                 id=vid,
-                severity=vuln_severity(vuln.severity),
+                severity=severity_from(
+                    _SEVERITIES, vuln.severity, name, f"matches[{index}].vulnerability.severity"
+                ),
                 aliases=aliases,
                 package=artifact.name if artifact is not None else None,
                 version=artifact.version if artifact is not None else None,

@@ -51,6 +51,9 @@ class Finding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     kev: bool = False
     impact: str | None = None
     security_severity: str | None = None
+    label: str | None = None
+    """The report's own severity word when it differs from ``severity`` (semgrep ``CRITICAL``
+    is judged as ``error``), so messages can show what the tool said."""
 
 
 class Coverage(msgspec.Struct, frozen=True):

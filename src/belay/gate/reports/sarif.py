@@ -11,7 +11,13 @@ from __future__ import annotations
 import msgspec
 
 from belay.gate.errors import ReportError
-from belay.gate.reports._common import decode, parse_time
+from belay.gate.reports._common import (
+    cvss_band,
+    decode,
+    parse_time,
+    severity_from,
+    undocumented,
+)
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse", "security_severity"]
@@ -86,22 +92,17 @@ class _Document(msgspec.Struct):
 
 
 def security_severity(value: str | float | None) -> str | None:
-    """Map a ``security-severity`` score to ``critical/high/medium/low`` (``None`` if absent)."""
+    """Map a ``security-severity`` score to ``critical/high/medium/low`` (``None`` if absent).
+
+    :class:`ValueError` for a value that is not a number (the caller names the field).
+    """
     if value is None:
         return None
-    try:
-        score = float(value)
-    except ValueError:
-        return None
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    if score > 0.0:
-        return "low"
-    return None
+    score = float(value)
+    if score != score or score in (float("inf"), float("-inf")):
+        raise ValueError(value)
+    band = cvss_band(score)
+    return None if band == "none" else band
 
 
 def _fingerprint(result: _Result) -> str | None:
@@ -120,7 +121,7 @@ def parse(data: bytes, name: str) -> Report:
     findings = []
     producer = "sarif"
     created = None
-    for run in doc.runs:
+    for run_index, run in enumerate(doc.runs):
         driver = run.tool.driver if run.tool is not None else None
         rules = (driver.rules if driver is not None else None) or []
         by_id = {rule.id: rule for rule in rules if rule.id}
@@ -128,7 +129,8 @@ def parse(data: bytes, name: str) -> Report:
             producer = driver.name.lower()
         for invocation in run.invocations or ():
             created = created or parse_time(invocation.endTimeUtc or invocation.startTimeUtc)
-        for result in run.results or ():
+        for index, result in enumerate(run.results or ()):
+            where = f"runs[{run_index}].results[{index}]"
             rule = by_id.get(result.ruleId) if result.ruleId else None
             if rule is None and result.ruleIndex is not None and 0 <= result.ruleIndex < len(rules):
                 rule = rules[result.ruleIndex]
@@ -147,15 +149,23 @@ def parse(data: bytes, name: str) -> Report:
                         path = physical.artifactLocation.uri
                     if physical.region is not None:
                         line = physical.region.startLine
+            try:
+                graded = security_severity(raw_score)
+            except ValueError:
+                raise undocumented(
+                    name, f"{where} security-severity", raw_score, "a number is required"
+                ) from None
             findings.append(
                 Finding(
                     id=rule_id,
-                    severity=_LEVELS.get((level or "warning").lower(), "warning"),
+                    severity=severity_from(
+                        _LEVELS, level, name, f"{where}.level", missing="warning"
+                    ),
                     path=path,
                     line=line,
                     rule=rule_id,
                     fingerprint=_fingerprint(result),
-                    security_severity=security_severity(raw_score),
+                    security_severity=graded,
                 )
             )
     return Report(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from belay.gate.reports._common import decode
+from belay.gate.reports._common import decode, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
@@ -40,16 +40,33 @@ class _Document(msgspec.Struct):
     version: str | None = None
 
 
-_SEVERITY = {"error": "error", "warning": "warning", "info": "info"}
+# semgrep's match severities (semgrep-interfaces' match_severity): rules may declare the newer
+# CRITICAL/HIGH/MEDIUM/LOW, written verbatim into the JSON, besides ERROR/WARNING/INFO. The
+# policy's vocabulary is ERROR/WARNING/INFO, so the newer words map onto it (as semgrep's own
+# SARIF output does), and the finding keeps the word the rule used.
+_SEVERITY = {
+    "error": "error",
+    "warning": "warning",
+    "info": "info",
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "info",
+    "inventory": "info",
+    "experiment": "info",
+}
 
 
 def parse(data: bytes, name: str) -> Report:
     """Parse a semgrep JSON report."""
     doc = decode(data, _Document, name, "semgrep")
     findings = []
-    for result in doc.results:
+    for index, result in enumerate(doc.results):
         extra = result.extra or _Extra()
-        severity = _SEVERITY.get((extra.severity or "").lower(), "info")
+        severity = severity_from(
+            _SEVERITY, extra.severity, name, f"results[{index}].extra.severity"
+        )
+        label = extra.severity if extra.severity and extra.severity.lower() != severity else None
         impact = extra.metadata.impact if extra.metadata is not None else None
         findings.append(
             Finding(
@@ -59,6 +76,7 @@ def parse(data: bytes, name: str) -> Report:
                 line=result.start.line if result.start is not None else None,
                 rule=result.check_id,
                 fingerprint=extra.fingerprint,
+                label=label,
                 impact=impact.lower() if isinstance(impact, str) else None,
             )
         )

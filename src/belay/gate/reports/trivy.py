@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from belay.gate.reports._common import decode, parse_time, vuln_severity
+from belay.gate.reports._common import decode, parse_time, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
 __all__ = ["parse"]
@@ -32,17 +32,26 @@ class _Document(msgspec.Struct):
     CreatedAt: str | None = None
 
 
+# trivy's severities (pkg/types severity names).
+_SEVERITIES = {s: s for s in ("critical", "high", "medium", "low", "unknown")}
+
+
 def parse(data: bytes, name: str) -> Report:
     """Parse a trivy JSON report."""
     doc = decode(data, _Document, name, "trivy")
     findings = []
-    for result in doc.Results or ():
-        for vuln in result.Vulnerabilities or ():
+    for r, result in enumerate(doc.Results or ()):
+        for v, vuln in enumerate(result.Vulnerabilities or ()):
             aliases = tuple(v for v in vuln.VendorIDs or () if v != vuln.VulnerabilityID)
             findings.append(
                 Finding(
                     id=vuln.VulnerabilityID,
-                    severity=vuln_severity(vuln.Severity),
+                    severity=severity_from(
+                        _SEVERITIES,
+                        vuln.Severity,
+                        name,
+                        f"Results[{r}].Vulnerabilities[{v}].Severity",
+                    ),
                     aliases=aliases,
                     package=vuln.PkgName,
                     version=vuln.InstalledVersion,

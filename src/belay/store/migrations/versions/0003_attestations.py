@@ -1,7 +1,7 @@
 """Signed verdicts: one DSSE envelope per decision (docs/attestations.md).
 
 Revision ID: 0003_attestations
-Revises: 0001
+Revises: 0005_data_snapshots
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from belay.store.tables import UTCDateTime
 
 revision = "0003_attestations"
-down_revision = "0001"
+down_revision = "0005_data_snapshots"
 branch_labels = None
 depends_on = None
 
