@@ -30,7 +30,7 @@ Group = Callable[[bool], list[Figure]]
 
 
 def _groups() -> dict[str, Group]:
-    from benchmarks import hostile, intake, investigation, memory, pipeline, policy_eval
+    from benchmarks import hostile, intake, investigation, memory, pipeline, policy_eval, whatif
 
     return {
         "intake": intake.measure,
@@ -39,10 +39,11 @@ def _groups() -> dict[str, Group]:
         "investigation": investigation.measure,
         "memory": memory.measure,
         "hostile": hostile.measure,
+        "whatif": whatif.measure,
     }
 
 
-GROUPS = ("intake", "pipeline", "policy", "investigation", "memory", "hostile")
+GROUPS = ("intake", "pipeline", "policy", "investigation", "memory", "hostile", "whatif")
 
 
 def _fmt(value: float | None) -> str:

@@ -14,7 +14,7 @@ _BELAY_ENV_PREFIXES = ("ARGOCD_", "BELAY_TOKEN", "BELAY_SLACK", "BELAY_DATABASE_
 _KEEP = {"BELAY_SHARED_DIR", "BELAY_ARGOCD_SWAGGER", "BELAY_TEST_DATABASE_URL"}
 
 # Under CI a skip of one of these is a failure: they are the proof that the real parts work.
-_MUST_RUN_UNDER_CI = {"postgres", "contract", "browser"}
+_MUST_RUN_UNDER_CI = {"postgres", "contract", "browser", "alertmanager"}
 
 
 @pytest.fixture(autouse=True)

@@ -38,4 +38,14 @@ def test_readme_investigation_example(monkeypatch: pytest.MonkeyPatch) -> None:
         )
     assert result.exit_code == 0, result.output
     kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
-    assert kinds[:2] == ["degraded", "recent_rollout"]
+    # The pod-level cause leads, before the Deployment's "exceeded its progress deadline".
+    assert kinds[0] == "image_pull_error"
+    assert {"degraded", "recent_rollout"} <= set(kinds)
+    report = json.loads(result.stdout)
+    assert "1.5.0-typo" in report["findings"][0]["summary"]
+    # The rollout changed the tag; the revision before it is the rollback candidate.
+    assert (
+        "changed it from registry.gitlab.com/holomuatech/example-app:1.4.2"
+        in (report["findings"][0]["summary"])
+    )
+    assert report["rollback_candidate"]["revision"].startswith("1f0e2d3c")

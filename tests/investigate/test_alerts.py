@@ -176,3 +176,94 @@ def test_bad_input_is_one_clear_line(data: bytes, message: str) -> None:
 def test_bytes_round_trip() -> None:
     """parse_alert_bytes accepts the Alertmanager payload as bytes."""
     assert parse_alert_bytes(dumps(ALERTMANAGER)).application == "checkout"
+
+
+def _am(*alerts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "4",
+        "status": "firing",
+        "commonLabels": {"team": "shop"},
+        "alerts": list(alerts),
+    }
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "argocd_argoproj_io_instance",
+        "label_argocd_argoproj_io_instance",
+        "app_kubernetes_io_instance",
+        "label_app_kubernetes_io_instance",
+    ],
+)
+def test_prometheus_valid_app_labels(label: str) -> None:
+    """Every Prometheus-valid form of Argo CD's tracking label names the application."""
+    alert = parse_alert(_am({"status": "firing", "labels": {"alertname": "X", label: "cart"}}))
+    assert (alert.application, alert.application_from) == ("cart", f"labels.{label}")
+
+
+def test_argocd_metric_labels() -> None:
+    """On argocd_app_info, `name` is the app, `namespace` its app namespace, `project` its project."""
+    labels = {
+        "alertname": "ArgoCdAppUnhealthy",
+        "name": "web",
+        "namespace": "team-a",
+        "dest_namespace": "web-prod",
+        "project": "team-a",
+        "health_status": "Degraded",
+        "job": "argocd-metrics",
+    }
+    alert = parse_alert(_am({"status": "firing", "labels": labels}))
+    assert alert.argocd_metric
+    assert (alert.application, alert.app_namespace, alert.namespace, alert.project) == (
+        "web",
+        "team-a",
+        "web-prod",
+        "team-a",
+    )
+
+
+def test_name_label_alone_is_not_an_app() -> None:
+    """A `name` label without Argo CD's metric labels is not read as the application."""
+    alert = parse_alert(_am({"status": "firing", "labels": {"alertname": "X", "name": "disk"}}))
+    assert alert.application is None and not alert.argocd_metric
+
+
+def test_project_label_needs_gitops_words() -> None:
+    """`project` is the Argo CD project only when the alert mentions GitOps."""
+    plain = parse_alert(
+        _am({"status": "firing", "labels": {"alertname": "Quota", "project": "gcp-1"}})
+    )
+    argo = parse_alert(
+        _am(
+            {
+                "status": "firing",
+                "labels": {"alertname": "ArgoCdAppsDegraded", "project": "finance"},
+            }
+        )
+    )
+    assert plain.project is None and not plain.has_gitops_context
+    assert argo.project == "finance" and argo.has_gitops_context
+
+
+def test_notification_keeps_every_alert_with_fingerprints() -> None:
+    """All alerts come back in order, common labels merged, resolved ones with their end time."""
+    from belay.investigate.alerts import parse_notification
+
+    alerts = parse_notification(
+        _am(
+            {"status": "firing", "labels": {"alertname": "A"}, "fingerprint": "f1"},
+            {
+                "status": "resolved",
+                "labels": {"alertname": "B"},
+                "endsAt": "2026-05-01T09:30:00Z",
+            },
+        )
+    )
+    assert [a.name for a in alerts] == ["A", "B"]
+    assert all(a.labels["team"] == "shop" for a in alerts)
+    assert alerts[0].fingerprint == "f1" and not alerts[0].resolved
+    assert alerts[1].resolved and alerts[1].ends_at == datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    # No fingerprint sent: a stable hash of the labels stands in.
+    again = parse_notification(_am({"status": "resolved", "labels": {"alertname": "B"}}))
+    assert len(alerts[1].fingerprint) == 16 and again[0].fingerprint == alerts[1].fingerprint

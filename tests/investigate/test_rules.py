@@ -374,3 +374,35 @@ def test_findings_are_ordered_by_severity(make_app: Callable[..., dict[str, Any]
     severities = [f.severity for f in findings]
     assert severities == sorted(severities, key=["critical", "warning", "info"].index)
     assert findings[0].kind == "degraded"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "deployed", "same"),
+    [
+        ("abc123", "abc123def4567890abc123def4567890abc12345", True),
+        ("ABC123", "abc123def4567890abc123def4567890abc12345", True),
+        ("abc12", "abc123def4567890abc123def4567890abc12345", False),
+        ("18.1", "18.1.0", False),
+        ("18.1.0", "18.1.0", True),
+        ("abc124", "abc123def4567890abc123def4567890abc12345", False),
+    ],
+)
+def test_revision_prefix_matching(wanted: str, deployed: str, same: bool) -> None:
+    """A hexadecimal prefix of 6+ characters matches; shorter or non-hex prefixes do not."""
+    from belay.investigate.rules import revision_matches
+
+    assert revision_matches(wanted, deployed) is same
+
+
+def test_no_gitops_context_says_what_was_asked() -> None:
+    """After a lookup list call, the summary names it instead of saying Argo CD was not called."""
+    plain = Alert(source="alertmanager", name="KubePodCrashLooping", namespace="monitoring")
+    asked = "Argo CD was asked which applications deploy to namespace 'monitoring'; none does"
+    findings, _ = evaluate(
+        RuleContext(alert=plain, settings=InvestigationSettings(), now=NOW, lookup=asked)
+    )
+    (finding,) = findings
+    assert finding.kind == "no_gitops_context" and asked in finding.summary
+    assert "not called" not in finding.summary and "not consulted" not in finding.summary
+    untouched, _ = evaluate(RuleContext(alert=plain, settings=InvestigationSettings(), now=NOW))
+    assert "Argo CD was not called" in untouched[0].summary

@@ -7,7 +7,13 @@ decisions preloaded into a fresh store, which the run reads through ``--config``
 ``answer.yaml``:
 ``required_findings``, ``forbidden_findings``, ``required_ruled_out``, plus these optional keys:
 ``instance`` (the instance the report must name), ``max_calls`` (Argo CD calls allowed, default 6),
-``required_text`` / ``forbidden_text`` (strings that must / must not appear in any output).
+``required_text`` / ``forbidden_text`` (strings that must / must not appear in any output),
+``top_finding`` (the kind of the first finding), ``applications`` (per application of a grouped
+notification, ``{name: {required_findings, forbidden_findings}}`` over the report and its
+``related_reports``; no other application may have a report), ``fleet_findings`` (kinds that must
+be in ``fleet_context``), ``rollback_revision`` (a prefix of the rollback candidate's revision),
+``rollback_gate`` (its gate decision: ``pass``, ``fail``, ``none``)
+and ``app_namespace`` (every request about an application must carry this ``appNamespace``).
 
 The runner drives the real CLI (``belay investigate``), then reads the simulator's request log:
 an investigation may only GET (and open a session with POST /api/v1/session).
@@ -40,6 +46,12 @@ ANSWER_KEYS = {
     "max_calls",
     "required_text",
     "forbidden_text",
+    "top_finding",
+    "applications",
+    "fleet_findings",
+    "rollback_revision",
+    "rollback_gate",
+    "app_namespace",
 }
 
 
@@ -131,9 +143,47 @@ def test_scenario(folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         )
     assert len(calls) <= answer.get("max_calls", DEFAULT_MAX_CALLS), [c.path for c in calls]
 
+    _check_extras(folder.name, answer, report, calls)
+
     secrets = [v for k, v in env.items() if "TOKEN" in k or "PASSWORD" in k or "INSTANCES" in k]
     for text in outputs:
         for value in answer.get("forbidden_text", []) + secrets:
             assert value not in text, f"{folder.name}: {value[:12]}... leaked"
         for value in answer.get("required_text", []):
             assert value in text, f"{folder.name}: {value!r} missing"
+
+
+def _check_extras(
+    name: str, answer: dict[str, Any], report: dict[str, Any], calls: list[Any]
+) -> None:
+    """The optional answer keys about grouped reports, fleet context, rollback and namespaces."""
+    if "top_finding" in answer:
+        assert report["findings"], (name, "no finding at all")
+        top = report["findings"][0]
+        assert top["kind"] == answer["top_finding"], (name, report["findings"])
+        assert top["application"] in (None, report["application"]), (name, top)
+    if "applications" in answer:
+        reports = [report, *report.get("related_reports", [])]
+        by_app = {r["application"]: r for r in reports}
+        assert set(by_app) == set(answer["applications"]), (name, sorted(map(str, by_app)))
+        assert len(by_app) == len(reports), (name, "an application has two reports")
+        for app, wanted in answer["applications"].items():
+            kinds = {f["kind"] for f in by_app[app]["findings"]}
+            assert set(wanted.get("required_findings", [])) <= kinds, (name, app, kinds)
+            assert not set(wanted.get("forbidden_findings", [])) & kinds, (name, app, kinds)
+    if "fleet_findings" in answer:
+        fleet = {f["kind"] for f in report["fleet_context"]}
+        assert set(answer["fleet_findings"]) <= fleet, (name, report["fleet_context"])
+    if "rollback_revision" in answer:
+        candidate = report["rollback_candidate"]
+        assert candidate is not None, (name, "no rollback candidate")
+        assert candidate["revision"].startswith(answer["rollback_revision"]), (name, candidate)
+        assert candidate["gate"] == answer.get("rollback_gate", candidate["gate"]), (
+            name,
+            candidate,
+        )
+    if "app_namespace" in answer:
+        app_calls = [c for c in calls if c.path.startswith("/api/v1/applications/")]
+        assert app_calls, (name, "no call about an application")
+        for call in app_calls:
+            assert call.query.get("appNamespace") == [answer["app_namespace"]], (name, call)

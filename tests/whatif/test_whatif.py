@@ -344,3 +344,29 @@ def test_whatif_over_http(world: World) -> None:
         unknown = httpx.post(endpoint, json={"policy": stricter, "project": "nope"}, timeout=30)
         assert unknown.status_code == 400 and "nope" in unknown.json()["error"]
     assert _counts(world)["decisions"] == 1
+
+
+def test_whatif_page_lists_flips_with_links(world: World) -> None:
+    """The page takes a pasted candidate and lists each flipped submission with its link."""
+    import httpx
+
+    from belay.web import create_app, serve_in_thread
+
+    clean = world.submit(1, failing=False, at=T0)
+    with serve_in_thread(create_app(world.services)) as url:
+        form = httpx.get(f"{url}/policy/whatif", timeout=30)
+        assert form.status_code == 200
+        assert 'name="policy"' in form.text
+        assert "default-src 'none'" in form.headers["content-security-policy"]
+        answer = httpx.post(
+            f"{url}/policy/whatif",
+            data={"policy": CURRENT + "  requiredReports: [clamav]\n", "since": ""},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert f'href="/submissions/{clean}"' in answer.text
+        assert "required.clamav" in answer.text
+        bad = httpx.post(f"{url}/policy/whatif", data={"policy": "grype: [\n"}, timeout=30)
+        assert bad.status_code == 400
+        assert 'role="alert"' in bad.text and "candidate" in bad.text
+    assert _counts(world)["decisions"] == 1

@@ -543,11 +543,24 @@ class ArgoCDClient:
         return self._parse(RevisionMetadata, data, "GET", path, name)
 
     def events(
-        self, name: str, *, project: str | None = None, app_namespace: str | None = None
+        self,
+        name: str,
+        *,
+        project: str | None = None,
+        app_namespace: str | None = None,
+        resource_name: str | None = None,
+        resource_namespace: str | None = None,
+        resource_uid: str | None = None,
     ) -> list[KubeEvent]:
-        """``GET .../events``: the application's own Kubernetes events."""
+        """``GET .../events``: the application's own events, or one of its resources' events."""
         path = self._app_path(name, "events")
-        params = _params(project=project, appNamespace=app_namespace)
+        params = _params(
+            project=project,
+            appNamespace=app_namespace,
+            resourceName=resource_name,
+            resourceNamespace=resource_namespace,
+            resourceUID=resource_uid,
+        )
         data = self._send("GET", path, params=params, application=name, project_given=bool(project))
         return self._items(KubeEvent, data, "GET", path, name)
 

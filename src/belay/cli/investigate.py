@@ -73,13 +73,13 @@ def investigate_command(
     configure_logging(level="WARNING", stream=_CurrentStderr())
     # Imported here so `belay --help` stays cheap.
     from belay.config import resolve_argocd
-    from belay.investigate.alerts import parse_alert_bytes
-    from belay.investigate.engine import investigate
+    from belay.investigate.alerts import parse_notification_bytes
+    from belay.investigate.engine import investigate_alerts
     from belay.investigate.models import InvestigationSettings
-    from belay.investigate.render import render
+    from belay.investigate.render import render_many
 
     data, origin = _read_input(input_file)
-    alert = parse_alert_bytes(data, origin=origin)
+    alerts = parse_notification_bytes(data, origin=origin)
     settings = InvestigationSettings()
     lookup = None
     if config is not None:
@@ -95,7 +95,9 @@ def investigate_command(
         lookup = store_gate_lookup(store)
     # Nothing but the report may reach stdout (`-o json` is read by machines).
     with contextlib.redirect_stdout(sys.stderr):
-        report = investigate(alert, resolve_argocd(), settings=settings, gate_decisions=lookup)
+        reports = investigate_alerts(
+            alerts, resolve_argocd(), settings=settings, gate_decisions=lookup
+        )
     color = output is OutputFormat.text and sys.stdout.isatty()
-    sys.stdout.write(render(report, output.value, color=color))
+    sys.stdout.write(render_many(reports, output.value, color=color))
     raise typer.Exit(0)

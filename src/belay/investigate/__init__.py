@@ -8,8 +8,19 @@ client), :mod:`~.rules` (pure rule table), :mod:`~.render` (text, Markdown, JSON
 
 from __future__ import annotations
 
-from belay.investigate.alerts import AlertParseError, parse_alert, parse_alert_bytes
-from belay.investigate.engine import ClientFactory, investigate, select_instance
+from belay.investigate.alerts import (
+    AlertParseError,
+    parse_alert,
+    parse_alert_bytes,
+    parse_notification,
+    parse_notification_bytes,
+)
+from belay.investigate.engine import (
+    ClientFactory,
+    investigate,
+    investigate_alerts,
+    select_instance,
+)
 from belay.investigate.models import (
     FINDING_KINDS,
     Alert,
@@ -19,7 +30,13 @@ from belay.investigate.models import (
     InvestigationSettings,
     Severity,
 )
-from belay.investigate.render import render, render_json, render_markdown, render_text
+from belay.investigate.render import (
+    render,
+    render_json,
+    render_many,
+    render_markdown,
+    render_text,
+)
 
 __all__ = [
     "FINDING_KINDS",
@@ -32,10 +49,14 @@ __all__ = [
     "InvestigationSettings",
     "Severity",
     "investigate",
+    "investigate_alerts",
     "parse_alert",
     "parse_alert_bytes",
+    "parse_notification",
+    "parse_notification_bytes",
     "render",
     "render_json",
+    "render_many",
     "render_markdown",
     "render_text",
     "select_instance",

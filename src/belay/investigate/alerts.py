@@ -9,13 +9,21 @@ Supported shapes:
 * **grafana**: Grafana's unified-alerting webhook (Alertmanager-like, with ``orgId``, ``title``,
   ``state``) and its legacy webhook (``ruleName``, ``evalMatches``, ``tags``).
 
-Of several alerts in one payload the first firing one is investigated (the first one when none
-fires). Anything else raises :class:`AlertParseError` (a :class:`BadInput`, CLI exit 2) whose
-message is one line naming the problem.
+:func:`parse_notification` returns every alert of a payload (Alertmanager groups them), each with
+the group's common labels merged under its own; :func:`parse_alert` returns the first firing one
+(the first one when none fires). Anything else raises :class:`AlertParseError` (a
+:class:`BadInput`, CLI exit 2) whose message is one line naming the problem.
+
+Labels that name the application (the first present wins; Prometheus label names cannot hold
+dots or slashes, so kube-state-metrics and recording rules rewrite Argo CD's tracking label):
+:data:`APP_LABELS`. Alerts on Argo CD's own metrics (``argocd_app_info`` and kin) carry the app
+as ``name``, the control plane's namespace as ``namespace`` and the destination as
+``dest_namespace``; they are recognised by :data:`METRIC_LABELS` or an ``argocd`` job.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -25,7 +33,17 @@ from belay.errors import BadInput
 from belay.investigate.models import Alert
 from belay.jsonio import JSONDecodeError, loads
 
-__all__ = ["GITOPS_HINTS", "AlertParseError", "parse_alert", "parse_alert_bytes", "parse_time"]
+__all__ = [
+    "APP_LABELS",
+    "GITOPS_HINTS",
+    "METRIC_LABELS",
+    "AlertParseError",
+    "parse_alert",
+    "parse_alert_bytes",
+    "parse_notification",
+    "parse_notification_bytes",
+    "parse_time",
+]
 
 GITOPS_HINTS: tuple[str, ...] = ("argocd", "argo cd", "argo-cd", "gitops", "outofsync")
 """Words (case-insensitive substrings) that tie an alert to GitOps; ``outofsync`` covers
@@ -33,8 +51,25 @@ GITOPS_HINTS: tuple[str, ...] = ("argocd", "argo cd", "argo-cd", "gitops", "outo
 
 _APP_KEYS = ("argocd_application", "argocd_app")
 _REVISION_KEYS = ("argocd_revision", "revision")
-# Labels Argo CD puts on what it manages: the value is the application's name.
-_APP_LABELS = ("argocd.argoproj.io/instance", "app.kubernetes.io/instance")
+APP_LABELS: tuple[str, ...] = (
+    "argocd_argoproj_io_instance",
+    "label_argocd_argoproj_io_instance",
+    "argocd.argoproj.io/instance",
+    "app_kubernetes_io_instance",
+    "label_app_kubernetes_io_instance",
+    "app.kubernetes.io/instance",
+)
+"""Labels whose value is the application's name under Argo CD's tracking label: the recording-rule
+form, kube-state-metrics' ``label_`` form (``kube_pod_labels``), and the Kubernetes label itself
+(only possible in the documented JSON shape, not in a Prometheus label)."""
+METRIC_LABELS: tuple[str, ...] = (
+    "dest_namespace",
+    "dest_server",
+    "sync_status",
+    "health_status",
+    "autosync_enabled",
+)
+"""Labels only Argo CD's application metrics carry: with one of them, ``name`` is the app."""
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 
 
@@ -44,23 +79,43 @@ class AlertParseError(BadInput):
 
 def parse_alert_bytes(data: bytes | str, *, origin: str = "alert") -> Alert:
     """Parse an alert from raw bytes (a file or a request body); ``origin`` names it in errors."""
+    return parse_alert(_decode(data, origin), origin=origin)
+
+
+def _decode(data: bytes | str, origin: str) -> Any:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     if not text.strip():
         raise AlertParseError(f"{origin}: the alert is empty")
     try:
-        raw = loads(text)
+        return loads(text)
     except JSONDecodeError as err:
         raise AlertParseError(f"{origin}: not valid JSON ({_first_line(str(err))})") from None
-    return parse_alert(raw, origin=origin)
 
 
-def parse_alert(raw: Any, *, origin: str = "alert") -> Alert:
-    """Turn decoded alert JSON into an :class:`Alert`, or raise :class:`AlertParseError`."""
+def parse_notification_bytes(data: bytes | str, *, origin: str = "alert") -> tuple[Alert, ...]:
+    """Every alert of a payload in raw bytes (see :func:`parse_notification`)."""
+    return parse_notification(_decode(data, origin), origin=origin)
+
+
+def parse_notification(raw: Any, *, origin: str = "alert") -> tuple[Alert, ...]:
+    """Every alert of decoded alert JSON, in payload order (one for the single-alert shapes)."""
+    _check_object(raw, origin)
+    if isinstance(raw.get("alerts"), list):
+        return _webhook_alerts(raw, origin)
+    return (parse_alert(raw, origin=origin),)
+
+
+def _check_object(raw: Any, origin: str) -> None:
     if not isinstance(raw, Mapping):
         raise AlertParseError(
             f"{origin}: expected a JSON object, got {_json_type(raw)}"
             " (known shapes: alert_name + annotations, Alertmanager or Grafana webhook)"
         )
+
+
+def parse_alert(raw: Any, *, origin: str = "alert") -> Alert:
+    """Turn decoded alert JSON into an :class:`Alert`, or raise :class:`AlertParseError`."""
+    _check_object(raw, origin)
     if isinstance(raw.get("alerts"), list):
         return _from_webhook(raw, origin)
     if "ruleName" in raw or "evalMatches" in raw:
@@ -100,11 +155,19 @@ def _from_documented(raw: Mapping[str, Any]) -> Alert:
 
 
 def _from_webhook(raw: Mapping[str, Any], origin: str) -> Alert:
+    alerts = _webhook_alerts(raw, origin)
+    firing = [a for a in alerts if not a.resolved]
+    return (firing or list(alerts))[0]
+
+
+def _webhook_alerts(raw: Mapping[str, Any], origin: str) -> tuple[Alert, ...]:
     alerts = [a for a in raw["alerts"] if isinstance(a, Mapping)]
     if not alerts:
         raise AlertParseError(f"{origin}: the webhook's alerts[] holds no alert")
-    firing = [a for a in alerts if str(a.get("status", "")).lower() == "firing"]
-    chosen = (firing or alerts)[0]
+    return tuple(_webhook_alert(raw, chosen, len(alerts)) for chosen in alerts)
+
+
+def _webhook_alert(raw: Mapping[str, Any], chosen: Mapping[str, Any], count: int) -> Alert:
     is_grafana = (
         "orgId" in raw
         or "state" in raw
@@ -126,7 +189,9 @@ def _from_webhook(raw: Mapping[str, Any], origin: str) -> Alert:
         annotations=annotations,
         starts_at=_first_time(chosen, ("startsAt",)),
         top=raw,
-        count=len(alerts),
+        count=count,
+        fingerprint=_first_str(chosen, ("fingerprint",)),
+        ends_at=_first_time(chosen, ("endsAt",)),
     )
 
 
@@ -160,6 +225,8 @@ def _build(
     starts_at: datetime | None,
     top: Mapping[str, Any],
     count: int,
+    fingerprint: str = "",
+    ends_at: datetime | None = None,
 ) -> Alert:
     """Look up the GitOps fields (top level, then annotations, then labels) and build the alert."""
     scopes: list[tuple[str, Mapping[str, Any]]] = [
@@ -170,19 +237,35 @@ def _build(
     app, app_from = _lookup(scopes, _APP_KEYS)
     if app is None:
         app, app_from = _lookup([("annotations.", annotations)], ("application_name",))
+    metric = _is_argocd_metric(labels)
     if app is None:
-        for label in _APP_LABELS:
+        for label in APP_LABELS:
             value = labels.get(label, "").strip()
             if value and _NAME_RE.match(value):
                 app, app_from = value, f"labels.{label}"
                 break
+    if app is None and metric:
+        value = labels.get("name", "").strip()
+        if value and _NAME_RE.match(value):
+            app, app_from = value, "labels.name"
     revision, _ = _lookup(scopes, _REVISION_KEYS)
     project, _ = _lookup(scopes, ("argocd_project",))
     app_ns, _ = _lookup(scopes, ("argocd_app_namespace",))
     instance, _ = _lookup(scopes, ("argocd_instance",))
+    namespace = labels.get("namespace") or labels.get("exported_namespace") or None
+    if metric:
+        # Argo CD's metrics: `namespace` is where the Application lives, `dest_namespace` where
+        # it deploys, `project` its project.
+        project = project or labels.get("project", "").strip() or None
+        app_ns = app_ns or namespace
+        namespace = labels.get("dest_namespace", "").strip() or None
     texts: list[str] = [name, summary, description, *annotations.values(), *labels.values()]
     texts.extend(f"{k}" for k in labels if k.startswith("argocd."))
     texts.extend(v for v in (top.get("message"), top.get("title")) if isinstance(v, str))
+    hints = _hints(texts)
+    if project is None and hints and labels.get("project", "").strip():
+        # `project` is too common a label name to trust alone; with GitOps words it is Argo CD's.
+        project = labels["project"].strip()
     return Alert(
         source=source,
         name=name,
@@ -199,10 +282,28 @@ def _build(
         project=project,
         app_namespace=app_ns,
         instance=instance,
-        namespace=labels.get("namespace") or labels.get("exported_namespace") or None,
-        gitops_hints=_hints(texts),
+        namespace=namespace,
+        gitops_hints=hints,
         alert_count=count,
+        fingerprint=fingerprint or _fingerprint(labels, name),
+        ends_at=ends_at,
+        argocd_metric=metric,
     )
+
+
+def _is_argocd_metric(labels: Mapping[str, str]) -> bool:
+    """Labels of Argo CD's application metrics (``argocd_app_info``, ``argocd_app_sync_total``)."""
+    if any(key in labels for key in METRIC_LABELS):
+        return True
+    job = " ".join(labels.get(k, "") for k in ("job", "service", "container")).lower()
+    return "argocd" in job and "name" in labels
+
+
+def _fingerprint(labels: Mapping[str, str], name: str) -> str:
+    """A stable stand-in for Alertmanager's fingerprint: a hash of the sorted labels."""
+    pairs = sorted({**labels, "alertname": labels.get("alertname", name)}.items())
+    text = "\x00".join(f"{k}\x01{v}" for k, v in pairs)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _lookup(

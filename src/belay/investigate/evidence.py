@@ -1,6 +1,8 @@
-"""The evidence tools (I/O): ``argocd_application_status`` and ``argocd_application_diff``.
+"""The evidence tools (I/O): ``argocd_application_status``, ``argocd_application_diff`` and
+``argocd_resource_tree``.
 
-Each tool makes one read-only call through :class:`belay.argocd.ArgoCDClient` and returns typed
+Each tool makes one read-only call (the tree tool two at most: the tree, then one pod's events)
+through :class:`belay.argocd.ArgoCDClient` and returns typed
 evidence. Errors of the client's tree are captured into the evidence (``error``), never raised,
 so a report is always produced; the rules turn them into findings:
 
@@ -33,11 +35,19 @@ from belay.investigate.models import (
     DiffEvidence,
     EvidenceError,
     FindingKind,
+    ResourceTreeEvidence,
 )
+from belay.investigate.pods import image_changes, needs_events, pod_causes, with_events
 from belay.investigate.status import summarize_application, summarize_list_entry
 from belay.redact import redact_text
 
-__all__ = ["application_diff", "application_list", "application_status", "capture_error"]
+__all__ = [
+    "application_diff",
+    "application_list",
+    "application_status",
+    "capture_error",
+    "resource_tree",
+]
 
 
 def capture_error(err: ArgoCDError, *, call: str) -> EvidenceError:
@@ -131,3 +141,53 @@ def application_diff(
             error=capture_error(err, call="managed_resources"),
         )
     return build_diff_evidence(items, instance=instance, application=name, max_chars=max_chars)
+
+
+def resource_tree(
+    client: ArgoCDClient,
+    name: str,
+    *,
+    instance: str,
+    project: str | None = None,
+    app_namespace: str | None = None,
+) -> ResourceTreeEvidence:
+    """``argocd_resource_tree``: the unhealthy pods and the images the last rollout changed.
+
+    One ``GET .../resource-tree``; when no pod's tree entry names a cause, one more call reads the
+    first unhealthy pod's events (``FailedScheduling``, failed probes). A failed events call only
+    leaves the events out.
+    """
+    try:
+        tree = client.resource_tree(name, project=project, app_namespace=app_namespace)
+    except ArgoCDError as err:
+        return ResourceTreeEvidence(
+            instance=instance, application=name, error=capture_error(err, call="resource_tree")
+        )
+    seen, pods = pod_causes(tree.raw)
+    changes = image_changes(tree.raw)
+    target = needs_events(pods)
+    read_for: str | None = None
+    if target is not None:
+        try:
+            events = client.events(
+                name,
+                project=project,
+                app_namespace=app_namespace,
+                resource_name=target.name,
+                resource_namespace=target.namespace or None,
+                resource_uid=target.uid or None,
+            )
+        except ArgoCDError:
+            events = []
+        else:
+            read_for = target.label
+        enriched = with_events(target, [e.raw for e in events])
+        pods = tuple(enriched if p is target else p for p in pods)
+    return ResourceTreeEvidence(
+        instance=instance,
+        application=name,
+        pods_seen=seen,
+        unhealthy_pods=pods,
+        image_changes=changes,
+        events_read_for=read_for,
+    )

@@ -32,10 +32,14 @@ __all__ = [
     "FindingKind",
     "GateDecision",
     "HistoryEntry",
+    "ImageChange",
     "InvestigationReport",
     "InvestigationSettings",
     "OperationSummary",
+    "PodCause",
     "ResourceRef",
+    "ResourceTreeEvidence",
+    "RollbackCandidate",
     "Severity",
     "SourceSummary",
 ]
@@ -61,6 +65,12 @@ class FindingKind(enum.StrEnum):
     no_gitops_context = "no_gitops_context"
     # Belay's addition: no usable Argo CD instance was configured (or every one was rejected).
     argocd_not_configured = "argocd_not_configured"
+    # Pod-level causes, from the resource tree and the pods' events.
+    image_pull_error = "image_pull_error"
+    crash_loop = "crash_loop"
+    oom_killed = "oom_killed"
+    unschedulable = "unschedulable"
+    probe_failing = "probe_failing"
 
 
 FINDING_KINDS: tuple[str, ...] = tuple(kind.value for kind in FindingKind)
@@ -115,12 +125,22 @@ class Alert(_Model):
     gitops_hints: tuple[str, ...] = ()
     """GitOps words found in the alert's text and labels (``argocd``, ``outofsync``...)."""
     alert_count: int = 1
-    """How many alerts the payload carried (the first firing one is investigated)."""
+    """How many alerts the payload carried."""
+    fingerprint: str = ""
+    """Alertmanager's (or Grafana's) fingerprint; computed from the labels when absent."""
+    ends_at: datetime | None = None
+    argocd_metric: bool = False
+    """True when the labels are those of Argo CD's own metrics (``name``, ``dest_namespace``...)."""
 
     @property
     def has_gitops_context(self) -> bool:
-        """True when the alert names an app or mentions GitOps at all."""
-        return bool(self.application or self.gitops_hints)
+        """True when the alert names an app, a revision or a project, or mentions GitOps."""
+        return bool(self.application or self.gitops_hints or self.revision or self.project)
+
+    @property
+    def resolved(self) -> bool:
+        """True for a resolved notification (``status: resolved``)."""
+        return self.status.lower() in {"resolved", "ok", "normal"}
 
 
 class EvidenceError(_Model):
@@ -256,6 +276,8 @@ class AppListEntry(_Model):
     health_status: str = ""
     revision: str = ""
     destination_namespace: str = ""
+    history_revisions: tuple[str, ...] = ()
+    """Every revision in the app's deployment history, newest first."""
 
 
 class ApplicationListEvidence(_Model):
@@ -296,6 +318,68 @@ class DiffEvidence(_Model):
     resources_compared: int = 0
 
 
+class ImageChange(_Model):
+    """An image that the newest rollout changed (from the previous ReplicaSet's image)."""
+
+    workload: str
+    """``Deployment payments`` (or the ReplicaSet when no owner is known)."""
+    before: str
+    after: str
+
+
+class PodCause(_Model):
+    """One unhealthy pod and what the resource tree (and its events) say is wrong with it."""
+
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+    kind: str = "Pod"
+    health: str = ""
+    message: str = ""
+    """The health message, else the most telling event's message (redacted)."""
+    reason: str = ""
+    """The tree's ``Status Reason``: ``ImagePullBackOff``, ``CrashLoopBackOff``, ``OOMKilled``..."""
+    restarts: int = 0
+    containers: str = ""
+    """Ready/total, as ``0/1``."""
+    images: tuple[str, ...] = ()
+    owner: str = ""
+    """The owning ReplicaSet/StatefulSet/Job (``ReplicaSet payments-7d9f``)."""
+    events: tuple[str, ...] = ()
+    """``Reason: message`` of the pod's Warning events, newest first (a few at most)."""
+
+    @property
+    def label(self) -> str:
+        """``Pod namespace/name`` as Argo CD's CLI prints it."""
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else self.name
+
+
+class ResourceTreeEvidence(_Model):
+    """``argocd_resource_tree``: the unhealthy pods of an app and the images its rollout changed."""
+
+    instance: str
+    application: str
+    error: EvidenceError | None = None
+    pods_seen: int = 0
+    unhealthy_pods: tuple[PodCause, ...] = ()
+    image_changes: tuple[ImageChange, ...] = ()
+    events_read_for: str | None = None
+    """The pod whose events were read (one call at most), if any."""
+
+
+class RollbackCandidate(_Model):
+    """The revision to go back to: the one deployed before the current, with its gate decision."""
+
+    application: str
+    revision: str
+    history_id: int | None = None
+    deployed_at: datetime | None = None
+    gate: str = "unknown"
+    """``pass``, ``fail``, ``none`` (no decision in Belay's store), ``unknown`` (not looked up)."""
+    decision_id: str | None = None
+    command: str = ""
+
+
 class Finding(_Model):
     """One judgement, with the evidence paths that support it."""
 
@@ -320,6 +404,12 @@ class InvestigationReport(_Model):
     ruled_out: tuple[str, ...] = ()
     ruled_out_reasons: dict[str, str] = Field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    fleet_context: tuple[Finding, ...] = ()
+    """Findings about apps the alert does not point at (from a listing); never top findings."""
+    rollback_candidate: RollbackCandidate | None = None
+    fingerprints: tuple[str, ...] = ()
+    """The fingerprints of the alerts this report covers (a grouped notification's, per app)."""
+    alert_names: tuple[str, ...] = ()
 
     def to_json_data(self) -> dict[str, Any]:
         """The report as JSON-ready, redacted data (DESIGN §4 keys, plus a few extras).
@@ -353,6 +443,14 @@ class InvestigationReport(_Model):
                 "ruled_out": list(self.ruled_out),
                 "ruled_out_reasons": dict(self.ruled_out_reasons),
                 "notes": list(self.notes),
+                "fleet_context": [f.model_dump(mode="json") for f in self.fleet_context],
+                "rollback_candidate": (
+                    self.rollback_candidate.model_dump(mode="json")
+                    if self.rollback_candidate is not None
+                    else None
+                ),
+                "fingerprints": list(self.fingerprints),
+                "alert_names": list(self.alert_names or (self.alert.name,)),
             }
         )
         redacted_diff = data["evidence"].get("argocd_application_diff")

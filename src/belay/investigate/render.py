@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -23,7 +24,14 @@ from rich.text import Text
 from belay.investigate.models import InvestigationReport
 from belay.jsonio import dumps_text
 
-__all__ = ["render", "render_json", "render_markdown", "render_text", "resolve_pointer"]
+__all__ = [
+    "render",
+    "render_json",
+    "render_many",
+    "render_markdown",
+    "render_text",
+    "resolve_pointer",
+]
 
 _POINTER_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 _VALUE_LIMIT = 300
@@ -40,8 +48,48 @@ def render(report: InvestigationReport, fmt: str, *, width: int = 100, color: bo
     return render_text(report, width=width, color=color)
 
 
+def render_many(
+    reports: Sequence[InvestigationReport], fmt: str, *, width: int = 100, color: bool = False
+) -> str:
+    """Several reports (one per application of a notification) in ``fmt``.
+
+    JSON stays one object: the first report, with the others under ``related_reports``.
+    """
+    if not reports:
+        raise ValueError("render_many needs at least one report")
+    if fmt == "json":
+        data = _data(reports[0])
+        data["related_reports"] = [_data(r) for r in reports[1:]]
+        return dumps_text(data, indent=True) + "\n"
+    rule = "\n---\n\n" if fmt == "markdown" else "\n" + "=" * 40 + "\n\n"
+    return rule.join(render(r, fmt, width=width, color=color) for r in reports)
+
+
 def _data(report: InvestigationReport) -> dict[str, Any]:
     return report.to_json_data()
+
+
+def _rollback_line(data: dict[str, Any]) -> str | None:
+    candidate = data.get("rollback_candidate")
+    if not isinstance(candidate, dict):
+        return None
+    gate = {
+        "pass": "it passed Belay's gate",
+        "fail": "it FAILED Belay's gate",
+        "none": "Belay has no gate decision for it",
+    }.get(str(candidate.get("gate")), "its gate decision was not looked up")
+    when = f", deployed {candidate['deployed_at']}" if candidate.get("deployed_at") else ""
+    return (
+        f"Rollback candidate: revision {candidate.get('revision')}{when}; {gate}. "
+        f"Deploy it with: {candidate.get('command')}"
+    )
+
+
+def _fleet_lines(data: dict[str, Any]) -> list[str]:
+    return [
+        f"{f['severity'].upper()} {f['kind']}: {f['summary']}"
+        for f in data.get("fleet_context") or []
+    ]
 
 
 def render_json(report: InvestigationReport) -> str:
@@ -170,6 +218,19 @@ def render_text(report: InvestigationReport, *, width: int = 100, color: bool = 
         for kind in data["ruled_out"]:
             reason = data["ruled_out_reasons"].get(kind, "")
             console.print(Padding(Text(f"- {kind}: {reason}"), (0, 0, 0, 3), expand=False))
+    rollback = _rollback_line(data)
+    if rollback:
+        line, _, command = rollback.partition("Deploy it with: ")
+        console.print()
+        console.print(Text(line.rstrip() + " Deploy it with:"))
+        # One unbroken line, so it can be copied and pasted.
+        console.print(Text(f"   {command}"), soft_wrap=True)
+    fleet = _fleet_lines(data)
+    if fleet:
+        console.print()
+        console.print("[bold]Fleet context (other applications)[/bold]")
+        for line in fleet:
+            console.print(Padding(Text(f"- {line}"), (0, 0, 0, 3), expand=False))
     for note in data.get("notes", []):
         console.print(Text(f"Note: {note}"))
     for d in _diffs(data):
@@ -222,6 +283,18 @@ def render_markdown(report: InvestigationReport) -> str:
         out.append("")
         for kind in data["ruled_out"]:
             out.append(f"- `{kind}`: {data['ruled_out_reasons'].get(kind, '')}")
+    rollback = _rollback_line(data)
+    if rollback:
+        out.append("")
+        out.append("### Rollback candidate")
+        out.append("")
+        out.append(rollback.replace("Deploy it with: ", "Deploy it with: `") + "`")
+    fleet = _fleet_lines(data)
+    if fleet:
+        out.append("")
+        out.append("### Fleet context (other applications)")
+        out.append("")
+        out.extend(f"- {line}" for line in fleet)
     notes = data.get("notes", [])
     if notes:
         out.append("")

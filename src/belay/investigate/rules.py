@@ -23,19 +23,28 @@ from belay.investigate.models import (
     FindingKind,
     GateDecision,
     InvestigationSettings,
+    PodCause,
     ResourceRef,
+    ResourceTreeEvidence,
     Severity,
 )
 
-__all__ = ["RULES", "Rule", "RuleContext", "RuleResult", "evaluate"]
+__all__ = ["RULES", "Rule", "RuleContext", "RuleResult", "evaluate", "revision_matches"]
 
 STATUS = "argocd_application_status"
 DIFF = "argocd_application_diff"
+TREE = "argocd_resource_tree"
 _COMPARISON_CONDITIONS = ("ComparisonError", "InvalidSpecError", "UnknownError")
 _FAILED_PHASES = ("Failed", "Error")
 _SEVERITY_ORDER = {Severity.critical: 0, Severity.warning: 1, Severity.info: 2}
 _LIST_FINDINGS_LIMIT = 5
-_MIN_PREFIX = 7  # a short SHA: shorter prefixes match too many commits to mean anything
+_MIN_PREFIX = 6  # a short SHA: shorter prefixes match too many commits to mean anything
+_HEX = frozenset("0123456789abcdef")
+_PULL_REASONS = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+)
+_PULL_WORDS = ("failed to pull image", "back-off pulling image", "errimagepull")
+_SCHEDULING_WORDS = ("unschedulable", "failedscheduling", "nodes are available", "didn't match")
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class RuleContext:
     """Why no Argo CD instance could be used (``None`` when one was)."""
     gate: dict[str, tuple[GateDecision, ...]] | None = None
     """Belay's own decisions per deployed revision (``None`` when its store was not consulted)."""
+    tree: ResourceTreeEvidence | None = None
+    """The unhealthy pods and image changes (read only for an unhealthy app)."""
+    lookup: str | None = None
+    """What Argo CD was asked to find the app when none was found (for ``no_gitops_context``)."""
 
     @property
     def app_found(self) -> bool:
@@ -175,12 +188,21 @@ def _access_rule(kind: FindingKind, severity: Severity) -> Callable[[RuleContext
 def _no_gitops_context(ctx: RuleContext) -> RuleResult:
     if ctx.alert.has_gitops_context or ctx.status is not None or ctx.app_list is not None:
         return _NOTHING
+    if ctx.lookup is not None:
+        summary = (
+            f"The alert names no Argo CD application and mentions no GitOps context; {ctx.lookup}"
+            ", so no application was investigated (add argocd_application to the alert's "
+            "annotations, or an app label such as argocd_argoproj_io_instance)"
+        )
+        return _finding(
+            ctx, FindingKind.no_gitops_context, Severity.info, summary, ["alert", STATUS]
+        )
     return _finding(
         ctx,
         FindingKind.no_gitops_context,
         Severity.info,
-        "The alert names no Argo CD application and mentions no GitOps context, so Argo CD "
-        "was not consulted (add argocd_application to the alert's annotations)",
+        "The alert names no Argo CD application, revision or project and mentions no GitOps "
+        "context, so Argo CD was not called (add argocd_application to the alert's annotations)",
         ["alert"],
     )
 
@@ -188,12 +210,15 @@ def _no_gitops_context(ctx: RuleContext) -> RuleResult:
 # --- the application itself ---------------------------------------------------------------------
 
 
-def _matches(wanted: str, deployed: str) -> bool:
+def revision_matches(wanted: str, deployed: str) -> bool:
+    """Same revision: equal, or a hexadecimal prefix of at least 6 characters of the other."""
     a, b = wanted.strip().lower(), deployed.strip().lower()
+    if not a or not b:
+        return False
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
-    return len(shorter) >= _MIN_PREFIX and longer.startswith(shorter)
+    return len(shorter) >= _MIN_PREFIX and set(shorter) <= _HEX and longer.startswith(shorter)
 
 
 def _unexpected_revision(ctx: RuleContext) -> RuleResult:
@@ -204,7 +229,7 @@ def _unexpected_revision(ctx: RuleContext) -> RuleResult:
     deployed = status.deployed_revisions
     if not deployed:
         return _NOTHING
-    matched = next((rev for rev in deployed if _matches(wanted, rev)), None)
+    matched = next((rev for rev in deployed if revision_matches(wanted, rev)), None)
     if matched is not None:
         return RuleResult(ruled_out=f"the deployed revision {matched} is the alert's {wanted}")
     evidence = [f"{STATUS}.history[0].revision" if status.history else f"{STATUS}.sync_revision"]
@@ -288,6 +313,9 @@ def _recent_rollout(ctx: RuleContext) -> RuleResult:
         last = status.history[0].deployed_at if status.history else None
         detail = f"; the last deployment was at {last.isoformat()}" if last else ""
         return RuleResult(ruled_out=f"no rollout in the {window_text} {what}{detail}")
+    if ctx.tree is not None and ctx.tree.image_changes:
+        hits.append(_image_change_text(ctx.tree))
+        evidence.append(f"{TREE}.image_changes")
     return _finding(
         ctx,
         FindingKind.recent_rollout,
@@ -295,6 +323,89 @@ def _recent_rollout(ctx: RuleContext) -> RuleResult:
         f"Rollout within {window_text} {what}: " + "; ".join(hits),
         evidence,
     )
+
+
+def _image_change_text(tree: ResourceTreeEvidence) -> str:
+    return "it changed " + "; ".join(
+        f"{c.workload} image from {c.before or '(none)'} to {c.after}" for c in tree.image_changes
+    )
+
+
+# --- pod-level causes (resource tree, events) ----------------------------------------------------
+
+
+def _pod_rule(
+    kind: FindingKind, matches: Callable[[PodCause], bool], what: str, absent: str
+) -> Callable[[RuleContext], RuleResult]:
+    def check(ctx: RuleContext) -> RuleResult:
+        tree = ctx.tree
+        if tree is None or tree.error is not None:
+            return _NOTHING
+        hits = [(i, p) for i, p in enumerate(tree.unhealthy_pods) if matches(p)]
+        if not hits:
+            return RuleResult(ruled_out=f"{absent} ({tree.pods_seen} pod(s) in the resource tree)")
+        i, pod = hits[0]
+        text = f"{pod.label} {what}"
+        detail = _pod_detail(kind, pod)
+        if detail:
+            text += f" ({detail})"
+        if pod.message:
+            text += f": {pod.message}"
+        elif pod.events:
+            text += f": {pod.events[0]}"
+        if pod.images:
+            text += f"; image {', '.join(pod.images)}"
+        evidence = [f"{TREE}.unhealthy_pods[{i}]"]
+        changed = [c for c in tree.image_changes if c.after in pod.images]
+        if changed:
+            text += "; the last rollout changed it from " + ", ".join(
+                c.before or "(none)" for c in changed
+            )
+            evidence.append(f"{TREE}.image_changes")
+        if len(hits) > 1:
+            text += f"; {len(hits) - 1} more pod(s) alike"
+        severity = (
+            Severity.critical
+            if ctx.status is not None and ctx.status.health_status == "Degraded"
+            else Severity.warning
+        )
+        return _finding(ctx, kind, severity, text, evidence)
+
+    return check
+
+
+def _pod_detail(kind: FindingKind, pod: PodCause) -> str:
+    parts = [pod.reason] if pod.reason else []
+    if kind is FindingKind.crash_loop or pod.restarts:
+        parts.append(f"restarted {pod.restarts} times")
+    if pod.containers:
+        parts.append(f"{pod.containers} containers ready")
+    return ", ".join(parts)
+
+
+def _image_pull(pod: PodCause) -> bool:
+    reason = pod.reason.removeprefix("Init:")
+    return reason in _PULL_REASONS or any(w in " ".join(pod.events).lower() for w in _PULL_WORDS)
+
+
+def _oom(pod: PodCause) -> bool:
+    return "oomkilled" in f"{pod.reason} {pod.message} {' '.join(pod.events)}".lower()
+
+
+def _crash_loop(pod: PodCause) -> bool:
+    if _image_pull(pod):
+        return False
+    return pod.reason.removeprefix("Init:") == "CrashLoopBackOff" or pod.restarts >= 3
+
+
+def _unschedulable(pod: PodCause) -> bool:
+    text = f"{pod.reason} {pod.message} {' '.join(pod.events)}".lower()
+    return any(w in text for w in _SCHEDULING_WORDS)
+
+
+def _probe_failing(pod: PodCause) -> bool:
+    text = f"{pod.message} {' '.join(pod.events)}".lower()
+    return "probe failed" in text or "unhealthy: readiness" in text or "unhealthy: liveness" in text
 
 
 def _sync_failed(ctx: RuleContext) -> RuleResult:
@@ -504,6 +615,41 @@ RULES: tuple[Rule, ...] = (
     Rule(FindingKind.app_not_found, _access_rule(FindingKind.app_not_found, Severity.warning)),
     Rule(FindingKind.no_gitops_context, _no_gitops_context, "alert without GitOps hints"),
     Rule(FindingKind.sync_failed, _sync_failed, "last operation Failed/Error, SyncError"),
+    Rule(
+        FindingKind.image_pull_error,
+        _pod_rule(
+            FindingKind.image_pull_error,
+            _image_pull,
+            "cannot pull its image",
+            "every pod pulled its image",
+        ),
+    ),
+    Rule(
+        FindingKind.oom_killed,
+        _pod_rule(FindingKind.oom_killed, _oom, "was OOMKilled", "no pod was OOMKilled"),
+    ),
+    Rule(
+        FindingKind.crash_loop,
+        _pod_rule(FindingKind.crash_loop, _crash_loop, "keeps crashing", "no pod keeps crashing"),
+    ),
+    Rule(
+        FindingKind.unschedulable,
+        _pod_rule(
+            FindingKind.unschedulable,
+            _unschedulable,
+            "cannot be scheduled",
+            "no pod waits for a node",
+        ),
+    ),
+    Rule(
+        FindingKind.probe_failing,
+        _pod_rule(
+            FindingKind.probe_failing,
+            _probe_failing,
+            "fails its probes",
+            "no pod reports a failing probe",
+        ),
+    ),
     Rule(FindingKind.degraded, _degraded, "health Degraded"),
     Rule(FindingKind.unexpected_revision, _unexpected_revision, "deployed ≠ alert's revision"),
     Rule(FindingKind.unapproved_revision, _unapproved_revision, "deployed without a pass"),

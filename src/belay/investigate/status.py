@@ -94,6 +94,14 @@ def summarize_list_entry(app: Mapping[str, Any]) -> AppListEntry:
         health_status=_str(_map(status.get("health")).get("status")),
         revision=_str(sync.get("revision")) or ",".join(_strs(sync.get("revisions"))),
         destination_namespace=_str(_map(spec.get("destination")).get("namespace")),
+        history_revisions=tuple(
+            dict.fromkeys(
+                rev
+                for h in reversed(_list(status.get("history")))
+                for rev in [_str(_map(h).get("revision")), *_strs(_map(h).get("revisions"))]
+                if rev
+            )
+        ),
     )
 
 

@@ -501,6 +501,8 @@ class _Api:
         resource_name = request.query_params.get("resourceName")
         if resource_name:
             managed = {r.get("name") for r in (app.get("status") or {}).get("resources") or []}
+            tree = self.store.state.resource_trees.get(meta["name"]) or {}
+            managed |= {n.get("name") for n in tree.get("nodes") or [] if isinstance(n, dict)}
             if resource_name not in managed:
                 raise ApiError(
                     3, f"{resource_name} not found as part of application {meta['name']}"

@@ -11,6 +11,7 @@ __all__ = [
     "AttestationRecord",
     "AuditEvent",
     "DecisionRecord",
+    "InvestigationRecord",
     "JobRecord",
     "JobState",
     "NewAuditEvent",
@@ -150,3 +151,23 @@ class StoredJudgement(_Record):
     policy: str | None = None
     data_digests: dict[str, str] | None = None
     bundle: bytes | None = Field(default=None, repr=False)
+
+
+class InvestigationRecord(_Record):
+    """A stored investigation as the list shows it (the report itself is loaded on demand)."""
+
+    id: str
+    created_at: datetime
+    instance: str | None = None
+    application: str | None = None
+    alert_name: str | None = None
+    finding_kinds: tuple[str, ...] = ()
+    top_finding: dict[str, Any] | None = None
+    """``{kind, severity, summary}`` of the first finding."""
+    fingerprints: tuple[str, ...] = ()
+    resolved_at: datetime | None = None
+
+    @property
+    def state(self) -> Literal["firing", "resolved"]:
+        """``resolved`` once every alert it covers has resolved."""
+        return "resolved" if self.resolved_at is not None else "firing"

@@ -32,6 +32,7 @@ __all__ = [
     "Base",
     "DataSnapshotRow",
     "DecisionRow",
+    "InvestigationAlertRow",
     "InvestigationRow",
     "JobRow",
     "SubmissionRow",
@@ -230,6 +231,7 @@ class InvestigationRow(Base):
     """A stored investigation report (from the alert webhook)."""
 
     __tablename__ = "investigations"
+    __table_args__ = (Index("ix_investigations_created_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime]
@@ -237,3 +239,20 @@ class InvestigationRow(Base):
     application: Mapped[str | None] = mapped_column(String(255), index=True)
     alert: Mapped[dict[str, Any]]
     report: Mapped[dict[str, Any]]
+    alert_name: Mapped[str | None] = mapped_column(String(255), index=True)
+    finding_kinds: Mapped[str | None] = mapped_column(String(1024))
+    """``,kind,kind,``: the report's finding kinds, for filtering with LIKE."""
+    resolved_at: Mapped[datetime | None]
+    """When the last of its alerts resolved (``None`` while any still fires)."""
+
+
+class InvestigationAlertRow(Base):
+    """One alert (by fingerprint) an investigation covers, and when it resolved."""
+
+    __tablename__ = "investigation_alerts"
+
+    investigation_id: Mapped[str] = mapped_column(
+        ForeignKey("investigations.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    resolved_at: Mapped[datetime | None]

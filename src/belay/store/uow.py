@@ -40,6 +40,7 @@ from belay.store.records import (
     AttestationRecord,
     AuditEvent,
     DecisionRecord,
+    InvestigationRecord,
     JobRecord,
     JobState,
     NewAuditEvent,
@@ -53,6 +54,7 @@ from belay.store.tables import (
     AuditHeadRow,
     DataSnapshotRow,
     DecisionRow,
+    InvestigationAlertRow,
     InvestigationRow,
     JobRow,
     SubmissionRow,
@@ -734,7 +736,7 @@ class AlertRepository:
 
 
 class InvestigationRepository:
-    """Stored investigation reports."""
+    """Stored investigation reports, the alerts (fingerprints) they cover, and their resolution."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -747,9 +749,13 @@ class InvestigationRepository:
         now: datetime,
         instance: str | None = None,
         application: str | None = None,
+        alert_name: str | None = None,
+        fingerprints: Sequence[str] = (),
     ) -> str:
-        """Store a report (redacted); return its id."""
+        """Store a report (redacted) covering the alerts ``fingerprints``; return its id."""
         report_id = new_id()
+        kinds = [str(f.get("kind")) for f in report.get("findings") or [] if isinstance(f, dict)]
+        joined = ",".join(dict.fromkeys(kinds))
         self._s.add(
             InvestigationRow(
                 id=report_id,
@@ -758,8 +764,13 @@ class InvestigationRepository:
                 application=application,
                 alert=redact_data(alert),
                 report=redact_data(report),
+                alert_name=(alert_name or None) and str(alert_name)[:255],
+                finding_kinds=f",{joined}," if joined else "",
             )
         )
+        self._s.flush()
+        for fingerprint in dict.fromkeys(f[:64] for f in fingerprints if f):
+            self._s.add(InvestigationAlertRow(investigation_id=report_id, fingerprint=fingerprint))
         self._s.flush()
         return report_id
 
@@ -768,8 +779,120 @@ class InvestigationRepository:
         row = self._s.get(InvestigationRow, report_id)
         return dict(row.report) if row else None
 
+    def record(self, report_id: str) -> InvestigationRecord | None:
+        """A stored investigation's list entry (resolution included) by id."""
+        row = self._s.get(InvestigationRow, report_id)
+        if row is None:
+            return None
+        return self._records([row])[0]
+
+    def firing_for(self, fingerprint: str) -> list[str]:
+        """The ids of the investigations that cover the alert ``fingerprint`` and still fire."""
+        return list(
+            self._s.scalars(
+                select(InvestigationAlertRow.investigation_id).where(
+                    InvestigationAlertRow.fingerprint == fingerprint[:64],
+                    InvestigationAlertRow.resolved_at.is_(None),
+                )
+            )
+        )
+
+    def resolve(self, fingerprint: str, *, at: datetime) -> list[str]:
+        """Record that the alert ``fingerprint`` resolved at ``at``.
+
+        Every investigation still firing for it is updated; one whose alerts have all resolved
+        is marked resolved (at the latest of their times). Returns the ids of the investigations
+        that covered the alert; an unknown fingerprint changes nothing.
+        """
+        ids = self.firing_for(fingerprint)
+        if not ids:
+            return []
+        self._s.execute(
+            update(InvestigationAlertRow)
+            .where(
+                InvestigationAlertRow.fingerprint == fingerprint[:64],
+                InvestigationAlertRow.resolved_at.is_(None),
+            )
+            .values(resolved_at=at)
+        )
+        for report_id in ids:
+            times = list(
+                self._s.scalars(
+                    select(InvestigationAlertRow.resolved_at).where(
+                        InvestigationAlertRow.investigation_id == report_id
+                    )
+                )
+            )
+            if times and all(t is not None for t in times):
+                self._s.execute(
+                    update(InvestigationRow)
+                    .where(InvestigationRow.id == report_id)
+                    .values(resolved_at=max(t for t in times if t is not None))
+                )
+        self._s.flush()
+        return ids
+
+    def search(
+        self,
+        *,
+        application: str | None = None,
+        alert_name: str | None = None,
+        finding_kind: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+    ) -> list[InvestigationRecord]:
+        """Investigations, newest first, filtered (``state`` is ``firing`` or ``resolved``)."""
+        query = select(InvestigationRow)
+        if application:
+            query = query.where(InvestigationRow.application == application)
+        if alert_name:
+            query = query.where(InvestigationRow.alert_name == alert_name)
+        if finding_kind:
+            escaped = finding_kind.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(InvestigationRow.finding_kinds.like(f"%,{escaped},%", escape="\\"))
+        if state == "resolved":
+            query = query.where(InvestigationRow.resolved_at.is_not(None))
+        elif state == "firing":
+            query = query.where(InvestigationRow.resolved_at.is_(None))
+        query = query.order_by(InvestigationRow.created_at.desc(), InvestigationRow.id).limit(limit)
+        return self._records(list(self._s.scalars(query)))
+
+    def _records(self, rows: Sequence[InvestigationRow]) -> list[InvestigationRecord]:
+        fingerprints: dict[str, list[str]] = {row.id: [] for row in rows}
+        if rows:
+            pairs = self._s.execute(
+                select(InvestigationAlertRow.investigation_id, InvestigationAlertRow.fingerprint)
+                .where(InvestigationAlertRow.investigation_id.in_(list(fingerprints)))
+                .order_by(InvestigationAlertRow.fingerprint)
+            )
+            for report_id, fingerprint in pairs:
+                fingerprints[report_id].append(fingerprint)
+        records = []
+        for row in rows:
+            findings = [f for f in (row.report or {}).get("findings") or [] if isinstance(f, dict)]
+            top = findings[0] if findings else None
+            records.append(
+                InvestigationRecord(
+                    id=row.id,
+                    created_at=row.created_at,
+                    instance=row.instance,
+                    application=row.application,
+                    alert_name=row.alert_name,
+                    finding_kinds=tuple(k for k in (row.finding_kinds or "").split(",") if k),
+                    top_finding=(
+                        {k: top.get(k) for k in ("kind", "severity", "summary")} if top else None
+                    ),
+                    fingerprints=tuple(fingerprints[row.id]),
+                    resolved_at=row.resolved_at,
+                )
+            )
+        return records
+
     def delete(self, report_id: str) -> None:
         """Remove a report (retention)."""
+        self._s.execute(
+            delete(InvestigationAlertRow).where(InvestigationAlertRow.investigation_id == report_id)
+        )
         self._s.execute(delete(InvestigationRow).where(InvestigationRow.id == report_id))
 
 

@@ -5,8 +5,9 @@
   (docs/decision-api.md);
 * ``GET /api/v1/submissions``: the list the page shows, as JSON;
 * ``GET /api/v1/audit``: the audit chain, filtered by application, revision or linking ids;
-* ``POST /api/v1/alerts``: an Alertmanager (or Grafana, or documented) alert in, an
-  investigation run and stored, its id and page out;
+* ``POST /api/v1/alerts``: an Alertmanager (or Grafana, or documented) notification in; each
+  application of its new firing alerts investigated and stored, resolved alerts recorded as the
+  resolution of their investigations (:mod:`belay.web.alerting`); ids and pages out;
 * ``GET /Policy/{namespace}/{project}/gatecheck?branch=B``: the project's server-side policy as
   gatecheck YAML for Portage's policy fetch (the project's submit token);
 * ``GET /metrics``: Prometheus exposition.
@@ -26,10 +27,10 @@ from starlette.concurrency import run_in_threadpool
 from belay.config.settings import ProjectSettings, normalize_remote
 from belay.gate import export_gatecheck_yaml
 from belay.intake import AuthError, authenticate
-from belay.investigate import AlertParseError, investigate, parse_alert_bytes
-from belay.investigate.gate_records import store_gate_lookup
+from belay.investigate import AlertParseError, parse_notification_bytes
 from belay.jsonio import loads
 from belay.logs import get_logger
+from belay.web.alerting import handle_notification
 from belay.web.deps import json_error, read_ruling, web_context
 from belay.web.metrics import CONTENT_TYPE
 from belay.web.views import (
@@ -163,6 +164,8 @@ async def get_audit(
     summary="Alertmanager webhook receiver: investigate the alert and store the report",
     responses={
         **_READ_RESPONSES,
+        200: {"description": "Nothing new to investigate (resolved or already covered alerts)."},
+        201: {"description": "One or more investigations stored."},
         400: {"description": "The body is not an alert (empty, not JSON, unknown shape)."},
         413: {"description": "The alert is larger than 1 MiB."},
     },
@@ -176,53 +179,46 @@ async def post_alert(request: Request) -> JSONResponse:
     if len(body) > MAX_ALERT_BYTES:
         return json_error(413, f"the alert is larger than {MAX_ALERT_BYTES} bytes")
     try:
-        alert = parse_alert_bytes(body, origin="request body")
+        alerts = parse_notification_bytes(body, origin="request body")
         raw = loads(body)
     except (AlertParseError, ValueError) as err:
         return json_error(400, str(err))
 
-    def run() -> tuple[str, dict[str, Any]]:
-        now = datetime.now(UTC)
-        # The same thresholds and gate records as `belay investigate --config belay.yaml`.
-        report = investigate(
-            alert,
-            web.services.clients.resolution,
-            settings=web.services.settings.investigate,
-            now=now,
-            gate_decisions=store_gate_lookup(web.services.store),
-        )
-        data = report.to_json_data()
-        with web.services.store.unit_of_work() as uow:
-            report_id = uow.investigations.add(
-                alert=raw if isinstance(raw, dict) else {"payload": raw},
-                report=data,
-                now=now,
-                instance=report.instance,
-                application=report.application,
-            )
-            uow.commit()
-        return report_id, data
-
-    report_id, data = await run_in_threadpool(run)
-    url = f"{web.services.settings.public_url}/investigations/{report_id}"
+    outcome = await run_in_threadpool(
+        handle_notification, web.services, alerts, raw, now=datetime.now(UTC)
+    )
+    base = web.services.settings.public_url
+    stored = [
+        {
+            "id": s.id,
+            "url": f"{base}/investigations/{s.id}",
+            "application": s.application,
+            "instance": s.instance,
+            "findings": s.findings,
+        }
+        for s in outcome.stored
+    ]
     _log.info(
         "investigation.stored",
-        report_id=report_id,
-        application=data.get("application"),
-        findings=[f.get("kind") for f in data.get("findings", [])],
+        report_ids=[s["id"] for s in stored],
+        applications=[s["application"] for s in stored],
+        resolved=sorted(outcome.resolved),
     )
+    # The first report's fields stay at the top level, as before grouped notifications.
+    first: dict[str, Any] = stored[0] if stored else {"id": None, "url": None, "findings": []}
     return JSONResponse(
         {
-            "id": report_id,
-            "url": url,
-            "application": data.get("application"),
-            "instance": data.get("instance"),
-            "findings": [
-                {"kind": f.get("kind"), "severity": f.get("severity")}
-                for f in data.get("findings", [])
+            **first,
+            "investigations": stored,
+            "resolved": [
+                {"fingerprint": fp, "investigations": ids} for fp, ids in outcome.resolved.items()
+            ],
+            "already_investigated": [
+                {"fingerprint": fp, "investigations": ids}
+                for fp, ids in outcome.already_investigated.items()
             ],
         },
-        status_code=201,
+        status_code=201 if stored else 200,
     )
 
 

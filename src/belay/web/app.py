@@ -35,7 +35,7 @@ from belay.intake import AuthError, AuthResult, authenticate
 from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.store import StoreError
-from belay.web import api, attestations, pages, whatif
+from belay.web import api, attestations, investigations, pages, whatif
 from belay.web.access import ReadAccess
 from belay.web.deps import WebContext, json_error, make_templates
 from belay.web.limits import BodyLimitMiddleware, TokenBucketLimiter
@@ -256,7 +256,10 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(api.router)
     app.include_router(attestations.router)
     app.include_router(whatif.router)
+    app.include_router(whatif.pages_router)
+    app.include_router(investigations.api_router)
     app.include_router(pages.router)
+    app.include_router(investigations.page_router)
     static = resources.files("belay.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from belay.logs import get_logger
+from belay.store import InvestigationRecord
 from belay.web.access import COOKIE_NAME
 from belay.web.deps import SECURITY_HEADERS, WebContext, read_ruling, web_context
 from belay.web.views import (
@@ -26,7 +27,7 @@ from belay.web.views import (
     submission_detail,
 )
 
-__all__ = ["router"]
+__all__ = ["guard", "page", "router"]
 
 router = APIRouter(include_in_schema=False)
 _log = get_logger("belay.web")
@@ -34,7 +35,8 @@ _log = get_logger("belay.web")
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a template with the security headers every page carries."""
     web = web_context(request)
     response = web.templates.TemplateResponse(
         request, name, {"access_mode": web.access.mode, **context}, status_code=status
@@ -45,7 +47,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 def _denied(request: Request, status: int, reason: str) -> HTMLResponse:
     web = web_context(request)
-    return _page(
+    return page(
         request,
         "denied.html",
         {"reason": reason, "can_sign_in": web.access.uses_token, "next": request.url.path},
@@ -53,7 +55,8 @@ def _denied(request: Request, status: int, reason: str) -> HTMLResponse:
     )
 
 
-def _guard(request: Request) -> HTMLResponse | None:
+def guard(request: Request) -> HTMLResponse | None:
+    """The refusal page when the read-access rule refuses ``request``; ``None`` when allowed."""
     ruling = read_ruling(request)
     if ruling.allowed:
         return None
@@ -80,7 +83,7 @@ async def submissions_page(
     commit: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    refused = _guard(request)
+    refused = guard(request)
     if refused is not None:
         return refused
     web: WebContext = web_context(request)
@@ -95,7 +98,7 @@ async def submissions_page(
     applications = sorted(
         {p.argocd.application for p in web.services.settings.projects if p.argocd}
     )
-    return _page(
+    return page(
         request,
         "submissions.html",
         {
@@ -110,35 +113,36 @@ async def submissions_page(
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 async def submission_page(request: Request, submission_id: str) -> Response:
-    refused = _guard(request)
+    refused = guard(request)
     if refused is not None:
         return refused
     web = web_context(request)
     detail = await run_in_threadpool(submission_detail, web.services.store, submission_id[:64])
     if detail is None:
-        return _page(
+        return page(
             request,
             "not_found.html",
             {"what": "submission", "ident": submission_id[:64]},
             status=404,
         )
-    return _page(request, "submission.html", {"d": detail})
+    return page(request, "submission.html", {"d": detail})
 
 
 @router.get("/investigations/{report_id}", response_class=HTMLResponse)
 async def investigation_page(request: Request, report_id: str) -> Response:
-    refused = _guard(request)
+    refused = guard(request)
     if refused is not None:
         return refused
     web = web_context(request)
 
-    def load() -> dict[str, Any] | None:
+    def load() -> tuple[dict[str, Any] | None, InvestigationRecord | None]:
         with web.services.store.unit_of_work() as uow:
-            return uow.investigations.get(report_id[:64])
+            ident = report_id[:64]
+            return uow.investigations.get(ident), uow.investigations.record(ident)
 
-    report = await run_in_threadpool(load)
+    report, record = await run_in_threadpool(load)
     if report is None:
-        return _page(
+        return page(
             request,
             "not_found.html",
             {"what": "investigation report", "ident": report_id[:64]},
@@ -148,10 +152,10 @@ async def investigation_page(request: Request, report_id: str) -> Response:
         report.get("findings") or [],
         key=lambda f: _SEVERITY_ORDER.get(str(f.get("severity")), 9),
     )
-    return _page(
+    return page(
         request,
         "investigation.html",
-        {"r": report, "report_id": report_id, "findings": findings},
+        {"r": report, "report_id": report_id, "findings": findings, "record": record},
     )
 
 
@@ -165,7 +169,7 @@ async def login_form(
         # A token in a URL ends up in proxy access logs and browser history: never accept it.
         return _denied(request, 400, "Send the read token with the sign-in form, not in the URL.")
     web = web_context(request)
-    return _page(
+    return page(
         request,
         "denied.html",
         {

@@ -1,28 +1,36 @@
-"""``POST /api/v1/policy/whatif``: a policy replay over HTTP (read access; it decides nothing).
+"""Policy replays over HTTP, behind read access (a replay decides, queues and syncs nothing).
 
-The body is JSON: ``{"policy": "<candidate YAML>", "project": "P"?, "since": "30d"?}``; the answer
-is the same document as ``belay policy whatif --output json``. A candidate's data files (KEV,
-EPSS) are read relative to the folder of the project's configured policy.
+* ``POST /api/v1/policy/whatif``: JSON ``{"policy": "<candidate YAML>", "project": "P"?,
+  "since": "30d"?}`` in, the same document as ``belay policy whatif --output json`` out;
+* ``GET /policy/whatif``: a page to paste a candidate into; ``POST /policy/whatif`` (a form)
+  shows the flipped submissions, each linked to its page.
+
+A candidate's data files (KEV, EPSS) are read relative to the folder of the project's
+configured policy (the first project's when none is named).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from belay.errors import BadInput
 from belay.jsonio import loads
+from belay.redact import redact_text
 from belay.web.deps import json_error, read_ruling, web_context
-from belay.whatif import candidate_from_text, parse_since, replay
+from belay.web.pages import guard, page
+from belay.whatif import WhatIfResult, candidate_from_text, parse_since, replay
 
-__all__ = ["MAX_CANDIDATE_BYTES", "router"]
+__all__ = ["MAX_CANDIDATE_BYTES", "pages_router", "router"]
 
 router = APIRouter()
+pages_router = APIRouter(include_in_schema=False)
 
 MAX_CANDIDATE_BYTES = 1024 * 1024
 
@@ -66,34 +74,107 @@ async def post_whatif(request: Request) -> JSONResponse:
         where = ".".join(str(p) for p in first["loc"]) if first else ""
         why = f"{where}: {first['msg']}" if first else "not valid JSON"
         return json_error(400, f"request body: {why}")
+    try:
+        result = await run_in_threadpool(
+            _run, request, parsed.policy, parsed.project or None, parsed.since, "api"
+        )
+    except BadInput as err:
+        return json_error(400, str(err))
+    return JSONResponse(result.document())
+
+
+def _run(
+    request: Request, text: str, project: str | None, since: str | None, via: str
+) -> WhatIfResult:
+    """One replay for an HTTP request (:class:`BadInput` for a bad candidate, project or since)."""
     web = web_context(request)
     settings = web.services.settings
-    project = settings.project(parsed.project) if parsed.project else None
-    if parsed.project and project is None:
-        return json_error(400, f"project {parsed.project[:80]!r} is not in belay.yaml")
-    policy_name = (
-        project.policy if project else (settings.projects[0].policy if settings.projects else None)
-    )
+    configured = settings.project(project) if project else None
+    if project and configured is None:
+        raise BadInput(f"project {project[:80]!r} is not in belay.yaml")
+    policy_name = configured.policy if configured else None
+    if policy_name is None and settings.projects:
+        policy_name = settings.projects[0].policy
     policy_file = settings.policy_path(policy_name) if policy_name else None
     base_dir = policy_file.parent if policy_file is not None else Path.cwd()
     client = request.client.host if request.client else "unknown"
+    now = datetime.now(UTC)
+    return replay(
+        store=web.services.store,
+        settings=settings,
+        candidate=candidate_from_text(text, base_dir=base_dir),
+        project=project,
+        since=parse_since(since, now),
+        actor=f"{via}:{client}",
+        now=now,
+    )
 
-    def run() -> JSONResponse:
-        now = datetime.now(UTC)
-        try:
-            since = parse_since(parsed.since, now)
-            candidate = candidate_from_text(parsed.policy, base_dir=base_dir)
-            result = replay(
-                store=web.services.store,
-                settings=settings,
-                candidate=candidate,
-                project=parsed.project,
-                since=since,
-                actor=f"api:{client}",
-                now=now,
-            )
-        except BadInput as err:
-            return json_error(400, str(err))
-        return JSONResponse(result.document())
 
-    return await run_in_threadpool(run)
+def _form_page(
+    request: Request,
+    *,
+    policy_text: str = "",
+    project: str | None = None,
+    since: str | None = None,
+    result: WhatIfResult | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    settings = web_context(request).services.settings
+    return page(
+        request,
+        "whatif.html",
+        {
+            "projects": [p.name for p in settings.projects],
+            "policy_text": policy_text,
+            "project": project,
+            "since": since,
+            "result": result,
+            "error": redact_text(error) if error else None,
+        },
+        status=status,
+    )
+
+
+@pages_router.get("/policy/whatif", response_class=HTMLResponse)
+async def whatif_page(request: Request) -> HTMLResponse:
+    refused = guard(request)
+    if refused is not None:
+        return refused
+    return _form_page(request)
+
+
+@pages_router.post("/policy/whatif", response_class=HTMLResponse)
+async def whatif_submit(
+    request: Request,
+    policy: Annotated[str, Form(max_length=MAX_CANDIDATE_BYTES)] = "",
+    project: Annotated[str, Form(max_length=255)] = "",
+    since: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    refused = guard(request)
+    if refused is not None:
+        return refused
+    if not policy.strip():
+        return _form_page(
+            request,
+            project=project or None,
+            since=since or None,
+            error="paste a candidate policy",
+            status=400,
+        )
+    try:
+        result = await run_in_threadpool(
+            _run, request, policy, project or None, since or None, "web"
+        )
+    except BadInput as err:
+        return _form_page(
+            request,
+            policy_text=policy,
+            project=project or None,
+            since=since or None,
+            error=str(err),
+            status=400,
+        )
+    return _form_page(
+        request, policy_text=policy, project=project or None, since=since or None, result=result
+    )

@@ -1,7 +1,7 @@
 """Threat-data snapshots for policy replays: the KEV/EPSS files each decision used.
 
 Revision ID: 0005_data_snapshots
-Revises: 0001
+Revises: 0004_investigation_resolution
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from belay.store.tables import UTCDateTime
 
 revision = "0005_data_snapshots"
-down_revision = "0001"
+down_revision = "0004_investigation_resolution"
 branch_labels = None
 depends_on = None
 
