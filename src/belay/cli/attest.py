@@ -6,6 +6,7 @@ when the envelope is valid, 1 when it is not (with the reason), 2 when an input 
 
 from __future__ import annotations
 
+import enum
 import re
 import sys
 from datetime import UTC, datetime
@@ -15,13 +16,21 @@ from typing import Annotated
 import typer
 
 from belay import jsonio
-from belay.cli._common import OutputFormat, die, handle_errors
+from belay.cli._common import die, handle_errors
 from belay.errors import BadInput
 
 __all__ = ["register"]
 
 _MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+class VerifyOutput(enum.StrEnum):
+    """``attest verify``'s ``--output`` choices."""
+
+    text = "text"
+    json = "json"
+
 
 keys_app = typer.Typer(help="The key pair that signs Belay's verdicts.", no_args_is_help=True)
 attest_app = typer.Typer(help="Signed verdicts (DSSE, in-toto Statement v1).", no_args_is_help=True)
@@ -82,7 +91,7 @@ def verify(
     require_pass: Annotated[
         bool, typer.Option("--require-pass", help="Also require the decision to be 'pass'.")
     ] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.text,
+    output: Annotated[VerifyOutput, typer.Option("--output", "-o")] = VerifyOutput.text,
 ) -> None:
     """Verify a signed verdict offline: 0 valid, 1 invalid (with the reason), 2 bad input."""
     # Imported here, not at the top, so that `belay --help` does not load the store and gate.
@@ -95,8 +104,6 @@ def verify(
         verify_attestation,
     )
 
-    if output is OutputFormat.markdown:
-        die("--output: use text or json")
     if commit is not None and not _SHA.fullmatch(commit.strip()):
         die(f"--commit: {commit[:80]!r} is not a git commit SHA (7 to 64 hex characters)")
     try:
@@ -110,11 +117,11 @@ def verify(
         if require_pass and decision != "pass":
             raise AttestationInvalid(f"the signed decision is {decision!r}, not 'pass'")
     except AttestationInvalid as err:
-        if output is OutputFormat.json:
+        if output is VerifyOutput.json:
             typer.echo(jsonio.dumps_text({"valid": False, "reason": str(err)}))
         die(f"invalid: {err}", 1)
     summary = verified.summary()
-    if output is OutputFormat.json:
+    if output is VerifyOutput.json:
         typer.echo(jsonio.dumps_text(summary, indent=True))
         return
     typer.echo(f"valid: signed by key {summary['keyid']}")
