@@ -52,9 +52,9 @@ def _root(
 
 def _register() -> None:
     # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
-    from belay.cli import audit, demo, gate, integrations, investigate, serve, sim
+    from belay.cli import attest, audit, demo, gate, integrations, investigate, serve, sim
 
-    for module in (integrations, sim, gate, demo, serve, audit, investigate):
+    for module in (integrations, sim, gate, demo, serve, audit, investigate, attest):
         module.register(app)
 
 

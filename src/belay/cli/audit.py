@@ -118,6 +118,8 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option(help="With --wait: give up after seconds.")] = 900.0,
     ) -> None:
         """Queue a manual, audited sync through the same engine; with --wait, run it here."""
+        from belay.attest import load_signing
+        from belay.bootstrap import decision_check
         from belay.deploy.credentials import ReloadingClients
         from belay.deploy.manual import queue_manual_sync
         from belay.deploy.worker import Worker
@@ -137,7 +139,12 @@ def register(app: typer.Typer) -> None:
             return
         clients = ReloadingClients()
         worker = Worker(
-            store, clients, settings=settings.worker, reload_credentials=clients.reload_after_401
+            store,
+            clients,
+            settings=settings.worker,
+            reload_credentials=clients.reload_after_401,
+            # It may take a queued gate job too: verify its signed decision as `belay serve` does.
+            check_decision=decision_check(store, load_signing(settings)),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from belay.argocd.names import InvalidArgoCDName, NameKind, check_name
@@ -39,6 +41,7 @@ __all__ = [
     "NotificationChannel",
     "ProjectMatch",
     "ProjectSettings",
+    "RetiredSigningKey",
     "RetrySettings",
     "SyncSettings",
     "ThrottleSettings",
@@ -286,6 +289,28 @@ class InvestigationSettings(_Strict):
     """How many applications the name-less status evidence lists."""
 
 
+def _utc_moment(value: Any) -> Any:
+    """A YAML date or datetime as an aware UTC datetime (a date means its start, 00:00 UTC)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class RetiredSigningKey(_Strict):
+    """A public key that signed decisions before a rotation, kept so that they still verify.
+
+    Statements it signed with a decision time after ``retired`` are refused.
+    """
+
+    public_key_file: str = Field(min_length=1)
+    retired: datetime
+    created: datetime | None = None
+
+    _moments = field_validator("retired", "created", mode="before")(_utc_moment)
+
+
 class BelaySettings(_Strict):
     """The whole of ``belay.yaml`` after loading, with paths made absolute."""
 
@@ -302,6 +327,14 @@ class BelaySettings(_Strict):
     """Read access to the web page and read APIs: a token from this variable (or proxy auth)."""
     proxy_auth_header: str | None = None
     web: WebSettings = WebSettings()
+    signing_key_file: str | None = None
+    """Ed25519 private key (PKCS#8 PEM, unencrypted) that signs every decision
+    (docs/attestations.md); relative to this file's folder."""
+    signing_key_env: str | None = None
+    """Alternatively, an environment variable holding that PEM text."""
+    signing_key_created: datetime | None = None
+    """When the signing key was made (shown by ``GET /api/v1/attestation-keys``)."""
+    retired_signing_keys: tuple[RetiredSigningKey, ...] = ()
     base_dir: Path = Path()
     """Folder of the belay.yaml file; relative paths in it are resolved against it."""
 
@@ -312,6 +345,14 @@ class BelaySettings(_Strict):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    _signing_created = field_validator("signing_key_created", mode="before")(_utc_moment)
+
+    @model_validator(mode="after")
+    def _one_signing_key(self) -> BelaySettings:
+        if self.signing_key_file and self.signing_key_env:
+            raise ValueError("signing_key_file and signing_key_env: give one, not both")
+        return self
 
     def project(self, name: str) -> ProjectSettings | None:
         """The project called ``name``."""

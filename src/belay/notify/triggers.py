@@ -105,6 +105,15 @@ def _failure(job: JobRecord, outcome: DeployOutcome) -> tuple[AlertEvent, str, s
             "application, project and appNamespace mapped in belay.yaml.",
             "error",
         )
+    if cls == "AttestationInvalid":
+        return (
+            AlertEvent.sync_failed,
+            f"Sync refused, the signed decision does not verify: {app} at {rev} not deployed",
+            f"Belay refused to sync: {reason}. The decision or its job was changed in Belay's "
+            "database after it was signed, or was never signed; find out who wrote to the "
+            "database (docs/attestations.md).",
+            "critical",
+        )
     if cls == "AutoSyncConflict":
         return (
             AlertEvent.sync_failed,

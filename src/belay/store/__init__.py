@@ -33,6 +33,7 @@ from belay.store.audit import ChainBreak
 from belay.store.engine import StoreConfigError, make_engine
 from belay.store.group import GroupCommit
 from belay.store.records import (
+    AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
@@ -48,6 +49,7 @@ from belay.store.websessions import WebSessionRecord
 T = TypeVar("T")
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "DecisionRecord",
     "InvestigationRecord",
@@ -62,6 +63,17 @@ class DecisionRecord(_Record):
     verdict: dict[str, Any]
     data_digests: dict[str, str] | None = None
     """SHA-256 of each KEV/EPSS file the judgement used, by kind."""
+
+
+class AttestationRecord(_Record):
+    """A decision's signed envelope (``envelope``: its JSON text, never redacted or reformatted,
+    since a changed byte breaks the signature; it holds no secret)."""
+
+    decision_id: str
+    keyid: str
+    sha256: str
+    envelope: str
+    created_at: datetime
 
 
 class JobRecord(_Record):

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
 from belay.store.records import (
+    AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
@@ -48,6 +49,7 @@ from belay.store.records import (
 )
 from belay.store.tables import (
     AlertRow,
+    AttestationRow,
     AuditEventRow,
     AuditHeadRow,
     DataSnapshotRow,
@@ -61,6 +63,7 @@ from belay.store.websessions import WebSessionRepository
 
 __all__ = [
     "AlertRepository",
+    "AttestationRepository",
     "AuditRepository",
     "DataSnapshotRepository",
     "DecisionRepository",
@@ -81,6 +84,7 @@ _DECISIONS: Table = DecisionRow.__table__  # type: ignore[assignment]
 _JOBS: Table = JobRow.__table__  # type: ignore[assignment]
 _AUDIT_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 _AUDIT_HEAD: Table = AuditHeadRow.__table__  # type: ignore[assignment]
+_ATTESTATIONS: Table = AttestationRow.__table__  # type: ignore[assignment]
 
 
 # The intake's statements, built once: SQLAlchemy then reuses their cache keys and compiled forms.
@@ -88,6 +92,7 @@ _INSERT_SUBMISSION = insert(_SUBMISSIONS)
 _INSERT_DECISION = insert(_DECISIONS)
 _INSERT_JOB = insert(_JOBS)
 _INSERT_AUDIT_EVENT = insert(_AUDIT_EVENTS)
+_INSERT_ATTESTATION = insert(_ATTESTATIONS)
 _SUBMISSION_COLUMNS = [c for c in _SUBMISSIONS.c if c.name != "bundle"]
 _SUBMISSION_BY_KEY = select(*_SUBMISSION_COLUMNS).where(
     _SUBMISSIONS.c.idempotency_key == bindparam("b_key")
@@ -320,6 +325,22 @@ class DecisionRepository:
             .order_by(DecisionRow.decided_at.desc())
         )
         return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class AttestationRepository:
+    """Decisions' signed envelopes (one per decision), stored byte for byte."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, record: AttestationRecord) -> None:
+        """Store a decision's envelope (not redacted: a changed byte would break the signature)."""
+        _connection(self._s).execute(_INSERT_ATTESTATION, record.model_dump())
+
+    def get(self, decision_id: str) -> AttestationRecord | None:
+        """The envelope of a decision, or ``None`` when it was not signed."""
+        row = self._s.get(AttestationRow, decision_id)
+        return AttestationRecord.model_validate(row) if row else None
 
 
 class JobRepository:
@@ -881,6 +902,7 @@ class UnitOfWork:
 
     submissions: SubmissionRepository
     decisions: DecisionRepository
+    attestations: AttestationRepository
     jobs: JobRepository
     audit: AuditRepository
     alerts: AlertRepository
@@ -897,6 +919,7 @@ class UnitOfWork:
         self._session = session
         self.submissions = SubmissionRepository(session)
         self.decisions = DecisionRepository(session)
+        self.attestations = AttestationRepository(session)
         self.jobs = JobRepository(session)
         self.audit = AuditRepository(session)
         self.alerts = AlertRepository(session)

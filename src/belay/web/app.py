@@ -44,7 +44,7 @@ from belay.intake import AuthError, AuthResult, Credentials, authenticate
 from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.store import StoreError
-from belay.web import api, investigations, pages, whatif
+from belay.web import api, attestations, investigations, pages, whatif
 from belay.web.access import ReadAccess
 from belay.web.csrf import CsrfTokens
 from belay.web.deps import (
@@ -366,6 +366,7 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.include_router(api.router)
+    app.include_router(attestations.router)
     app.include_router(whatif.router)
     app.include_router(whatif.pages_router)
     app.include_router(investigations.api_router)
