@@ -74,6 +74,8 @@ __all__ = [
     "new_id",
 ]
 
+_MANIFEST_NAME_MAPS = frozenset({"files"})
+
 END_STATES: frozenset[str] = frozenset({"succeeded", "failed", "superseded", "timed_out"})
 
 # New rows are written with Core INSERTs on the session's connection rather than as ORM objects:
@@ -188,7 +190,12 @@ class SubmissionRepository:
     def add(self, record: SubmissionRecord, *, bundle: bytes | None = None) -> None:
         """Store a new submission (its manifest redacted) and, optionally, the bundle's bytes."""
         values = record.model_dump()
-        values["manifest"] = redact_data(values["manifest"]) if values["manifest"] else None
+        manifest = values["manifest"]
+        # A manifest's "files" are keyed by file name ("gitleaks-secrets-report.json" names a
+        # report, not a secret): redact their values, keep the names.
+        values["manifest"] = (
+            redact_data(manifest, name_maps=_MANIFEST_NAME_MAPS) if manifest else None
+        )
         values["bundle"] = bundle
         _connection(self._s).execute(_INSERT_SUBMISSION, values)
 
