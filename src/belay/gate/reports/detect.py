@@ -100,6 +100,23 @@ def _detect_object(data: bytes, name: str) -> ReportKind:
         raise ReportError(name, f"not valid JSON: {err}") from None
     except RecursionError:
         raise ReportError(name, "JSON nested too deeply to be a report") from None
+    markers = [
+        label
+        for label, present in (
+            ("bomFormat (CycloneDX)", _has(probe.bomFormat)),
+            ("matches (grype)", _has(probe.matches)),
+            ("runs (SARIF)", _has(probe.runs)),
+            ("Results (trivy)", _has(probe.Results)),
+            ("results (semgrep)", _has(probe.results)),
+            ("spdxVersion (SPDX)", _has(probe.spdxVersion)),
+            ("artifacts (syft)", _has(probe.artifacts)),
+        )
+        if present
+    ]
+    if len(markers) > 1:
+        # A document that reads as two formats would be judged as one and its other findings
+        # ignored: refuse it instead.
+        raise ReportError(name, f"looks like more than one report format: {', '.join(markers)}")
     if _has(probe.bomFormat):
         return ReportKind.cyclonedx
     if _has(probe.matches):

@@ -10,8 +10,6 @@ it carries no timestamp, so the bundle's ``addedAt`` dates it. An SPDX document 
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
 from belay.gate.errors import ReportError
@@ -42,7 +40,16 @@ class _SpdxDocument(msgspec.Struct):
     packages: list[msgspec.Raw] | None = None
 
 
-_TOOL = re.compile(r"^\s*Tool:\s*([A-Za-z0-9_.\-]+?)(?:-v?\d[\w.\-+]*)?\s*$")
+def _tool_name(creator: str) -> str | None:
+    """``Tool: syft-1.18.1`` → ``syft`` (split, not a backtracking regex: creators are input)."""
+    kind, sep, value = creator[:256].partition(":")
+    if not sep or kind.strip() != "Tool":
+        return None
+    name = value.strip()
+    head, dash, version = name.rpartition("-")
+    if dash and version.removeprefix("v")[:1].isdigit():
+        name = head
+    return name.lower() or None
 
 
 def parse_syft(data: bytes, name: str) -> Report:
@@ -66,9 +73,9 @@ def parse_spdx(data: bytes, name: str) -> Report:
     if doc.creationInfo is not None:
         created = parse_time(doc.creationInfo.created)
         for creator in doc.creationInfo.creators or ():
-            match = _TOOL.match(creator)
-            if match:
-                producer = match.group(1).lower()
+            tool = _tool_name(creator)
+            if tool:
+                producer = tool
                 break
     return Report(
         kind=ReportKind.spdx,
