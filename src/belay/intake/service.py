@@ -33,7 +33,6 @@ from belay.deploy.spec import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,
-    BundleLimits,
     Intel,
     Policy,
     PolicySet,
@@ -52,7 +51,7 @@ from belay.intake.auth import (
     decode_webhook_secret,
     hash_token,
 )
-from belay.intake.judgement import judge_bundle, unmapped, unreadable_bundle
+from belay.intake.judgement import bundle_limits, judge_bundle, unmapped, unreadable_bundle
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
@@ -182,16 +181,9 @@ class IntakeService:
         self.clock = clock
         self.on_job_queued: Callable[[], None] | None = None
         """Called after a commit that queued a deployment job (wakes in-process workers)."""
-        intake = settings.intake
-        self.bundle_limits = BundleLimits(
-            max_compressed_bytes=intake.max_body_bytes,
-            max_total_bytes=intake.max_inflated_bytes,
-            max_entry_bytes=intake.max_entry_bytes,
-            max_entries=intake.max_bundle_files,
-            max_json_depth=intake.max_json_depth,
-        )
+        self.bundle_limits = bundle_limits(settings.intake)
         self._policies: dict[str, PolicySet] = {}
-        self._intel: dict[tuple[str, str | None], Intel] = {}
+        self._intel: dict[tuple[str, str], Intel] = {}
         for name in {p.policy for p in settings.projects} | set(settings.policies):
             path = settings.policy_path(name)
             if path is None:
@@ -344,14 +336,15 @@ class IntakeService:
     ) -> Intel:
         """KEV/EPSS data for a policy, read once; each file is kept in the store by its digest
         the first time, so a later replay of a decision can use exactly what it used."""
-        key = (policy_name, branch)
+        files = policy.belay.data
+        kev_path, epss_path = policy_set.data_path(files.kev), policy_set.data_path(files.epss)
+        # Keyed by the files, not by the branch a submitter names: any number of branches share
+        # one parsed copy of each file.
+        key = (str(kev_path), str(epss_path))
         intel = self._intel.get(key)
         if intel is not None:
             return intel
-        files = policy.belay.data
-        read, problems = read_data_files(
-            policy_set.data_path(files.kev), policy_set.data_path(files.epss)
-        )
+        read, problems = read_data_files(kev_path, epss_path)
         intel = intel_from_files(read, problems)
         kept = [f for f in read.values() if f.sha256 in intel.digests().values()]
         if kept:

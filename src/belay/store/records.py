@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "AttestationRecord",
@@ -138,7 +138,7 @@ class AuditEvent(_Record):
 
 
 class StoredJudgement(_Record):
-    """A submission with its decision and stored bundle: what a policy replay needs."""
+    """A submission with its decision: what a policy replay needs besides the stored bundle."""
 
     submission_id: str
     project: str | None
@@ -150,7 +150,6 @@ class StoredJudgement(_Record):
     verdict: dict[str, Any]
     policy: str | None = None
     data_digests: dict[str, str] | None = None
-    bundle: bytes | None = Field(default=None, repr=False)
 
 
 class InvestigationRecord(_Record):

@@ -230,8 +230,8 @@ class SubmissionRepository:
         limit: int = 200,
     ) -> list[StoredJudgement]:
         """Submissions of ``projects`` decided at or after ``since``, oldest first, each with its
-        decision and stored bundle; ``after`` (the last one's decision time and submission id)
-        pages through them in a stable order."""
+        decision (the bundle is fetched apart, one at a time: :meth:`bundle`); ``after`` (the
+        last one's decision time and submission id) pages through them in a stable order."""
         sub, dec = _SUBMISSIONS, _DECISIONS
         query = (
             select(
@@ -245,7 +245,6 @@ class SubmissionRepository:
                 dec.c.verdict,
                 dec.c.policy,
                 dec.c.data_digests,
-                sub.c.bundle,
             )
             .join(dec, dec.c.id == sub.c.decision_id)
             .where(sub.c.project.in_(list(projects)))

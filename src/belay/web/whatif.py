@@ -5,14 +5,13 @@
 * ``GET /policy/whatif``: a page to paste a candidate into; ``POST /policy/whatif`` (a form)
   shows the flipped submissions, each linked to its page.
 
-A candidate's data files (KEV, EPSS) are read relative to the folder of the project's
-configured policy (the first project's when none is named).
+A pasted candidate may not name data files or use YAML aliases; it is replayed with the KEV and
+EPSS data of the project's configured policy (the first project's when none is named).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -66,7 +65,7 @@ class WhatIfRequest(BaseModel):
     },
 )
 async def post_whatif(
-    request: Request, _access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+    request: Request, access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
 ) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_CANDIDATE_BYTES:
@@ -80,7 +79,12 @@ async def post_whatif(
         return json_error(400, f"request body: {why}")
     try:
         result = await run_in_threadpool(
-            _run, request, parsed.policy, parsed.project or None, parsed.since, "api"
+            _run,
+            request,
+            parsed.policy,
+            parsed.project or None,
+            parsed.since,
+            _actor(request, access.who, "api"),
         )
     except BadInput as err:
         return json_error(400, str(err))
@@ -88,7 +92,7 @@ async def post_whatif(
 
 
 def _run(
-    request: Request, text: str, project: str | None, since: str | None, via: str
+    request: Request, text: str, project: str | None, since: str | None, actor: str
 ) -> WhatIfResult:
     """One replay for an HTTP request (:class:`BadInput` for a bad candidate, project or since)."""
     web = web_context(request)
@@ -99,19 +103,23 @@ def _run(
     policy_name = configured.policy if configured else None
     if policy_name is None and settings.projects:
         policy_name = settings.projects[0].policy
-    policy_file = settings.policy_path(policy_name) if policy_name else None
-    base_dir = policy_file.parent if policy_file is not None else Path.cwd()
-    client = request.client.host if request.client else "unknown"
+    data_from = web.services.intake.policy_set(policy_name) if policy_name else None
     now = datetime.now(UTC)
     return replay(
         store=web.services.store,
         settings=settings,
-        candidate=candidate_from_text(text, base_dir=base_dir),
+        candidate=candidate_from_text(text, data_from=data_from),
         project=project,
         since=parse_since(since, now),
-        actor=f"{via}:{client}",
+        actor=actor,
         now=now,
     )
+
+
+def _actor(request: Request, who: str, via: str) -> str:
+    """Who asked, for the audit trail: how they were let in, and from where."""
+    client = request.client.host if request.client else "unknown"
+    return f"{via}:{who or 'reader'}@{client}"
 
 
 def _form_page(
@@ -148,7 +156,7 @@ async def whatif_page(request: Request, _access: PageReadAllowed) -> HTMLRespons
 @pages_router.post("/policy/whatif", response_class=HTMLResponse)
 async def whatif_submit(
     request: Request,
-    _access: PageReadAllowed,
+    access: PageReadAllowed,
     _same_site: PageNotCrossSite,
     _csrf: CsrfChecked,
     policy: Annotated[str, Form(max_length=MAX_CANDIDATE_BYTES)] = "",
@@ -165,7 +173,12 @@ async def whatif_submit(
         )
     try:
         result = await run_in_threadpool(
-            _run, request, policy, project or None, since or None, "web"
+            _run,
+            request,
+            policy,
+            project or None,
+            since or None,
+            _actor(request, access.who, "web"),
         )
     except BadInput as err:
         return _form_page(
