@@ -67,7 +67,7 @@ def decision_facts(
         decided_at=decided_at,
         decision=verdict.decision,
         summary=verdict.summary,
-        reasons=tuple(r.model_dump(mode="json") for r in verdict.reasons),
+        reasons=tuple(r.brief() for r in verdict.reasons),
         project=project,
         remote=remote,
         branch=branch,

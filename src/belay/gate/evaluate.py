@@ -25,13 +25,14 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from belay.gate.intel import Intel
 from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
 from belay.gate.reports.model import Finding, Report, ReportKind
-from belay.gate.verdict import Reason, Verdict, make_verdict
+from belay.gate.verdict import MAX_FINDING_ROWS, FindingRow, Reason, Verdict, make_verdict
 
 __all__ = ["BundleFacts", "EvaluationContext", "Submission", "evaluate", "is_commit_id"]
 
@@ -222,6 +223,37 @@ class _RuleTally:
         self.failing: list[Finding] = []
         self.accepted: dict[str, list[Finding]] = defaultdict(list)
         self.expired: dict[str, PolicyException] = {}
+        self.scores: dict[int, tuple[float | None, bool]] = {}
+        """EPSS and KEV as the evaluation found them (report or data files), by finding."""
+
+    def score(self, finding: Finding, epss: float | None, kev: bool) -> None:
+        """Remember the EPSS score and KEV flag the rule saw for ``finding``."""
+        self.scores[id(finding)] = (epss, kev)
+
+    def rows(self) -> tuple[tuple[FindingRow, ...], int]:
+        """The failing findings, then the accepted ones, as table rows (capped), and how many."""
+        marked: list[tuple[Finding, str | None]] = [(f, None) for f in self.failing]
+        for by, found in self.accepted.items():
+            marked.extend((f, by) for f in found)
+        rows = tuple(self._row(f, by) for f, by in marked[:MAX_FINDING_ROWS])
+        return rows, len(marked)
+
+    def _row(self, finding: Finding, accepted_by: str | None) -> FindingRow:
+        epss, kev = self.scores.get(id(finding), (finding.epss, finding.kev))
+        return FindingRow(
+            id=finding.id[:_MAX_LABEL],
+            status="accepted" if accepted_by else "fail",
+            severity=(finding.label or finding.security_severity or finding.severity)[:32],
+            url=advisory_url(finding),
+            package=(finding.package or None) and finding.package[:_MAX_LABEL],
+            installed=(finding.version or None) and finding.version[:64],
+            fixed_in=(finding.fixed_in or None) and finding.fixed_in[:_MAX_LABEL],
+            epss=epss,
+            kev=kev,
+            path=(finding.path or None) and finding.path[:_MAX_LABEL],
+            line=finding.line,
+            accepted_by=accepted_by,
+        )
 
     def accept(self, finding: Finding, by: str) -> None:
         self.accepted[by].append(finding)
@@ -244,14 +276,33 @@ class _RuleTally:
 
     def reason(self, rule: str, failed: bool, fail_text: str, pass_text: str) -> Reason:
         accepted = self.accepted_text()
+        rows, total = self.rows()
         if failed:
             message = fail_text + self.expired_text()
             if accepted:
                 message += f" ({accepted})"
-            return Reason(rule=rule, status="fail", message=message)
-        if accepted:
-            return Reason(rule=rule, status="accepted", message=f"{pass_text}; {accepted}")
-        return Reason(rule=rule, status="pass", message=pass_text)
+            status: Literal["pass", "fail", "accepted"] = "fail"
+        elif accepted:
+            message, status = f"{pass_text}; {accepted}", "accepted"
+        else:
+            message, status = pass_text, "pass"
+        return Reason(
+            rule=rule, status=status, message=message, findings=rows, findings_total=total
+        )
+
+
+def advisory_url(finding: Finding) -> str | None:
+    """Where to read about a finding: the scanner's link, else the advisory database of its id
+    (NVD for a CVE, GitHub for a GHSA). Only http(s) links are kept."""
+    url = finding.url
+    if url and url.startswith(("https://", "http://")) and len(url) <= 512:
+        return url
+    ident = finding.id.upper()
+    if ident.startswith("CVE-") and len(ident) < 32:
+        return f"https://nvd.nist.gov/vuln/detail/{ident}"
+    if ident.startswith("GHSA-") and len(ident) < 32:
+        return f"https://github.com/advisories/{finding.id}"
+    return None
 
 
 # --- vulnerability reports -------------------------------------------------------------------
@@ -306,6 +357,9 @@ def _vulnerability_rules(
                 epss = max(scored) if scored else None
             over_epss = epss_limit is not None and epss is not None and epss > epss_limit
             targets: list[_RuleTally] = []
+            for tally in (kev_tally, epss_tally, severity_tally):
+                if tally is not None:
+                    tally.score(finding, epss, is_kev or finding.kev)
             if is_kev:
                 targets.append(kev_tally)
             if over_epss:

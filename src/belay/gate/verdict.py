@@ -13,22 +13,64 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from belay.redact import redact_text
 
-__all__ = ["HTTP_MAX_REASONS", "HTTP_MAX_REASON_CHARS", "Reason", "Verdict", "make_verdict"]
+__all__ = [
+    "HTTP_MAX_REASONS",
+    "HTTP_MAX_REASON_CHARS",
+    "MAX_FINDING_ROWS",
+    "FindingRow",
+    "Reason",
+    "Verdict",
+    "make_verdict",
+]
 
+MAX_FINDING_ROWS = 200
 HTTP_MAX_REASONS = 50
 HTTP_MAX_REASON_CHARS = 300
 
 Status = Literal["pass", "fail", "accepted"]
 
 
+class FindingRow(BaseModel):
+    """One finding behind a rule's outcome, as the submission page's table shows it.
+
+    Secret values are never here: a leak is its rule, file and line.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    status: Literal["fail", "accepted"]
+    severity: str
+    url: str | None = None
+    package: str | None = None
+    installed: str | None = None
+    fixed_in: str | None = None
+    epss: float | None = None
+    kev: bool = False
+    path: str | None = None
+    line: int | None = None
+    accepted_by: str | None = None
+
+
 class Reason(BaseModel):
-    """The outcome of one rule (``rule`` is ``<report>.<check>``, e.g. ``grype.critical``)."""
+    """The outcome of one rule (``rule`` is ``<report>.<check>``, e.g. ``grype.critical``).
+
+    ``findings`` are the findings behind it (at most :data:`MAX_FINDING_ROWS`, of
+    ``findings_total``): kept with the stored verdict for the page, left out of what Portage
+    gets (:meth:`Verdict.for_http`) and of the audit trail (:meth:`brief`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rule: str
     status: Status
     message: str
+    findings: tuple[FindingRow, ...] = ()
+    findings_total: int = 0
+
+    def brief(self) -> dict[str, str]:
+        """The rule, status and message only."""
+        return {"rule": self.rule, "status": self.status, "message": self.message}
 
 
 class Verdict(BaseModel):
@@ -63,7 +105,9 @@ class Verdict(BaseModel):
             message = reason.message
             if len(message) > max_chars:
                 message = message[: max_chars - 1] + "…"
-            kept.append(reason.model_copy(update={"message": message}))
+            kept.append(
+                reason.model_copy(update={"message": message, "findings": (), "findings_total": 0})
+            )
         return self.model_copy(update={"reasons": tuple(kept)})
 
     def document(self) -> dict[str, Any]:

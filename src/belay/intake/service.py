@@ -436,7 +436,7 @@ class IntakeService:
                 data={
                     "decision": verdict.decision,
                     "summary": verdict.summary,
-                    "reasons": [r.model_dump() for r in verdict.reasons],
+                    "reasons": [r.brief() for r in verdict.reasons],
                     "policy": decision.policy,
                     **({"attestation": signed.audit_data()} if signed is not None else {}),
                 },

@@ -21,9 +21,15 @@ class _Epss(msgspec.Struct, gc=False):
     epss: float | None = None
 
 
+class _Fix(msgspec.Struct, gc=False):
+    versions: list[str] | None = None
+
+
 class _Vulnerability(msgspec.Struct, gc=False):
     id: str
     severity: str | None = None
+    dataSource: str | None = None
+    fix: _Fix | None = None
     epss: list[_Epss] | None = None
     knownExploited: list[object] | None = None
 
@@ -95,6 +101,8 @@ def parse(data: bytes, name: str) -> Report:
                 path=path,
                 epss=epss,
                 kev=bool(vuln.knownExploited),
+                fixed_in=", ".join(vuln.fix.versions) if vuln.fix and vuln.fix.versions else None,
+                url=vuln.dataSource or None,
             )
         )
     descriptor = doc.descriptor

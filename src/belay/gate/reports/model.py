@@ -55,6 +55,10 @@ class Finding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     kev: bool = False
     impact: str | None = None
     security_severity: str | None = None
+    fixed_in: str | None = None
+    """The version(s) that fix a vulnerability, as the scanner gives them."""
+    url: str | None = None
+    """The advisory the scanner links (grype ``dataSource``, trivy ``PrimaryURL``)."""
     label: str | None = None
     """The report's own severity word when it differs from ``severity`` (semgrep ``CRITICAL``
     is judged as ``error``), so messages can show what the tool said."""

@@ -19,6 +19,8 @@ class _Vulnerability(msgspec.Struct):
     InstalledVersion: str | None = None
     Severity: str | None = None
     VendorIDs: list[str] | None = None
+    FixedVersion: str | None = None
+    PrimaryURL: str | None = None
 
 
 class _Result(msgspec.Struct):
@@ -56,6 +58,8 @@ def parse(data: bytes, name: str) -> Report:
                     package=vuln.PkgName,
                     version=vuln.InstalledVersion,
                     path=result.Target,
+                    fixed_in=vuln.FixedVersion or None,
+                    url=vuln.PrimaryURL or None,
                 )
             )
     return Report(
