@@ -6,19 +6,30 @@ import enum
 import functools
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from belay.errors import BadInput, BelayError
 from belay.redact import redact_text
 
-__all__ = ["OutputFormat", "audit_table", "die", "handle_errors"]
+__all__ = [
+    "ConfigOption",
+    "OutputFormat",
+    "TextOrJSON",
+    "TextOrJSONOption",
+    "audit_table",
+    "die",
+    "handle_errors",
+    "open_store",
+]
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from belay.store import AuditEvent
+    from belay.config.settings import BelaySettings
+    from belay.store import AuditEvent, Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +41,52 @@ class OutputFormat(enum.StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+
+
+class TextOrJSON(enum.StrEnum):
+    """The ``--output`` choices of commands that print records."""
+
+    text = "text"
+    json = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml if it exists)."),
+]
+"""``-c/--config``, the same on every command that reads belay.yaml."""
+TextOrJSONOption = Annotated[TextOrJSON, typer.Option("--output", "-o", help="text or json.")]
+"""``-o/--output text|json``, the same on every command that prints records."""
+
+
+def open_store(config: Path | None) -> tuple[BelaySettings, Store]:
+    """The settings and the ready store of ``config``; never creates a database.
+
+    A SQLite file that does not exist is a :class:`~belay.errors.BadInput` naming it (opening it
+    would create an empty database); an unmigrated store is a ``StoreError``.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from belay.config.settings import load_settings
+    from belay.store import Store
+
+    settings = load_settings(config)
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        url = None  # Store() below names the problem
+    if (
+        url is not None
+        and url.get_backend_name() == "sqlite"
+        and url.database not in ("", ":memory:", None)
+    ):
+        path = Path(str(url.database))
+        if not path.is_file():
+            raise BadInput(f"cannot read database {path}: no such file (run `belay db upgrade`)")
+    store = Store(settings.database_url)
+    store.check_ready()
+    return settings, store
 
 
 def die(message: str, code: int = 2) -> NoReturn:

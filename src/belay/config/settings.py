@@ -46,6 +46,7 @@ ALERT_EVENTS = (
     "repeated_failures",
     "token_expiry",
     "verdict_fail",
+    "gate_override",
 )
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings, SyncSettings
+from belay.deploy.permit import GateOverride
 from belay.deploy.spec import SyncSpec
 from belay.store import JobRecord, NewAuditEvent, Store
 
@@ -20,11 +21,16 @@ def queue_manual_sync(
     revision: str | None,
     actor: str,
     instance: str | None = None,
+    decision_id: str | None = None,
+    override: GateOverride | None = None,
 ) -> JobRecord:
     """Queue a sync of ``application`` (at ``revision``, or its target when ``None``).
 
     When a project in ``belay.yaml`` maps to the application, its instance, Argo CD project,
     namespace and sync options are used; otherwise the default instance with default options.
+    The job is linked to ``decision_id`` (the gate's decision about the revision) when given; an
+    ``override`` of the gate is audited in the same transaction as the job (see
+    :mod:`belay.deploy.permit`, which decides whether a sync may be queued at all).
     """
     mapped = [p for p in settings.projects if p.argocd and p.argocd.application == application]
     if instance is not None:
@@ -57,6 +63,7 @@ def queue_manual_sync(
             spec=spec.model_dump(mode="json"),
             actor=f"manual:{actor}",
             now=now,
+            decision_id=decision_id,
         )
         uow.audit.append(
             NewAuditEvent(
@@ -71,5 +78,8 @@ def queue_manual_sync(
             ),
             now=now,
         )
+        if override is not None:
+            event = override.audit_event(job, project=project.name if project else None)
+            uow.audit.append(event, now=now)
         uow.commit()
     return job
