@@ -90,8 +90,16 @@ def open_store(config: Path | None) -> tuple[BelaySettings, Store]:
 
 
 def die(message: str, code: int = 2) -> NoReturn:
-    """Print one redacted line to stderr and exit with ``code``."""
-    print(f"error: {redact_text(message)}", file=sys.stderr)
+    """Print one redacted line to stderr (a JSON object with ``--log-format json``) and exit."""
+    from belay.logs import current_format
+
+    if current_format() == "json":
+        from belay.jsonio import dumps_text
+
+        line = dumps_text({"event": redact_text(message), "level": "error", "exit_code": code})
+        print(line, file=sys.stderr)
+    else:
+        print(f"error: {redact_text(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 

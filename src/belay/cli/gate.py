@@ -6,7 +6,6 @@ Thin: parse arguments, read files, call :mod:`belay.gate`, print, map outcomes t
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,7 +32,6 @@ from belay.gate import (
 )
 from belay.gate.bundle import bundle_tag
 from belay.gate.refresh import DEFAULT_EPSS_URL, DEFAULT_KEV_URL
-from belay.redact import redact_text
 
 __all__ = ["register"]
 
@@ -67,7 +65,9 @@ def _now(value: str | None) -> datetime:
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {redact_text(message)}", file=sys.stderr)
+    from belay.logs import notice
+
+    notice(message, level="warning")
 
 
 def _print_verdict(verdict: Verdict, output: OutputFormat) -> None:

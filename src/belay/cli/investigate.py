@@ -20,16 +20,6 @@ from belay.logs import configure_logging
 __all__ = ["register"]
 
 
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is at write time (test runners swap it), for log output."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``investigate`` command to ``app``."""
     app.command("investigate")(investigate_command)
@@ -70,7 +60,7 @@ def investigate_command(
     ] = OutputFormat.text,
 ) -> None:
     """Investigate an alert: read Argo CD (read-only) and report findings with their evidence."""
-    configure_logging(level="WARNING", stream=_CurrentStderr())
+    configure_logging(level="WARNING")
     # Imported here so `belay --help` stays cheap.
     from belay.config import resolve_argocd
     from belay.investigate.alerts import parse_notification_bytes

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from belay.cli._common import ConfigOption, die, handle_errors, open_store
+from belay.logs import notice
 
 if TYPE_CHECKING:
     from belay.config.settings import BelaySettings
@@ -90,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 actor=f"manual:{who}", reason=(reason or "").strip(), permit=permit
             )
         elif override_gate:
-            typer.echo(f"note: {permit.reason}; --override-gate was not needed", err=True)
+            notice(f"{permit.reason}; --override-gate was not needed", level="warning")
         job = queue_manual_sync(
             store,
             settings,
@@ -102,7 +103,7 @@ def register(app: typer.Typer) -> None:
             override=override,
         )
         if override is not None and alerting is not None:
-            typer.echo(f"gate overridden by {who}: {permit.reason}", err=True)
+            notice(f"gate overridden by {who}: {permit.reason}", level="warning")
             alerting.dispatcher.start()
             try:
                 alerting.on_gate_override(
@@ -111,7 +112,7 @@ def register(app: typer.Typer) -> None:
                 alerting.flush(_DELIVERY_WAIT_SECONDS)
             finally:
                 alerting.close()
-        typer.echo(f"queued job {job.id} for {application}", err=True)
+        notice(f"queued job {job.id} for {application}", job_id=job.id)
         if wait:
             _follow(store, settings, job.id, timeout)
 
