@@ -186,4 +186,4 @@ def test_db_upgrade_and_verify_on_fresh_store(tmp_path: Path) -> None:
     assert _cli(["audit", "verify", "--config", str(config)], env, tmp_path).returncode == 0
     missing = _cli(["audit", "verify", "--config", str(tmp_path / "nope.yaml")], env, tmp_path)
     assert missing.returncode == 2
-    assert "not found" in missing.stderr
+    assert "cannot read settings" in missing.stderr and "no such file" in missing.stderr

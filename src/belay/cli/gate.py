@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from belay import jsonio
-from belay.cli._common import OutputFormat, die, handle_errors
-from belay.errors import BadInput
+from belay.cli._common import ConfigOption, OutputFormat, die, handle_errors
+from belay.errors import BadInput, cannot_read
 from belay.gate import (
     EvaluationContext,
     Submission,
@@ -51,7 +51,7 @@ def _read(path: Path) -> bytes:
             raise BadInput(f"{path}: larger than {_MAX_INPUT_BYTES} bytes")
         return path.read_bytes()
     except OSError as err:
-        raise BadInput(f"{path}: cannot read ({err.strerror or err})") from None
+        raise BadInput(cannot_read("report", path, err)) from None
 
 
 def _now(value: str | None) -> datetime:
@@ -103,7 +103,7 @@ def evaluate_command(
         str | None, typer.Option("--now", help="Judge as of this ISO 8601 time.")
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--output", help="Output format.")
+        OutputFormat, typer.Option("--output", "-o", help="Output format.")
     ] = OutputFormat.text,
 ) -> None:
     """Judge a gatecheck bundle or loose reports; exit 0 pass, 1 fail, 2 bad input."""
@@ -184,9 +184,7 @@ def export_command(
         Path | None,
         typer.Option("--policy", help="Policy file (default: the project's, from belay.yaml)."),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print a project's server-side policy as gatecheck YAML (Belay-only rules as comments).
 

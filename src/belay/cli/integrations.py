@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from belay.cli._common import handle_errors
+from belay.cli._common import TextOrJSON, handle_errors
 from belay.config import (
     ConfigError,
     add_store_instance,
@@ -37,13 +37,6 @@ class Service(enum.StrEnum):
     """Services Belay integrates with."""
 
     argocd = "argocd"
-
-
-class TextOrJSON(enum.StrEnum):
-    """``--output`` choices of the integrations commands."""
-
-    text = "text"
-    json = "json"
 
 
 integrations_app = typer.Typer(
@@ -81,6 +74,7 @@ def verify_command(
         Path | None,
         typer.Option(
             "--config",
+            "-c",
             help="belay.yaml whose mapped applications get least-privilege checks "
             "(default: ./belay.yaml when it exists).",
         ),

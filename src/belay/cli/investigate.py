@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from belay.cli._common import OutputFormat, handle_errors
-from belay.errors import BadInput
+from belay.errors import BadInput, cannot_read
 from belay.logs import configure_logging
 
 __all__ = ["register"]
@@ -31,12 +31,8 @@ def _read_input(source: str) -> tuple[bytes, str]:
     path = Path(source)
     try:
         return path.read_bytes(), source
-    except FileNotFoundError:
-        raise BadInput(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{source}: is a directory, not an alert file") from None
     except OSError as err:
-        raise BadInput(f"{source}: cannot be read ({err.strerror})") from None
+        raise BadInput(cannot_read("alert", source, err)) from None
 
 
 @handle_errors

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from belay.config.errors import ConfigError
+from belay.errors import cannot_read
 from belay.redact import register_secret
 
 __all__ = [
@@ -298,11 +299,11 @@ def load_settings(
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise ConfigError(f"{file}: not valid YAML{where}") from None
         except OSError as err:
-            raise ConfigError(f"{file}: cannot be read ({err.strerror})") from None
+            raise ConfigError(cannot_read("settings", file, err)) from None
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: must be a mapping of settings, not {type(data).__name__}")
     elif required or path is not None:
-        raise ConfigError(f"{file}: settings file not found")
+        raise ConfigError(f"cannot read settings {file}: no such file")
     data = dict(data)
     if env.get("BELAY_DATABASE_URL"):
         data["database_url"] = env["BELAY_DATABASE_URL"]
