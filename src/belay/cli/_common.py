@@ -19,6 +19,7 @@ __all__ = [
     "OutputFormat",
     "TextOrJSON",
     "TextOrJSONOption",
+    "actor_name",
     "audit_table",
     "die",
     "handle_errors",
@@ -118,23 +119,63 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def audit_table(events: Sequence[AuditEvent], *, title: str | None = None) -> Table:
-    """The audit chain as a Rich table: sequence, time, event, actor, app, revision, detail."""
+_PEOPLE = ("manual", "cli")
+"""Actor prefixes that carry a person's user name."""
+_SYSTEM = {"belay": "Belay", "belay-alerts": "Belay alerts", "unauthenticated": "unauthenticated"}
+
+
+def actor_name(actor: str, *, project: str | None = None) -> str:
+    """An audit actor as a person reads it: ``manual:alice`` → ``alice``, ``gate:shop`` →
+    ``Belay worker``, a pipeline's credential (``token:token_sha256[0]``) → ``shop CI``.
+
+    The stored actor is unchanged (JSON output and the page show it whole).
+    """
+    if actor in _SYSTEM:
+        return _SYSTEM[actor]
+    kind, _, rest = actor.partition(":")
+    if not rest:
+        return actor
+    if kind in _PEOPLE:
+        return rest
+    if kind == "gate":
+        return "Belay worker"
+    if kind in ("token", "standard-webhooks", "gitlab-token"):  # the intake's AuthMethod
+        return f"{project} CI" if project else "CI credential"
+    return actor
+
+
+def audit_table(
+    events: Sequence[AuditEvent], *, title: str | None = None, compact: bool = False
+) -> Table:
+    """The audit chain as a Rich table: sequence, time, event, actor, app, revision, detail.
+
+    ``compact`` (the demo's, one application, one day) drops the application and the date so the
+    table fits 100 columns; words are never broken, a detail too long is cut with an ellipsis.
+    """
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for column in ("#", "time (UTC)", "event", "actor", "application", "revision", "detail"):
-        table.add_column(column, overflow="fold")
+    columns = ["#", "time (UTC)", "event", "actor", "application", "revision", "detail"]
+    if compact:
+        columns.remove("application")
+    for column in columns:
+        if column == "detail":
+            table.add_column(column, overflow="ellipsis", ratio=1)
+        else:
+            table.add_column(column, no_wrap=True)
     for event in events:
         data = event.data
         detail = data.get("reason") or data.get("summary") or data.get("phase") or ""
-        table.add_row(
+        cells = [
             str(event.seq),
-            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.at.strftime("%H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S"),
             event.kind,
-            event.actor,
+            actor_name(event.actor, project=event.project),
             event.application or "",
-            (event.revision or "")[:12],
+            (event.revision or "")[: 7 if compact else 12],
             str(detail)[:120],
-        )
+        ]
+        if compact:
+            del cells[4]
+        table.add_row(*cells)
     return table
