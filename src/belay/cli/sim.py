@@ -1,4 +1,4 @@
-"""`belay sim argocd`: serve the Argo CD API simulator (DESIGN.md §6)."""
+"""`belay sim argocd`: serve the Argo CD API simulator (state file: examples/argocd/README.md)."""
 
 from __future__ import annotations
 
