@@ -25,21 +25,10 @@ from belay.sim.sample import sample_state
 from belay.sim.testing import running_simulator
 from belay.web import free_port
 
-REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
+from .test_flow import REMOTE, _wait_http
+
 COMMIT = "5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c"
 TOKEN = "json-logs-submit-token-Vb72"
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "belay serve exited early"
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def _wait_deployed(url: str) -> None:
@@ -89,7 +78,7 @@ projects:
             proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=err)
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_ready(f"{url}/healthz", proc)
+                _wait_http(f"{url}/healthz", proc, timeout=60)
                 now = datetime.now(UTC)
                 bundle = write_bundle(
                     sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE
