@@ -15,16 +15,20 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from belay.attest import Attestor, DecisionGuard, Keyring, Signing, load_signing
 from belay.config import resolve_argocd
 from belay.config.settings import BelaySettings
 from belay.deploy.credentials import ReloadingClients
 from belay.deploy.worker import Doorbell
 from belay.intake import Credentials
 from belay.intake.service import IntakeService, credentials_from_settings
+from belay.logs import get_logger
 from belay.notify import Alerting, build_alerting
 from belay.store import DecisionRecord, Store
 
-__all__ = ["Services", "build_services", "freeze_startup_heap", "start_workers"]
+__all__ = ["Services", "build_services", "decision_check", "freeze_startup_heap", "start_workers"]
+
+_log = get_logger("belay.bootstrap")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Services:
     intake: IntakeService
     clients: ReloadingClients
     alerting: Alerting
+    signing: Signing = field(default_factory=lambda: Signing(key=None, keyring=Keyring()))
+    """The signing key (if any) and the trusted public keys (docs/attestations.md)."""
     doorbell: Doorbell = field(default_factory=Doorbell)
     """Rung by the intake after it queues a job; wakes this process's idle workers at once."""
 
@@ -61,6 +67,7 @@ def build_services(
     ``worker``), so one-shot commands never send token reminders.
     """
     env = os.environ if environ is None else environ
+    signing = load_signing(settings, env)  # a named but unusable key stops here, before the store
     store = Store(settings.database_url)
     if migrate:
         store.upgrade()
@@ -70,8 +77,13 @@ def build_services(
     def on_decision(decision: DecisionRecord) -> None:
         alerting.on_verdict(decision)
 
+    attestor = Attestor(signing.key, public_url=settings.public_url) if signing.key else None
     intake = IntakeService(
-        settings=settings, store=store, credentials=credentials, on_decision=on_decision
+        settings=settings,
+        store=store,
+        credentials=credentials,
+        on_decision=on_decision,
+        attestor=attestor,
     )
     clients = ReloadingClients(lambda: resolve_argocd(env))
     services = Services(
@@ -81,7 +93,14 @@ def build_services(
         intake=intake,
         clients=clients,
         alerting=alerting,
+        signing=signing,
     )
+    if not signing.enabled:
+        _log.warning(
+            "attest.signing_off",
+            detail="no signing_key_file or signing_key_env in belay.yaml: decisions are not "
+            "signed and the worker does not verify them (docs/attestations.md)",
+        )
     intake.on_job_queued = services.doorbell.ring
     return services
 
@@ -104,12 +123,21 @@ def start_workers(
             # A pool looks for work at most every poll interval / 4 on average (with 32 idle
             # workers, 64 empty claims a second were a waste); the doorbell wakes them at once.
             idle_poll_seconds=services.settings.worker.poll_interval_seconds * min(count, 4),
+            check_decision=decision_check(services.store, services.signing),
         )
         worker.stop_event = stop
         thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)
         thread.start()
         threads.append(thread)
     return threads
+
+
+def decision_check(store: Store, signing: Signing) -> DecisionGuard | None:
+    """The worker's signature check when this Belay signs decisions (``None`` when it does not:
+    there is no key to check against)."""
+    if not signing.enabled:
+        return None
+    return DecisionGuard(store, signing.keyring)
 
 
 def freeze_startup_heap() -> None:

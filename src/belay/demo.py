@@ -149,10 +149,22 @@ def simulator_state(token: str) -> dict[str, Any]:
     }
 
 
+def _signing_key(work: Path) -> Path:
+    """The demo's signing key in its folder: made on first use, reused with ``work_dir``."""
+    from belay.attest import write_key_pair
+    from belay.attest.keyfiles import PRIVATE_KEY_NAME
+
+    keys = work / "keys"
+    if (keys / PRIVATE_KEY_NAME).exists():
+        return keys / PRIVATE_KEY_NAME
+    return write_key_pair(keys).private_path
+
+
 def _settings(work: Path, port: int, submit_token: str) -> BelaySettings:
     return BelaySettings.model_validate(
         {
             "database_url": f"sqlite:///{work / 'belay.db'}",
+            "signing_key_file": str(_signing_key(work)),
             "public_url": f"http://127.0.0.1:{port}",
             "policies": {"default": str(packaged_policy("default"))},
             "worker": {
@@ -230,6 +242,30 @@ def _show_verdict(
         console.print(f"  [green]✓[/green] {len(passed)} rules passed: " + ", ".join(passed))
     if with_link:
         console.print(f"  details: {verdict.get('detailsUrl', '')}")
+        if verdict.get("attestationUrl"):
+            console.print(f"  signed statement: {verdict['attestationUrl']}")
+
+
+def _verify_attestation(console: Console, services: Services, verdict: dict[str, Any]) -> None:
+    """Fetch the passing verdict's envelope and verify it as a downstream tool would."""
+    from belay.attest import AttestationInvalid, Envelope, verify_attestation
+
+    url = verdict.get("attestationUrl")
+    if not url:
+        return
+    envelope = httpx.get(url, timeout=30).content
+    try:
+        verified = verify_attestation(
+            Envelope.from_json(envelope), services.signing.keyring, commit=GOOD_COMMIT
+        )
+    except AttestationInvalid as err:
+        console.print(f"\nSigned verdict of {GOOD_COMMIT[:7]}: [red]INVALID[/red] ({err})")
+        return
+    console.print(
+        f"\nSigned verdict of {GOOD_COMMIT[:7]}: [green]verified[/green] "
+        f"(in-toto Statement v1 in DSSE, Ed25519 key {verified.key.keyid[:16]}…); offline: "
+        "belay attest verify ENVELOPE --key belay-signing.pub.pem --commit SHA"
+    )
 
 
 def _follow(
@@ -333,6 +369,7 @@ def run_demo(
             failing,
             with_link=link,
         )
+        _verify_attestation(console, services, passing)
         with services.store.unit_of_work() as uow:
             decision = uow.decisions.for_revision(APP, GOOD_COMMIT)
         console.print(f"\nFollowing the deployment of {GOOD_COMMIT[:7]} in Argo CD:")

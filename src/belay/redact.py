@@ -223,12 +223,15 @@ def is_secret_key(key: str) -> bool:
     return any(word in compact for word in _SECRET_KEY_WORDS)
 
 
-def redact_data(data: Any) -> Any:
+def redact_data(data: Any, *, name_maps: frozenset[str] = frozenset()) -> Any:
     """Return a redacted copy of JSON-like ``data`` (mappings, sequences, strings, scalars).
 
     A mapping value whose key names a secret becomes ``[REDACTED]`` whatever its type (an empty
     value stays empty so that "not set" remains visible); strings are cleaned with
-    :func:`redact_text`; other scalars are returned as they are.
+    :func:`redact_text`; other scalars are returned as they are. The mappings held under a key in
+    ``name_maps`` are keyed by names, not fields (a manifest's ``files``, where
+    ``gitleaks-secrets-report.json`` is a file name): their keys blank nothing, their values are
+    redacted as usual.
     """
     # Stored documents hold a hundred short strings or more, and almost never a secret: one
     # check over all of them joined spares the per-string passes. A string that would be
@@ -236,7 +239,7 @@ def redact_data(data: Any) -> Any:
     strings: list[str] = []
     _collect_strings(data, strings)
     clean = _text_is_clean("\x00".join(strings))
-    return _copy(data, _unchanged if clean else redact_text)
+    return _copy(data, _unchanged if clean else redact_text, name_maps)
 
 
 def _unchanged(text: str) -> str:
@@ -254,7 +257,9 @@ def _collect_strings(data: Any, out: list[str]) -> None:
             _collect_strings(item, out)
 
 
-def _copy(data: Any, clean_text: Callable[[str], str]) -> Any:
+def _copy(
+    data: Any, clean_text: Callable[[str], str], name_maps: frozenset[str] = frozenset()
+) -> Any:
     kind = type(data)
     # Exact-type checks first: JSON data is str/dict/list/scalars, and ABC checks are slow.
     if kind is str:
@@ -262,22 +267,27 @@ def _copy(data: Any, clean_text: Callable[[str], str]) -> Any:
     if kind is bool or kind is int or kind is float or data is None:
         return data
     if kind is list:
-        return [_copy(item, clean_text) for item in data]
+        return [_copy(item, clean_text, name_maps) for item in data]
     if isinstance(data, str):
         return clean_text(data)
     if isinstance(data, Mapping):
         cleaned: dict[Any, Any] = {}
         for key, value in data.items():
-            if isinstance(key, str) and is_secret_key(key) and value not in (None, "", [], {}):
+            if key in name_maps and isinstance(value, Mapping):
+                cleaned[key] = {
+                    clean_text(k) if isinstance(k, str) else k: _copy(v, clean_text, name_maps)
+                    for k, v in value.items()
+                }
+            elif isinstance(key, str) and is_secret_key(key) and value not in (None, "", [], {}):
                 if isinstance(value, bool | int | float):
                     cleaned[key] = value
                 else:
                     cleaned[key] = REDACTED
             else:
-                cleaned[key] = _copy(value, clean_text)
+                cleaned[key] = _copy(value, clean_text, name_maps)
         return cleaned
     if isinstance(data, Sequence) and not isinstance(data, bytes | bytearray):
-        return [_copy(item, clean_text) for item in data]
+        return [_copy(item, clean_text, name_maps) for item in data]
     return data
 
 

@@ -23,6 +23,7 @@ from belay.argocd import (
     ArgoCDUnreachable,
     AutoSyncConflict,
     OperationInProgress,
+    RepositoryUnavailable,
     SyncRequest,
     SyncWindowBlocked,
     to_argocd_error,
@@ -93,6 +94,44 @@ TABLE = [
         False,
     ),
     ("deleting", _grpc(400, 9, "application is deleting"), ArgoCDBadRequest, False),
+    (
+        "repo-unreachable",
+        _grpc(
+            400,
+            9,
+            "error resolving repo revision: rpc error: code = Unknown desc = failed to list "
+            "refs: dial tcp: lookup github.com: i/o timeout",
+        ),
+        RepositoryUnavailable,
+        True,
+    ),
+    (
+        "revision-not-found",
+        _grpc(
+            400,
+            9,
+            "error resolving repo revision: rpc error: code = Unknown desc = unable to resolve "
+            "'release-9' to a commit SHA: revision not found",
+        ),
+        RepositoryUnavailable,
+        True,
+    ),
+    (
+        "stream-shape",
+        httpx.Response(
+            401,
+            json={
+                "error": {
+                    "grpc_code": 16,
+                    "http_code": 401,
+                    "message": "no session information",
+                    "http_status": "Unauthorized",
+                }
+            },
+        ),
+        ArgoCDAuthError,
+        False,
+    ),
     (
         "no-operation",
         _grpc(400, 3, "Unable to terminate operation. No operation is in progress"),

@@ -61,9 +61,11 @@ def test_get_sends_project_namespace_refresh_and_quotes_the_name() -> None:
     """Path segments are URL-quoted; project/appNamespace/refresh are query parameters."""
     rec = Recorder()
     with _client(rec) as client:
-        client.get_application("we ird/name", project="p", app_namespace="ns", refresh="hard")
-    req = rec.last
-    assert req.url.raw_path.startswith(b"/api/v1/applications/we%20ird%2Fname?")
+        client.get_application("web.api-1", project="p", app_namespace="ns", refresh="hard")
+        client.revision_metadata("web", "feature/x y")
+    req = rec.requests[0]
+    assert req.url.raw_path.startswith(b"/api/v1/applications/web.api-1?")
+    assert rec.last.url.raw_path == b"/api/v1/applications/web/revisions/feature%2Fx%20y/metadata"
     assert dict(req.url.params) == {"project": "p", "appNamespace": "ns", "refresh": "hard"}
     assert req.headers["authorization"] == f"Bearer {TOKEN}"
     assert "content-type" not in req.headers

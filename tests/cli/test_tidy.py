@@ -18,8 +18,9 @@ from belay.store import DecisionRecord, NewAuditEvent, Store, SubmissionRecord, 
 
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
 OTHER = "3c9a1e5aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-OPTION_EXCEPTIONS = {("bundle", "create"): "-o"}
-"""`belay bundle create -o OUT` is the documented contract (-o is its output file)."""
+OPTION_EXCEPTIONS = {("bundle", "create"): "-o", ("keys", "generate"): "-o"}
+"""Commands whose ``-o`` is the file or folder they write (``--out``): `belay bundle create -o
+OUT` is the documented contract, and `belay keys generate` follows it."""
 
 
 def _run(*args: str) -> Result:

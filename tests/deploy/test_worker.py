@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from belay.argocd import ArgoCDClient, SyncRequest
 from belay.argocd.models import Info
@@ -35,15 +31,6 @@ def _state(**behavior: Any) -> dict[str, Any]:
     return state
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A migrated SQLite store."""
-    s = Store(f"sqlite:///{tmp_path / 'belay.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
 def _clients(sim: RunningSimulator) -> Any:
     def factory(_instance: str) -> AbstractContextManager[ArgoCDClient]:
         return ArgoCDClient(sim.url, username="admin", password="admin", timeout=5.0)
@@ -51,9 +38,11 @@ def _clients(sim: RunningSimulator) -> Any:
     return factory
 
 
-def _enqueue(store: Store, *, timeout: float = 10.0, **sync: Any) -> JobRecord:
+def _enqueue(store: Store, *, timeout: float = 10.0, commit: str = SHA, **sync: Any) -> JobRecord:
     spec = SyncSpec.from_settings(
-        SyncSettings.model_validate({"timeoutSeconds": timeout, **sync}), commit=SHA, branch="main"
+        SyncSettings.model_validate({"timeoutSeconds": timeout, **sync}),
+        commit=commit,
+        branch="main",
     )
     with store.unit_of_work() as uow:
         job = uow.jobs.enqueue(
@@ -61,7 +50,7 @@ def _enqueue(store: Store, *, timeout: float = 10.0, **sync: Any) -> JobRecord:
             application=APP,
             spec=spec.model_dump(mode="json"),
             actor="test",
-            revision=SHA,
+            revision=commit,
             now=datetime.now(UTC),
         )
         uow.commit()
@@ -129,9 +118,9 @@ def test_degraded_fails_with_reason(store: Store) -> None:
 
 def test_failed_operation_names_message(store: Store) -> None:
     """A Failed operation fails the job with Argo CD's message."""
-    with running_simulator(
-        _state(phase="Failed", message='namespaces "guestbook" not found')
-    ) as sim:
+    state = _state(phase="Failed", message='namespaces "guestbook" not found')
+    state["timeScale"] = 1000  # Argo CD's five backoffs (10 s to 3 min) last under a second
+    with running_simulator(state) as sim:
         job = _enqueue(store)
         Worker(store, _clients(sim), settings=FAST).run_once()
     with store.unit_of_work() as uow:

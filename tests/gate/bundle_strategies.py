@@ -113,10 +113,6 @@ def hostile_bundles(
     if planted and "portage-config.json" not in {e[0] for e in entries}:
         config = jsonio.dumps(draw(_CONFIG))
         entries.append(("portage-config.json", config, draw(_TAGS)))
-        # The canary may also be quoted inside a report (a leak the bundle itself carries).
-        if draw(st.booleans()) and entries:
-            name, content, tags = entries[0]
-            entries[0] = (name, content.replace(b"app/main.py", CANARY.encode()), tags)
     else:
         planted = False
     files: dict[str, dict[str, object]] = {}

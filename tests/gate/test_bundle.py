@@ -138,14 +138,14 @@ def test_too_many_entries_refused() -> None:
 
 def test_portage_config_secret_redacted_in_this_bundle_only() -> None:
     """portage-config.json's webhook secret is redacted in the bundle's kept configuration and
-    stored copy, and is *not* registered process-wide (it would black out other verdicts)."""
+    stored copy, and is *not* registered process-wide (it would black out other verdicts).
+    The judged entries are stored as sent, so that a replay judges what the intake judged."""
     secret = "s3cr3t-webhook-value-998877"
     config = jsonio.dumps(
         {"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": f"Bearer {secret}"}}
     )
-    # The secret also appears inside a report: the stored copy loses it there too.
-    leaks = jsonio.dumps([{"RuleID": "generic-api-key", "File": "a.py", "Secret": secret}])
-    files = {"portage-config.json": config, "gitleaks-report.json": leaks}
+    leaks = jsonio.dumps([{"RuleID": "generic-api-key", "File": "a.py", "StartLine": 3}])
+    files = {"portage-config.json": config, "gitleaks-secrets-report.json": leaks}
     blob = _tar_gz([("gatecheck-manifest.json", _manifest(files)), *files.items()])
     bundle = read_bundle(blob, "p.tgz")
     assert "portage-config.json" not in bundle.entries
@@ -153,13 +153,45 @@ def test_portage_config_secret_redacted_in_this_bundle_only() -> None:
     assert bundle.portage_config["ImageTag"] == "app:1"
     assert secret.encode() not in gzip.decompress(bundle.stored_copy)
     assert redact_text(f"leaked {secret}") == f"leaked {secret}"
-    # The stored copy is itself a sound bundle: every digest matches its (redacted) entries.
+    # The stored copy is itself a sound bundle: every digest matches its entries, the report
+    # (whose name holds "secrets") is listed under its name, and is kept byte for byte.
     again = read_bundle(bundle.stored_copy, "p.tgz")
     assert {(c.rule, c.status) for c in again.checks} == {
         ("bundle.manifest", "pass"),
         ("bundle.digest", "pass"),
     }
+    assert again.entries == bundle.entries
     assert again.portage_config == bundle.portage_config
+
+
+def test_a_duplicate_key_cannot_hide_a_config_secret() -> None:
+    """A config whose secret key appears twice (the last one empty) parses to the empty value;
+    the stored copy is still rebuilt from the parsed view, so the first value is not kept."""
+    secret = "glpat-duplicatekeycanary0011"
+    config = (
+        b'{"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": "Bearer '
+        + secret.encode()
+        + b'", "WebhookAuthHeader": ""}}'
+    )
+    files = {"portage-config.json": config, "gitleaks-report.json": b"[]"}
+    blob = _tar_gz([("gatecheck-manifest.json", _manifest(files)), *files.items()])
+    bundle = read_bundle(blob, "dup.tgz")
+    assert secret.encode() not in gzip.decompress(bundle.stored_copy)
+
+
+def test_a_remote_with_a_job_token_is_not_stored() -> None:
+    """GitLab CI origin URLs carry the job token; the stored manifest loses it."""
+    token = "glcbt-64_jobtokencanary123456789"
+    blob = write_bundle(
+        [("gitleaks-report.json", b"[]", ["type:gitleaks"])],
+        created_at=WHEN,
+        commit="a" * 40,
+        branch="main",
+        remote=f"https://gitlab-ci-token:{token}@gitlab.com/acme/app.git",
+    )
+    bundle = read_bundle(blob, "job.tgz")
+    assert token.encode() not in gzip.decompress(bundle.stored_copy)
+    assert read_bundle(bundle.stored_copy, "job.tgz").entries == bundle.entries
 
 
 def test_unreadable_report_in_bundle_fails_verdict_input() -> None:

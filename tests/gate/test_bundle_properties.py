@@ -7,7 +7,8 @@ Portage configuration with a planted canary secret. For every bundle:
 
 * reading and judging never raises anything but :class:`BundleError` (a clean 4xx or a fail);
 * the decision is never ``pass`` when any report fails its rule;
-* the stored copy never contains the planted canary, inflated or not.
+* the stored copy never contains the planted canary, inflated or not;
+* judging the stored copy gives the same verdict as judging the upload (what a replay relies on).
 """
 
 from __future__ import annotations
@@ -70,3 +71,20 @@ def test_stored_copy_never_holds_the_canary(case: tuple[bytes, bool, bool]) -> N
         assert needle not in opened
     assert CANARY not in repr(bundle)
     assert CANARY not in jsonio.dumps_text(bundle.portage_config)
+
+
+@_SETTINGS
+@given(hostile_bundles())
+def test_the_stored_copy_is_judged_as_the_upload_was(case: tuple[bytes, bool, bool]) -> None:
+    """A policy replay judges the stored copy: it must give the same verdict as the original."""
+    blob, _, _ = case
+    try:
+        bundle = read_bundle(blob, "prop.tgz")
+    except BundleError:
+        return
+    again = read_bundle(bundle.stored_copy, "prop.tgz")
+    first = evaluate(submission_from_bundle(bundle), POLICY, CONTEXT)
+    second = evaluate(submission_from_bundle(again), POLICY, CONTEXT)
+    assert [(r.rule, r.status) for r in second.reasons] == [
+        (r.rule, r.status) for r in first.reasons
+    ]

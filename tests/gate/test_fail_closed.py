@@ -461,3 +461,80 @@ def test_deep_portage_config_and_manifest_fail_the_manifest_check() -> None:
     )
     submission = submission_from_bundle(read_bundle(blob, "c.tgz"))
     assert any(c.rule == "bundle.report" and c.status == "fail" for c in submission.checks)
+
+
+# --- incomplete scans and ambiguous documents (outside review) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ({"version": "2.1.0", "runs": []}, "runs is empty"),
+        ({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}}]}, "results is absent"),
+        (
+            {
+                "version": "2.1.0",
+                "runs": [{"results": [], "invocations": [{"executionSuccessful": False}]}],
+            },
+            "executionSuccessful is false",
+        ),
+        (
+            {
+                "version": "1.100.0",
+                "results": [],
+                "errors": [{"level": "error", "type": "InvalidRuleSchemaError"}],
+                "paths": {},
+            },
+            "InvalidRuleSchemaError",
+        ),
+        ({"bomFormat": "CycloneDX", "matches": []}, "more than one report format"),
+    ],
+)
+def test_incomplete_scans_and_ambiguous_documents_fail(
+    doc: dict[str, object], problem: str
+) -> None:
+    """An incomplete scan is not a clean one, and a document that reads as two formats is
+    refused rather than judged as one of them."""
+    with pytest.raises(ReportError, match=problem):
+        parse_report(jsonio.dumps(doc), "scan.json")
+
+
+def test_semgrep_file_warnings_do_not_fail_the_report() -> None:
+    """A file semgrep could not parse is a warning ("warn"), not an incomplete scan."""
+    doc = {
+        "version": "1.100.0",
+        "results": [],
+        "errors": [{"level": "warn", "type": "Syntax error"}],
+        "paths": {},
+    }
+    assert parse_report(jsonio.dumps(doc), "semgrep.json").findings == ()
+
+
+@pytest.mark.parametrize("line", [b"Scanned files: 0", b"Known viruses: 0"])
+def test_clamav_summary_of_no_scan_fails(line: bytes) -> None:
+    """A summary saying nothing was scanned (or no signature loaded) is no scan."""
+    text = b"----------- SCAN SUMMARY -----------\n" + line + b"\nInfected files: 0\n"
+    with pytest.raises(ReportError, match=": 0"):
+        parse_report(text, "clamav-virus-report.txt")
+
+
+def test_long_labels_are_cut_in_messages() -> None:
+    """A 2 MiB rule id cannot make a verdict megabytes long."""
+    report = parse_report(_semgrep("ERROR"), "semgrep.json")
+    long_rule = "r" * 2_000_000
+    finding = report.findings[0]
+    import msgspec
+
+    report = msgspec.structs.replace(
+        report, findings=(msgspec.structs.replace(finding, id=long_rule, rule=long_rule),)
+    )
+    policy = _policy("semgrep: {severityLimit: {error: {enabled: true, limit: 0}}}")
+    verdict = evaluate(Submission(reports=(report,)), policy, EvaluationContext(now=NOW))
+    assert max(len(r.message) for r in verdict.reasons) < 1000
+
+
+def test_spdx_creator_parsing_is_linear() -> None:
+    """A long hostile creator string is read without backtracking (it used to take seconds)."""
+    creator = "Tool: " + "a-1" * 200_000 + "!"
+    doc = {"spdxVersion": "SPDX-2.3", "creationInfo": {"creators": [creator]}, "packages": []}
+    assert parse_report(jsonio.dumps(doc), "sbom.json").producer.startswith("a-1")

@@ -109,9 +109,9 @@ def test_failed_operation_names_message_and_resources(store: Store, receiver: Re
     """A Failed operation's alert carries Argo CD's message and the failed resources."""
     alerting = _alerting(store, WebhookChannel(name="webhook#1", url=receiver.url, events=ALL))
     try:
-        with running_simulator(
-            state(phase="Failed", message='namespaces "guestbook" not found')
-        ) as sim:
+        failing = state(phase="Failed", message='namespaces "guestbook" not found')
+        failing["timeScale"] = 1000  # Argo CD's backoffs (10 s to 3 min) last under a second
+        with running_simulator(failing) as sim:
             enqueue(store, revision=sha(2))
             _run_one(store, alerting, sim)
         assert alerting.flush(20)

@@ -100,7 +100,10 @@ def multi_app_state(
         applications.append(item)
         behavior[app] = {"seconds": seconds, "health": "Healthy"}
         if app in failing:
-            behavior[app].update(phase="Failed", message="one or more objects failed to apply")
+            # retrySeconds replaces Argo CD's backoff (10 s to 3 min) with the sync's own pace
+            behavior[app].update(
+                phase="Failed", message="one or more objects failed to apply", retrySeconds=seconds
+            )
     state: dict[str, Any] = {
         "version": base["version"],
         "applications": applications,

@@ -47,6 +47,20 @@ def check_error(schemas: SwaggerSchemas, response: httpx.Response, status: int, 
     return str(body["message"])
 
 
+def check_stream_error(
+    schemas: SwaggerSchemas, response: httpx.Response, status: int, code: int
+) -> str:
+    """Assert grpc-gateway's stream error chunk with the given status and code; return the message."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    problems = schemas.stream_errors(body)
+    assert not problems, problems
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"grpc_code", "http_code", "message", "http_status"}
+    assert (body["error"]["grpc_code"], body["error"]["http_code"]) == (code, status)
+    return str(body["error"]["message"])
+
+
 def test_version_and_session(schemas: SwaggerSchemas, sim: RunningSimulator) -> None:
     """Version (both forms), login, userinfo (both forms), logout and login errors."""
     with client(sim) as anon:
@@ -76,7 +90,8 @@ def test_version_and_session(schemas: SwaggerSchemas, sim: RunningSimulator) -> 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_read_endpoints_on_examples(schemas: SwaggerSchemas, path: Path) -> None:
-    """List, get, managed-resources, resource-tree, events and revision metadata per example."""
+    """List, get, managed-resources, resource-tree, events, revision metadata, the diff, sync
+    windows, project, live resources and their actions per example; clusters and settings."""
     with running_simulator(path) as sim, client(sim, sim.token_for("admin")) as admin:
         listing = check(schemas, "v1alpha1ApplicationList", admin.get("/api/v1/applications"))
         for app in listing["items"]:
@@ -103,6 +118,44 @@ def test_read_endpoints_on_examples(schemas: SwaggerSchemas, path: Path) -> None
             )
             filtered = admin.get(base + "/managed-resources", params={"kind": "NoSuchKind"})
             assert check(schemas, "applicationManagedResourcesResponse", filtered) == {}
+            check(
+                schemas,
+                "applicationApplicationServerSideDiffResponse",
+                admin.get(base + "/server-side-diff"),
+            )
+            check(
+                schemas,
+                "applicationApplicationSyncWindowsResponse",
+                admin.get(base + "/syncwindows"),
+            )
+            check(
+                schemas,
+                "v1alpha1AppProject",
+                admin.get(f"/api/v1/projects/{app['spec']['project']}"),
+            )
+            tree = admin.get(base + "/resource-tree").json()
+            for node in (tree.get("nodes") or [])[:3]:
+                if not node.get("uid"):
+                    continue
+                params = {
+                    "group": node.get("group", ""),
+                    "kind": node["kind"],
+                    "namespace": node.get("namespace", ""),
+                    "resourceName": node["name"],
+                    "version": node.get("version", ""),
+                }
+                check(
+                    schemas,
+                    "applicationApplicationResourceResponse",
+                    admin.get(base + "/resource", params=params),
+                )
+                check(
+                    schemas,
+                    "applicationResourceActionsListResponse",
+                    admin.get(base + "/resource/actions", params=params),
+                )
+        check(schemas, "v1alpha1ClusterList", admin.get("/api/v1/clusters"))
+        check(schemas, "clusterSettings", admin.get("/api/v1/settings"))
 
 
 def test_sync_terminate_watch_and_events(schemas: SwaggerSchemas) -> None:
@@ -214,7 +267,7 @@ def test_error_bodies(schemas: SwaggerSchemas) -> None:
         client(sim, TOKEN_VIEWER) as viewer,
     ):
         check_error(schemas, anon.get("/api/v1/applications"), 401, 16)
-        check_error(schemas, anon.get("/api/v1/stream/applications"), 401, 16)
+        check_stream_error(schemas, anon.get("/api/v1/stream/applications"), 401, 16)
         check_error(schemas, anon.get("/api/v1/account/can-i/applications/get/x"), 401, 16)
         check_error(schemas, admin.get("/api/v1/applications/none"), 403, 7)
         check_error(

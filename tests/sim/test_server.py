@@ -276,6 +276,7 @@ def test_sync_round_trip_fails_degraded() -> None:
 def test_retry_state_then_success() -> None:
     """With a retry strategy and one failing attempt, the retry state shows before success."""
     state = make_state(failAttempts=1, message="one or more objects failed to apply, reason: boom")
+    state["timeScale"] = 100  # the 10 s backoff lasts 0.1 s
     seen, _sim, _ = _sync_round_trip(
         state,
         {
@@ -300,6 +301,7 @@ def test_retry_state_then_success() -> None:
 def test_retries_exhausted_message() -> None:
     """When every attempt fails the final message says how many retries were made."""
     state = make_state(phase="Failed", message="boom")
+    state["timeScale"] = 1000  # backoffs of 10 s and 20 s last 10 ms and 20 ms
     with running_simulator(state) as s, client(s, s.token_for("admin")) as c:
         assert (
             c.post(

@@ -65,7 +65,11 @@ def _app() -> dict[str, Any]:
 
 
 def test_lifecycle_success_path() -> None:
-    """Pure transitions: start, finish with history, settle health and reconciledAt."""
+    """Pure transitions: start, finish with history, refresh to Progressing, then final health.
+
+    Follows ``processRequestedAppOperation``: the operation's end leaves sync and health as they
+    were; the refresh it requests sets them.
+    """
     behavior = Behavior(seconds=2, health="Healthy")
     step = advance(_app(), None, behavior, 1000.0)
     assert step.app["status"]["operationState"]["phase"] == "Running"
@@ -75,8 +79,12 @@ def test_lifecycle_success_path() -> None:
     assert "operation" not in done.app
     assert done.app["status"]["operationState"]["phase"] == "Succeeded"
     assert done.app["status"]["history"][-1]["id"] == 1
-    assert done.app["status"]["health"]["status"] == "Progressing"
-    settled = advance(done.app, done.clock, behavior, 1002.0)
+    assert done.app["status"]["health"] == _app()["status"]["health"]
+    assert done.app["status"]["sync"] == _app()["status"]["sync"]
+    refreshed = advance(done.app, done.clock, behavior, 1002.0)
+    assert refreshed.app["status"]["health"]["status"] == "Progressing"
+    assert refreshed.app["status"]["sync"]["revision"] == "r2"
+    settled = advance(refreshed.app, refreshed.clock, behavior, 1002.0)
     assert settled.clock is None
     assert settled.app["status"]["health"]["status"] == "Healthy"
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -163,6 +164,7 @@ def start_belay(
     extra: str = "",
     with_worker: bool = False,
     database_url: str | None = None,
+    public_url: str | None = None,
 ) -> Iterator[Belay]:
     """Serve Belay (and the simulator plus one worker when ``with_worker``) until closed."""
     monkeypatch.setenv("BELAY_TOKEN_WEB_EXAMPLE", SUBMIT_TOKEN)
@@ -181,7 +183,7 @@ def start_belay(
             settings_text(
                 database_url or f"sqlite:///{tmp_path / 'belay.db'}",
                 write_policy(tmp_path),
-                public_url=f"http://127.0.0.1:{port}",
+                public_url=public_url or f"http://127.0.0.1:{port}",
                 extra=extra,
             )
         )
@@ -224,6 +226,15 @@ def deployed(
         failing = running.submit(bundle(failing_reports(shared_dir), commit=FAIL_COMMIT))
         running.wait_for_job("succeeded")
         yield running, passing, failing
+
+
+def csrf_form(client: httpx.Client, **fields: str) -> dict[str, str]:
+    """``fields`` plus the CSRF token of the sign-in page, as a browser would post them (the
+    GET sets the CSRF cookie in ``client``'s jar)."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert found, page.text
+    return {**fields, "csrf_token": found.group(1)}
 
 
 def read_headers() -> dict[str, str]:

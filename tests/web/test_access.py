@@ -11,20 +11,20 @@ import pytest
 
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings
-from belay.web.access import COOKIE_NAME, ReadAccess
+from belay.web.access import ReadAccess
+from belay.web.sessions import SESSION_COOKIE
 
-from .conftest import PASS_COMMIT, READ_TOKEN, Belay, bundle, start_belay
+from .conftest import PASS_COMMIT, READ_TOKEN, Belay, bundle, csrf_form, start_belay
 
 TOKEN = "read-token-for-the-table"
 TOKEN_ONLY = ReadAccess(token=TOKEN)
 PROXY_ONLY = ReadAccess(proxy_header="X-Forwarded-User")
 BOTH = ReadAccess(token=TOKEN, proxy_header="X-Forwarded-User")
 NEITHER = ReadAccess()
-COOKIE = TOKEN_ONLY.cookie_value() or ""
 
 
 @pytest.mark.parametrize(
-    ("access", "headers", "cookies", "client", "allowed", "status"),
+    ("access", "headers", "signed_in", "client", "allowed", "status"),
     [
         pytest.param(
             TOKEN_ONLY, {"Authorization": f"Bearer {TOKEN}"}, {}, "10.0.0.9", True, 200, id="token"
@@ -56,17 +56,12 @@ COOKIE = TOKEN_ONLY.cookie_value() or ""
             401,
             id="token-without-scheme",
         ),
-        pytest.param(TOKEN_ONLY, {}, {}, "127.0.0.1", False, 401, id="token-mode-ignores-loopback"),
-        pytest.param(TOKEN_ONLY, {}, {COOKIE_NAME: COOKIE}, "10.0.0.9", True, 200, id="cookie"),
         pytest.param(
-            TOKEN_ONLY,
-            {},
-            {COOKIE_NAME: TOKEN},
-            "10.0.0.9",
-            False,
-            401,
-            id="raw-token-is-not-a-cookie",
+            TOKEN_ONLY, {}, False, "127.0.0.1", False, 401, id="token-mode-ignores-loopback"
         ),
+        pytest.param(TOKEN_ONLY, {}, True, "10.0.0.9", True, 200, id="session"),
+        pytest.param(PROXY_ONLY, {}, True, "10.0.0.9", False, 401, id="session-needs-token-mode"),
+        pytest.param(NEITHER, {}, True, "10.0.0.9", False, 403, id="session-in-loopback-mode"),
         pytest.param(
             TOKEN_ONLY,
             {"X-Forwarded-User": "alice"},
@@ -95,9 +90,9 @@ COOKIE = TOKEN_ONLY.cookie_value() or ""
             BOTH, {"Authorization": f"Bearer {TOKEN}"}, {}, "10.0.0.9", True, 200, id="both-token"
         ),
         pytest.param(BOTH, {"X-Forwarded-User": "bob"}, {}, "10.0.0.9", True, 200, id="both-proxy"),
-        pytest.param(NEITHER, {}, {}, "127.0.0.1", True, 200, id="loopback-v4"),
-        pytest.param(NEITHER, {}, {}, "127.8.9.10", True, 200, id="loopback-range"),
-        pytest.param(NEITHER, {}, {}, "::1", True, 200, id="loopback-v6"),
+        pytest.param(NEITHER, {}, False, "127.0.0.1", True, 200, id="loopback-v4"),
+        pytest.param(NEITHER, {}, False, "127.8.9.10", True, 200, id="loopback-range"),
+        pytest.param(NEITHER, {}, False, "::1", True, 200, id="loopback-v6"),
         pytest.param(
             NEITHER,
             {"X-Forwarded-For": "203.0.113.9"},
@@ -110,7 +105,7 @@ COOKIE = TOKEN_ONLY.cookie_value() or ""
         pytest.param(
             NEITHER, {"X-Real-IP": "10.1.2.3"}, {}, "::1", False, 403, id="proxied-loopback-v6"
         ),
-        pytest.param(NEITHER, {}, {}, "10.0.0.9", False, 403, id="remote-without-config"),
+        pytest.param(NEITHER, {}, False, "10.0.0.9", False, 403, id="remote-without-config"),
         pytest.param(
             NEITHER,
             {"Authorization": f"Bearer {TOKEN}"},
@@ -121,19 +116,19 @@ COOKIE = TOKEN_ONLY.cookie_value() or ""
             id="remote-token-unconfigured",
         ),
         pytest.param(NEITHER, {}, {}, None, False, 403, id="no-client-address"),
-        pytest.param(NEITHER, {}, {}, "not-an-ip", False, 403, id="garbage-address"),
+        pytest.param(NEITHER, {}, False, "not-an-ip", False, 403, id="garbage-address"),
     ],
 )
 def test_rule(
     access: ReadAccess,
     headers: dict[str, str],
-    cookies: dict[str, str],
+    signed_in: bool,
     client: str | None,
     allowed: bool,
     status: int,
 ) -> None:
     """Each mode lets in exactly the requests it names, and refuses the rest with 401 or 403."""
-    ruling = access.rule(headers=headers, cookies=cookies, client_host=client)
+    ruling = access.rule(headers=headers, client_host=client, signed_in=signed_in)
     assert ruling.allowed is allowed
     assert ruling.status == status
     if not allowed:
@@ -170,7 +165,7 @@ def proxied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Belay]:
 
 
 def test_token_mode_live(belay_token: Belay) -> None:
-    """Without the token the page shows nothing; /login sets a safe cookie that opens it."""
+    """Without the token the page shows nothing; /login makes a session whose cookie opens it."""
     belay_token.submit(bundle(commit=PASS_COMMIT))
     url = belay_token.url
     refused = httpx.get(f"{url}/submissions", timeout=10)
@@ -178,36 +173,35 @@ def test_token_mode_live(belay_token: Belay) -> None:
     assert PASS_COMMIT[:12] not in refused.text and "example-app" not in refused.text
     assert 'name="token"' in refused.text
 
-    wrong = httpx.post(f"{url}/login", data={"token": "nope"}, timeout=10)
-    assert wrong.status_code == 401
+    with httpx.Client(base_url=url, timeout=10) as browser:
+        wrong = browser.post("/login", data=csrf_form(browser, token="nope"))
+        assert wrong.status_code == 401
 
-    in_url = httpx.get(f"{url}/login", params={"token": READ_TOKEN}, timeout=10)
-    assert in_url.status_code == 400
-    assert "set-cookie" not in in_url.headers
+        in_url = browser.get("/login", params={"token": READ_TOKEN})
+        assert in_url.status_code == 400
+        assert SESSION_COOKIE not in in_url.headers.get("set-cookie", "")
 
-    login = httpx.post(
-        f"{url}/login", data={"token": READ_TOKEN, "next": "//evil.example/x"}, timeout=10
-    )
-    assert login.status_code == 303
-    assert login.headers["location"] == "/submissions"
-    set_cookie = login.headers["set-cookie"]
-    assert set_cookie.startswith(f"{COOKIE_NAME}=")
-    assert "HttpOnly" in set_cookie and "SameSite=strict" in set_cookie
-    assert READ_TOKEN not in set_cookie
-    cookie = set_cookie.split(";", 1)[0].split("=", 1)[1]
-    page = httpx.get(f"{url}/submissions", cookies={COOKIE_NAME: cookie}, timeout=10)
-    assert page.status_code == 200 and PASS_COMMIT[:12] in page.text
+        login = browser.post(
+            "/login", data=csrf_form(browser, token=READ_TOKEN, next="//evil.example/x")
+        )
+        assert login.status_code == 303
+        assert login.headers["location"] == "/submissions"
+        set_cookie = login.headers["set-cookie"]
+        assert set_cookie.startswith(f"{SESSION_COOKIE}=")
+        assert "HttpOnly" in set_cookie and "SameSite=strict" in set_cookie
+        assert "Secure" not in set_cookie  # public_url is http here
+        assert READ_TOKEN not in set_cookie
+        page = browser.get("/submissions")
+        assert page.status_code == 200 and PASS_COMMIT[:12] in page.text
 
-    form = httpx.post(
-        f"{url}/login", data={"token": READ_TOKEN, "next": "/submissions?state=pass"}, timeout=10
-    )
-    assert form.status_code == 303 and form.headers["location"] == "/submissions?state=pass"
+        form = browser.post(
+            "/login", data=csrf_form(browser, token=READ_TOKEN, next="/submissions?state=pass")
+        )
+        assert form.status_code == 303 and form.headers["location"] == "/submissions?state=pass"
     bearer = httpx.get(
         f"{url}/submissions", headers={"Authorization": f"Bearer {READ_TOKEN}"}, timeout=10
     )
     assert bearer.status_code == 200
-    logout = httpx.get(f"{url}/logout", timeout=10)
-    assert logout.status_code == 303 and f'{COOKIE_NAME}=""' in logout.headers["set-cookie"]
 
 
 def test_proxy_mode_live(proxied: Belay) -> None:
@@ -229,7 +223,7 @@ def test_loopback_mode_refuses_other_clients(belay: Belay) -> None:
     transport = httpx.ASGITransport(app=create_app(belay.services), client=("10.1.2.3", 5555))
 
     async def fetch() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
-        async with httpx.AsyncClient(transport=transport, base_url="http://belay.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return (
                 await client.get("/submissions"),
                 await client.get("/api/v1/audit"),

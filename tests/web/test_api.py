@@ -236,7 +236,12 @@ def test_alert_receiver_stores_a_report_the_page_shows(belay: Belay) -> None:
             }
         ],
     }
-    response = httpx.post(f"{belay.url}/api/v1/alerts", content=dumps(payload), timeout=30)
+    response = httpx.post(
+        f"{belay.url}/api/v1/alerts",
+        content=dumps(payload),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["application"] == "guestbook"
@@ -249,7 +254,12 @@ def test_alert_receiver_stores_a_report_the_page_shows(belay: Belay) -> None:
     assert "GuestbookErrors" in page.text and "guestbook" in page.text
     # Belay's own decisions were consulted, as with `belay investigate --config`.
     assert "unapproved_revision" in page.text
-    bad = httpx.post(f"{belay.url}/api/v1/alerts", content=b"not json", timeout=10)
+    bad = httpx.post(
+        f"{belay.url}/api/v1/alerts",
+        content=b"not json",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert bad.status_code == 400
     assert "not valid JSON" in bad.json()["error"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ACCEPTED_ID, FAIL_COMMIT, PASS_COMMIT, READ_TOKEN, Belay
+from .conftest import ACCEPTED_ID, FAIL_COMMIT, PASS_COMMIT, READ_TOKEN, Belay, bundle
 
 CHROMIUM = os.environ.get("BELAY_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -125,7 +125,109 @@ def test_override_badge_in_chromium(
         for line in page.locator("table.events tbody tr").all_inner_texts()
     ]
     assert "sync.override" in kinds
+    assert "Deployed only by a manual sync past the gate" in page.inner_text("body")
     page.screenshot(path=str(ARTIFACTS / "web-submission-override.png"), full_page=True)
 
     page.goto(passing["detailsUrl"])
     assert page.locator("[data-override]").count() == 0
+
+
+ATTACKER_PAGE = """<!doctype html><html><body>
+<form id="out" method="post" action="{belay}/logout">
+  <input type="hidden" name="csrf_token" value="{forged}"><button id="go-out">win</button>
+</form>
+<form id="alert" method="post" action="{belay}/api/v1/alerts" enctype="text/plain">
+  <input type="hidden" name='{{"alerts": [{{"labels": {{"alertname": "x", "a":"' value='"}}}}]}}'>
+  <button id="go-alert">win more</button>
+</form></body></html>"""
+
+
+@pytest.fixture
+def attacker_site(belay_token: Belay) -> Iterator[str]:
+    """A page on another origin (localhost instead of 127.0.0.1, another port) that posts
+    forms to Belay, as a malicious site would."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = ATTACKER_PAGE.format(belay=belay_token.url, forged="0" * 64).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sign_in_sign_out_and_csrf_in_chromium(
+    belay_token: Belay, attacker_site: str, browser_page: Any
+) -> None:
+    """Sign in through the form (a server-side session in an HttpOnly, Strict cookie); a page on
+    another origin cannot sign the person out or post an alert; a tampered CSRF token is
+    refused; the sign-out button ends the session on the server."""
+    import httpx
+
+    page = browser_page
+    url = belay_token.url
+    belay_token.submit(bundle(commit=PASS_COMMIT))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{url}/submissions")
+    assert page.locator("#token").count() == 1
+    page.fill("#token", READ_TOKEN)
+    page.click("form.signin button[type=submit]")
+    page.wait_for_url(f"{url}/submissions")
+    assert page.locator("table.list").count() == 1
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["belay_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session["value"] != READ_TOKEN
+    assert cookies["belay_csrf"]["httpOnly"]
+
+    # The attacker's page posts to Belay from another origin: refused, still signed in.
+    page.goto(attacker_site)
+    page.click("#go-out")
+    page.wait_for_load_state()
+    assert "did not come from this page" in page.content() or "cross-site" in page.content()
+    page.goto(attacker_site)
+    page.click("#go-alert")
+    page.wait_for_load_state()
+    assert '"id"' not in page.content()
+    with belay_token.services.store.session() as raw:
+        from belay.store.tables import InvestigationRow
+
+        assert raw.query(InvestigationRow).count() == 0
+    page.goto(f"{url}/submissions")
+    assert page.locator("table.list").count() == 1
+
+    # A tampered token in Belay's own sign-out form is refused.
+    page.goto(f"{url}/logout")
+    page.locator("#sign-out").evaluate("b => b.form.csrf_token.value = 'f'.repeat(64)")
+    page.click("#sign-out")
+    page.wait_for_load_state()
+    assert "did not come from this page" in page.content()
+    page.goto(f"{url}/submissions")
+    assert page.locator("table.list").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "web-signed-in.png"), full_page=True)
+
+    # The sign-out button on the page ends the session, on the server too.
+    page.click("form.signout button")
+    page.wait_for_url(f"{url}/login")
+    page.goto(f"{url}/submissions")
+    assert page.locator("table.list").count() == 0 and page.locator("#token").count() == 1
+    replay = httpx.get(
+        f"{url}/api/v1/submissions", cookies={"belay_session": session["value"]}, timeout=10
+    )
+    assert replay.status_code == 401

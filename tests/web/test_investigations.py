@@ -10,6 +10,8 @@ from belay.jsonio import dumps
 
 from .conftest import READ_TOKEN, Belay
 
+_JSON = {"Content-Type": "application/json"}  # the alert route takes declared JSON only
+
 
 def _alert(fingerprint: str, labels: dict[str, str], status: str = "firing") -> dict[str, Any]:
     return {
@@ -56,7 +58,9 @@ def test_grouped_then_resolved_notifications(belay: Belay) -> None:
         _alert("f2", {**POD, "pod": "guestbook-ui-2"}),
         _alert("n1", NODE),
     ]
-    response = httpx.post(f"{belay.url}/api/v1/alerts", content=_notification(firing), timeout=30)
+    response = httpx.post(
+        f"{belay.url}/api/v1/alerts", headers=_JSON, content=_notification(firing), timeout=30
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert [i["application"] for i in body["investigations"]] == ["guestbook", None]
@@ -64,7 +68,9 @@ def test_grouped_then_resolved_notifications(belay: Belay) -> None:
     calls = len(belay.sim.requests())
     assert 0 < calls <= 6
 
-    again = httpx.post(f"{belay.url}/api/v1/alerts", content=_notification(firing), timeout=30)
+    again = httpx.post(
+        f"{belay.url}/api/v1/alerts", headers=_JSON, content=_notification(firing), timeout=30
+    )
     assert again.status_code == 200, again.text
     assert {a["fingerprint"] for a in again.json()["already_investigated"]} == {"f1", "f2", "n1"}
 
@@ -74,13 +80,18 @@ def test_grouped_then_resolved_notifications(belay: Belay) -> None:
     assert row["alert_name"] == "KubePodNotReady"
 
     resolved = [_alert("f1", {**POD, "pod": "guestbook-ui-1"}, "resolved")]
-    one = httpx.post(f"{belay.url}/api/v1/alerts", content=_notification(resolved), timeout=30)
+    one = httpx.post(
+        f"{belay.url}/api/v1/alerts", headers=_JSON, content=_notification(resolved), timeout=30
+    )
     assert one.status_code == 200 and one.json()["resolved"][0]["investigations"] == [row["id"]]
     still = httpx.get(f"{belay.url}/api/v1/investigations/{row['id']}", timeout=10).json()
     assert still["state"] == "firing"
     resolved.append(_alert("f2", {**POD, "pod": "guestbook-ui-2"}, "resolved"))
     both = httpx.post(
-        f"{belay.url}/api/v1/alerts", content=_notification(resolved, "resolved"), timeout=30
+        f"{belay.url}/api/v1/alerts",
+        headers=_JSON,
+        content=_notification(resolved, "resolved"),
+        timeout=30,
     )
     assert both.status_code == 200, both.text
     assert len(belay.sim.requests()) == calls  # no Argo CD call for a resolution
@@ -105,6 +116,7 @@ def test_list_page_filters_and_links(belay: Belay) -> None:
     for fingerprint, labels in (("p1", POD), ("n2", NODE)):
         posted = httpx.post(
             f"{belay.url}/api/v1/alerts",
+            headers=_JSON,
             content=_notification([_alert(fingerprint, labels)]),
             timeout=30,
         )

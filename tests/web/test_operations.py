@@ -17,24 +17,23 @@ from belay.argocd import (
 from belay.web import create_app
 from belay.web.metrics import endpoint_template
 
-from .conftest import READ_TOKEN, Belay
+from .conftest import READ_TOKEN, Belay, csrf_form
 
 
 def test_one_log_event_per_request_without_query(belay_token: Belay) -> None:
     """Each request logs one http.request event with its id, route and status; no query string."""
-    with capture_logs() as logs:
-        response = httpx.post(
-            f"{belay_token.url}/login?next=/submissions",
-            data={"token": READ_TOKEN},
-            headers={"X-Request-ID": "req-42"},
-            timeout=10,
-        )
-        httpx.get(f"{belay_token.url}/readyz", timeout=10)
-        # The event is written once the answer is sent: wait for it (bounded).
-        deadline = time.monotonic() + 5
-        while len([e for e in logs if e["event"] == "http.request"]) < 2:
-            assert time.monotonic() < deadline, logs
-            time.sleep(0.01)
+    with httpx.Client(base_url=belay_token.url, timeout=10) as browser:
+        form = csrf_form(browser, token=READ_TOKEN)
+        with capture_logs() as logs:
+            response = browser.post(
+                "/login?next=/submissions", data=form, headers={"X-Request-ID": "req-42"}
+            )
+            browser.get("/readyz")
+            # The event is written once the answer is sent: wait for it (bounded).
+            deadline = time.monotonic() + 5
+            while len([e for e in logs if e["event"] == "http.request"]) < 2:
+                assert time.monotonic() < deadline, logs
+                time.sleep(0.01)
     assert response.status_code == 303
     assert response.headers["x-request-id"] == "req-42"
     events = [e for e in logs if e["event"] == "http.request"]

@@ -7,6 +7,7 @@ judge at the original decision's time, write no decision, job or sync, and audit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,10 +49,14 @@ class World:
     services: Services
     database_url: str
 
-    def submit(self, n: int, *, failing: bool, at: datetime) -> str:
-        """Judge one Portage-shaped delivery at ``at``; the submission id."""
+    def submit(self, n: int, *, failing: bool, at: datetime, config: bool = True) -> str:
+        """Judge one Portage-shaped delivery at ``at`` (with Portage's config, holding a webhook
+        header, as real bundles carry it); the submission id."""
         commit = f"{n:040x}"
         reports = sample_reports(at - timedelta(minutes=5), failing=failing, commit=commit)
+        if config:
+            portage = {"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": f"Bearer {commit}"}}
+            reports.append(("portage-config.json", jsonio.dumps(portage), ["type:portage-config"]))
         blob = write_bundle(
             reports,
             created_at=at - timedelta(minutes=5),
@@ -90,7 +95,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     config = tmp_path / "belay.yaml"
     config.write_text(
         f"""database_url: "{database_url}"
-public_url: https://belay.example
+public_url: http://belay.example
 policies:
   current: {policy}
 projects:
@@ -233,7 +238,7 @@ def test_markdown_is_a_table_for_a_merge_request(world: World) -> None:
     code, out, _ = world.whatif("--policy", str(stricter), "--output", "markdown")
     assert code == 1
     assert "| submission | project | commit | decided (UTC) | before → after | rules |" in out
-    assert f"(https://belay.example/submissions/{clean})" in out
+    assert f"(http://belay.example/submissions/{clean})" in out
     assert "pass → **fail**" in out
 
 
@@ -353,20 +358,94 @@ def test_whatif_page_lists_flips_with_links(world: World) -> None:
     from belay.web import create_app, serve_in_thread
 
     clean = world.submit(1, failing=False, at=T0)
-    with serve_in_thread(create_app(world.services)) as url:
-        form = httpx.get(f"{url}/policy/whatif", timeout=30)
+    with serve_in_thread(create_app(world.services)) as url, httpx.Client(timeout=30) as client:
+        form = client.get(f"{url}/policy/whatif")
         assert form.status_code == 200
         assert 'name="policy"' in form.text
         assert "default-src 'none'" in form.headers["content-security-policy"]
-        answer = httpx.post(
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        stricter = CURRENT + "  requiredReports: [clamav]\n"
+        answer = client.post(
             f"{url}/policy/whatif",
-            data={"policy": CURRENT + "  requiredReports: [clamav]\n", "since": ""},
-            timeout=30,
+            data={"policy": stricter, "since": "", "csrf_token": token.group(1)},
         )
         assert answer.status_code == 200, answer.text
         assert f'href="/submissions/{clean}"' in answer.text
         assert "required.clamav" in answer.text
-        bad = httpx.post(f"{url}/policy/whatif", data={"policy": "grype: [\n"}, timeout=30)
+        bad = client.post(
+            f"{url}/policy/whatif", data={"policy": "grype: [\n", "csrf_token": token.group(1)}
+        )
         assert bad.status_code == 400
         assert 'role="alert"' in bad.text and "candidate" in bad.text
+        forged = client.post(f"{url}/policy/whatif", data={"policy": stricter})
+        assert forged.status_code == 403
+        cross = httpx.post(
+            f"{url}/api/v1/policy/whatif",
+            json={"policy": stricter},
+            headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
+            timeout=30,
+        )
+        assert cross.status_code == 403
     assert _counts(world)["decisions"] == 1
+
+
+def test_pasted_candidates_may_not_name_files_or_use_aliases(world: World) -> None:
+    """A candidate pasted over HTTP cannot make the server read a file of its choosing, nor
+    expand YAML aliases without bound."""
+    import httpx
+
+    from belay.web import create_app, serve_in_thread
+
+    world.submit(1, failing=False, at=T0)
+    with serve_in_thread(create_app(world.services)) as url:
+        endpoint = f"{url}/api/v1/policy/whatif"
+        for data in ("kev: /etc/passwd", "epss: ../../../etc/shadow"):
+            named = httpx.post(
+                endpoint, json={"policy": CURRENT + f"  data: {{{data}}}\n"}, timeout=30
+            )
+            assert named.status_code == 400
+            assert "may not name data files" in named.json()["error"]
+        bomb = 'version: "1"\napi: &a [1, 1]\nbranches: {main: {api: *a}}\n'
+        aliased = httpx.post(endpoint, json={"policy": bomb}, timeout=30)
+        assert aliased.status_code == 400 and "aliases" in aliased.json()["error"]
+        ok = httpx.post(endpoint, json={"policy": CURRENT}, timeout=30)
+        assert ok.status_code == 200
+    with world.services.store.unit_of_work() as uow:
+        actors = [e.actor for e in uow.audit.list() if e.kind == "policy.whatif"]
+    assert actors and actors[-1].startswith("api:loopback@")
+
+
+def test_nothing_replayable_is_not_a_pass(world: World) -> None:
+    """When every submission in range is skipped, the exit is 1, not a vacuous 0."""
+    gone = world.submit(1, failing=False, at=T0)
+    engine = create_engine(world.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE submissions SET bundle = NULL WHERE id = :id"), {"id": gone})
+    engine.dispose()
+    code, _, err = world.whatif("--policy", str(world.folder / "policies" / "current.yaml"))
+    assert code == 1
+    assert "no submission in range could be replayed" in err
+
+
+def test_unchanged_policy_flips_nothing_with_portage_config_and_pages(world: World) -> None:
+    """Real bundles carry Portage's config (a secret in it, equal to the commit id here) and a
+    report whose name holds "secrets"; more submissions than one page, all decided at the same
+    second. The policy in force replays every one of them unchanged."""
+    import importlib
+
+    replay_module = importlib.import_module("belay.whatif.replay")
+
+    for n in range(1, 8):
+        world.submit(n, failing=n % 2 == 0, at=T0)
+    original = replay_module._PAGE
+    replay_module._PAGE = 3
+    try:
+        code, out, _ = world.whatif(
+            "--policy", str(world.folder / "policies" / "current.yaml"), "--output", "json"
+        )
+    finally:
+        replay_module._PAGE = original
+    assert code == 0, out
+    doc = jsonio.loads(out)
+    assert (doc["evaluated"], doc["unchanged"], doc["skipped"]) == (7, 7, [])

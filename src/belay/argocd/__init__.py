@@ -32,6 +32,7 @@ from belay.argocd.errors import (
     ArgoCDUnreachable,
     AutoSyncConflict,
     OperationInProgress,
+    RepositoryUnavailable,
     SyncWindowBlocked,
     to_argocd_error,
 )
@@ -68,6 +69,7 @@ from belay.argocd.models import (
     VersionInfo,
     WatchEvent,
 )
+from belay.argocd.names import InvalidArgoCDName, check_name, path_segment
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -96,12 +98,14 @@ __all__ = [
     "CallObserver",
     "HealthStatus",
     "Info",
+    "InvalidArgoCDName",
     "KubeEvent",
     "ObjectMeta",
     "Operation",
     "OperationInProgress",
     "OperationInitiator",
     "OperationState",
+    "RepositoryUnavailable",
     "ResourceDiff",
     "ResourceNode",
     "ResourceResult",
@@ -120,6 +124,8 @@ __all__ = [
     "VersionInfo",
     "WatchEvent",
     "add_call_observer",
+    "check_name",
+    "path_segment",
     "remove_call_observer",
     "to_argocd_error",
 ]

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -40,6 +39,7 @@ from belay.argocd.models import (
     VersionInfo,
     WatchEvent,
 )
+from belay.argocd.names import check_name, path_segment
 from belay.argocd.watch import iter_ndjson_payloads, iter_sse_payloads, parse_watch_payload
 from belay.errors import BadInput
 from belay.logs import get_logger
@@ -96,12 +96,12 @@ def _notify(instance: str, method: str, path: str, status: int | None, seconds: 
             _log.debug("argocd.observer_failed", observer=repr(observer))
 
 
-def _segment(value: str, what: str) -> str:
-    """URL-quote one path segment; refuse an empty one (it would hit another endpoint)."""
-    if not value or not value.strip():
-        raise BadInput(f"Argo CD {what} must not be empty")
-    # RFC 3986 lets sub-delims, ":" and "@" stand in a segment; only "/" and the rest are quoted.
-    return quote(value, safe="-._~!$&'()*+,;=:@")
+def _project(value: str | None) -> str | None:
+    return None if value is None else check_name(value, "project")
+
+
+def _namespace(value: str | None) -> str | None:
+    return None if value is None else check_name(value, "namespace")
 
 
 def _params(**values: str | int | Sequence[str] | None) -> _Params:
@@ -433,7 +433,8 @@ class ArgoCDClient:
         return [self._parse(model, item, method, path, application) for item in items]
 
     def _app_path(self, name: str, *rest: str) -> str:
-        parts = ["/api/v1/applications", _segment(name, "application name"), *rest]
+        parts = ["/api/v1/applications", path_segment(check_name(name, "application"), "name")]
+        parts.extend(rest)
         return "/".join(parts)
 
     # -- calls ------------------------------------------------------------------------------
@@ -482,10 +483,10 @@ class ArgoCDClient:
             projects = [projects]
         path = "/api/v1/applications"
         params = _params(
-            projects=list(projects),
-            appNamespace=app_namespace,
+            projects=[check_name(p, "project") for p in projects],
+            appNamespace=_namespace(app_namespace),
             selector=selector,
-            name=name,
+            name=None if name is None else check_name(name, "application"),
             repo=repo,
         )
         return self._items(Application, self._send("GET", path, params=params), "GET", path)
@@ -505,7 +506,9 @@ class ArgoCDClient:
         (:class:`ArgoCDPermissionDenied` with ``maybe_not_found``), with it a 404.
         """
         path = self._app_path(name)
-        params = _params(project=project, appNamespace=app_namespace, refresh=refresh)
+        params = _params(
+            project=_project(project), appNamespace=_namespace(app_namespace), refresh=refresh
+        )
         data = self._send("GET", path, params=params, application=name, project_given=bool(project))
         return self._parse(Application, data, "GET", path, name)
 
@@ -514,7 +517,7 @@ class ArgoCDClient:
     ) -> list[ResourceDiff]:
         """``GET .../managed-resources``: per-resource states (JSON strings) and ``modified``."""
         path = self._app_path(name, "managed-resources")
-        params = _params(project=project, appNamespace=app_namespace)
+        params = _params(project=_project(project), appNamespace=_namespace(app_namespace))
         data = self._send("GET", path, params=params, application=name, project_given=bool(project))
         return self._items(ResourceDiff, data, "GET", path, name)
 
@@ -523,7 +526,7 @@ class ArgoCDClient:
     ) -> ApplicationTree:
         """``GET .../resource-tree``: live nodes with health and images."""
         path = self._app_path(name, "resource-tree")
-        params = _params(project=project, appNamespace=app_namespace)
+        params = _params(project=_project(project), appNamespace=_namespace(app_namespace))
         data = self._send("GET", path, params=params, application=name, project_given=bool(project))
         return self._parse(ApplicationTree, data, "GET", path, name)
 
@@ -537,8 +540,12 @@ class ArgoCDClient:
         source_index: int | None = None,
     ) -> RevisionMetadata:
         """``GET .../revisions/{revision}/metadata``: author, date, message, tags."""
-        path = self._app_path(name, "revisions", _segment(revision, "revision"), "metadata")
-        params = _params(project=project, appNamespace=app_namespace, sourceIndex=source_index)
+        path = self._app_path(name, "revisions", path_segment(revision, "revision"), "metadata")
+        params = _params(
+            project=_project(project),
+            appNamespace=_namespace(app_namespace),
+            sourceIndex=source_index,
+        )
         data = self._send("GET", path, params=params, application=name, project_given=bool(project))
         return self._parse(RevisionMetadata, data, "GET", path, name)
 
@@ -555,8 +562,8 @@ class ArgoCDClient:
         """``GET .../events``: the application's own events, or one of its resources' events."""
         path = self._app_path(name, "events")
         params = _params(
-            project=project,
-            appNamespace=app_namespace,
+            project=_project(project),
+            appNamespace=_namespace(app_namespace),
             resourceName=resource_name,
             resourceNamespace=resource_namespace,
             resourceUID=resource_uid,
@@ -586,7 +593,7 @@ class ArgoCDClient:
             body["project"] = project
         if app_namespace:
             body["appNamespace"] = app_namespace
-        params = _params(project=project, appNamespace=app_namespace)
+        params = _params(project=_project(project), appNamespace=_namespace(app_namespace))
         data = self._send(
             "POST", path, params=params, body=body, application=name, project_given=bool(project)
         )
@@ -601,15 +608,15 @@ class ArgoCDClient:
         :class:`ArgoCDBadRequest`.
         """
         path = self._app_path(name, "operation")
-        params = _params(project=project, appNamespace=app_namespace)
+        params = _params(project=_project(project), appNamespace=_namespace(app_namespace))
         self._send("DELETE", path, params=params, application=name, project_given=bool(project))
 
     def can_i(self, resource: str, action: str, subresource: str) -> bool:
         """``GET /api/v1/account/can-i/{resource}/{action}/{subresource}`` (may hold ``/``)."""
-        sub = "/".join(_segment(part, "can-i subresource") for part in subresource.split("/"))
+        sub = "/".join(path_segment(part, "can-i subresource") for part in subresource.split("/"))
         path = (
-            f"/api/v1/account/can-i/{_segment(resource, 'can-i resource')}/"
-            f"{_segment(action, 'can-i action')}/{sub}"
+            f"/api/v1/account/can-i/{path_segment(resource, 'can-i resource')}/"
+            f"{path_segment(action, 'can-i action')}/{sub}"
         )
         data = self._send("GET", path)
         value = data.get("value") if isinstance(data, dict) else None
@@ -644,9 +651,9 @@ class ArgoCDClient:
         if isinstance(projects, str):
             projects = [projects]
         params = _params(
-            name=name,
-            projects=list(projects),
-            appNamespace=app_namespace,
+            name=None if name is None else check_name(name, "application"),
+            projects=[check_name(p, "project") for p in projects],
+            appNamespace=_namespace(app_namespace),
             selector=selector,
             resourceVersion=resource_version,
         )

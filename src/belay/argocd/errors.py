@@ -11,6 +11,7 @@
     │   └── SyncWindowBlocked    403 whose message says sync window                retryable
     ├── ArgoCDNotFound           404 / code 5                                      not retryable
     ├── OperationInProgress      400 code 9 "another operation is already in progress"  retryable
+    ├── RepositoryUnavailable    400 code 9: repository/revision not reached/resolved  retryable
     ├── AutoSyncConflict         400 code 9 about auto-sync / revision pin         not retryable
     ├── ArgoCDBadRequest         other 4xx (incl. 415)                             not retryable
     ├── ArgoCDRateLimited        429 / code 8                                      retryable
@@ -21,9 +22,14 @@ Every error carries ``instance``, ``method``, ``path``, ``status_code``, ``grpc_
 ``application`` and ``retryable``; ``str(err)`` is one line, already redacted.
 
 :func:`to_argocd_error` is the one place where httpx exceptions and non-2xx responses become
-these classes. The gRPC code in grpc-gateway's body ``{error, code, message}`` decides the class
-when present (it is what Argo CD meant, even if a proxy rewrote the status); otherwise the HTTP
-status does.
+these classes. The gRPC code in grpc-gateway's body ``{error, code, message}`` (or, for a stream,
+``{"error": {grpc_code, http_code, message, http_status}}``) decides the class when present (it
+is what Argo CD meant, even if a proxy rewrote the status); otherwise the HTTP status does.
+
+Argo CD answers every failure to resolve a sync's revision with code 9 (``error resolving repo
+revision: ...``), including a repo server or Git host that is briefly unreachable; those are
+:class:`RepositoryUnavailable` and retryable (the job's deadline bounds the retries), while the
+other code-9 answers (deleting, auto-sync pin, local-sync refusal) stay terminal.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ __all__ = [
     "ArgoCDUnreachable",
     "AutoSyncConflict",
     "OperationInProgress",
+    "RepositoryUnavailable",
     "SyncWindowBlocked",
     "error_from_stream",
     "to_argocd_error",
@@ -68,6 +75,20 @@ CODE_UNAUTHENTICATED = 16
 _SERVER_SIDE_CODES = frozenset({2, 4, 12, 13, 14, 15})  # Unknown, Deadline, Unimpl., Internal, ...
 
 _OPERATION_IN_PROGRESS = "another operation is already in progress"
+# Phrases of the repo server and Git saying the repository or revision was not reached or
+# resolved (server/application ``resolveRevision``, reposerver ``ResolveRevision``, util/git).
+_REPOSITORY_PHRASES = (
+    "error resolving repo revision",
+    "error getting repo server client",
+    "error getting repository by url",
+    "unable to resolve",
+    "failed to list refs",
+    "could not read from remote repository",
+    "repository not found",
+    "connection refused",
+    "i/o timeout",
+    "no such host",
+)
 _SNIPPET_LENGTH = 160
 
 
@@ -158,6 +179,16 @@ class OperationInProgress(ArgoCDError):
     default_retryable = True
 
 
+class RepositoryUnavailable(ArgoCDError):
+    """400 / code 9: the repository or the revision could not be reached or resolved.
+
+    The repo server or the Git host may be briefly unreachable, or a just-pushed ref not yet
+    visible; trying again later may work.
+    """
+
+    default_retryable = True
+
+
 class AutoSyncConflict(ArgoCDError):
     """400 / code 9: auto-sync pins another revision (``Cannot sync to X: auto-sync ...``)."""
 
@@ -204,6 +235,9 @@ def _parse_error_body(response: httpx.Response) -> tuple[int | None, str | None]
         return None
     if not isinstance(body, dict):
         return None
+    nested = body.get("error")
+    if isinstance(nested, dict):  # grpc-gateway's stream error: {"error": {grpc_code, ...}}
+        body = {"code": nested.get("grpc_code"), "message": nested.get("message")}
     code = body.get("code")
     grpc_code = code if isinstance(code, int) and not isinstance(code, bool) else None
     # grpc-gateway sends the same text twice; prefer ``message``, fall back to ``error``.
@@ -253,6 +287,8 @@ def _class_for(
             return OperationInProgress, None
         if "auto-sync" in lowered or lowered.startswith("cannot sync"):
             return AutoSyncConflict, None
+        if any(phrase in lowered for phrase in _REPOSITORY_PHRASES):
+            return RepositoryUnavailable, None
         return ArgoCDBadRequest, None
     if grpc_code in _SERVER_SIDE_CODES or status >= 500:
         return ArgoCDServerError, None

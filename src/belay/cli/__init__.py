@@ -72,6 +72,7 @@ def _root(
 def _register() -> None:
     # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
     from belay.cli import (
+        attest,
         audit,
         demo,
         gate,
@@ -83,7 +84,18 @@ def _register() -> None:
         sync,
     )
 
-    for module in (integrations, sim, gate, demo, serve, audit, sync, submissions, investigate):
+    for module in (
+        integrations,
+        sim,
+        gate,
+        demo,
+        serve,
+        audit,
+        sync,
+        submissions,
+        investigate,
+        attest,
+    ):
         module.register(app)
 
 

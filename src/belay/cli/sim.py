@@ -1,4 +1,4 @@
-"""`belay sim argocd`: serve the Argo CD API simulator (state file: examples/argocd/README.md)."""
+"""`belay sim argocd`: serve the Argo CD API simulator (state file: docs/simulator.md)."""
 
 from __future__ import annotations
 

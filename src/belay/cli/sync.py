@@ -99,7 +99,6 @@ def register(app: typer.Typer) -> None:
             revision=permit.revision,
             actor=who,
             instance=instance,
-            decision_id=permit.decision.id if permit.decision else None,
             override=override,
         )
         if override is not None and alerting is not None:
@@ -107,7 +106,11 @@ def register(app: typer.Typer) -> None:
             alerting.dispatcher.start()
             try:
                 alerting.on_gate_override(
-                    job, gate=permit.gate, reason=override.reason, refusal=permit.reason
+                    job,
+                    decision=permit.decision,
+                    gate=permit.gate,
+                    reason=override.reason,
+                    refusal=permit.reason,
                 )
                 alerting.flush(_DELIVERY_WAIT_SECONDS)
             finally:
@@ -119,12 +122,19 @@ def register(app: typer.Typer) -> None:
 
 def _follow(store: Store, settings: BelaySettings, job_id: str, timeout: float) -> None:
     """Run the queue here until ``job_id`` ends; exit 0 deployed, 1 otherwise."""
+    from belay.attest import load_signing
+    from belay.bootstrap import decision_check
     from belay.deploy.credentials import ReloadingClients
     from belay.deploy.worker import Worker
 
     clients = ReloadingClients()
     worker = Worker(
-        store, clients, settings=settings.worker, reload_credentials=clients.reload_after_401
+        store,
+        clients,
+        settings=settings.worker,
+        reload_credentials=clients.reload_after_401,
+        # It may take a queued gate job too: verify its signed decision as `belay serve` does.
+        check_decision=decision_check(store, load_signing(settings)),
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

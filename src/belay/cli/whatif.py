@@ -42,7 +42,8 @@ def register(policy_app: typer.Typer) -> None:
         ] = OutputFormat.text,
     ) -> None:
         """Replay stored submissions under a candidate policy; exit 0 nothing flips, 1 something
-        flips, 2 bad input. Never writes a decision, queues a job or syncs."""
+        flips (or nothing in range could be replayed), 2 bad input. Never writes a decision,
+        queues a job or syncs."""
         from datetime import UTC, datetime
 
         from belay.config.settings import load_settings
@@ -81,6 +82,10 @@ def register(policy_app: typer.Typer) -> None:
         else:
             typer.echo(render_text(result))
         if result.flipped:
+            raise typer.Exit(1)
+        if result.skipped and not result.evaluated:
+            # Nothing could be replayed: "nothing flips" would be a pass no one earned.
+            typer.echo("error: no submission in range could be replayed", err=True)
             raise typer.Exit(1)
 
     @policy_app.command("diff")

@@ -11,13 +11,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from belay.argocd.names import InvalidArgoCDName, NameKind, check_name
 from belay.config.errors import ConfigError
 from belay.errors import cannot_read
 from belay.redact import register_secret
@@ -32,8 +42,11 @@ __all__ = [
     "NotificationChannel",
     "ProjectMatch",
     "ProjectSettings",
+    "RetiredSigningKey",
     "RetrySettings",
     "SyncSettings",
+    "ThrottleSettings",
+    "WebSettings",
     "WorkerSettings",
     "load_settings",
     "normalize_remote",
@@ -73,6 +86,13 @@ class ProjectMatch(_Strict):
     branch: str | None = None
 
 
+_NAME_KINDS: dict[str, NameKind] = {
+    "application": "application",
+    "project": "project",
+    "app_namespace": "namespace",
+}
+
+
 class ArgoCDTarget(_Strict):
     """The Argo CD application a project deploys to."""
 
@@ -80,6 +100,17 @@ class ArgoCDTarget(_Strict):
     application: str
     project: str | None = None
     app_namespace: str | None = Field(default=None, alias="appNamespace")
+
+    @field_validator("application", "project", "app_namespace")
+    @classmethod
+    def _kubernetes_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The Argo CD client refuses such names at the first call; say so at start instead.
+        if value is None:
+            return None
+        try:
+            return check_name(value, _NAME_KINDS[str(info.field_name)])
+        except InvalidArgoCDName as err:
+            raise ValueError(str(err)) from None
 
 
 class RetrySettings(_Strict):
@@ -192,6 +223,44 @@ class IntakeSettings(_Strict):
     """How deeply the manifest and Portage's configuration may nest."""
 
 
+class ThrottleSettings(_Strict):
+    """Per-client failure throttle: ``max_failures`` refusals within ``window_seconds`` lock
+    the client out for ``lockout_seconds`` (answered 429 with ``Retry-After``)."""
+
+    max_failures: int = Field(default=5, ge=1, le=10_000)
+    window_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    lockout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+
+
+class WebSettings(_Strict):
+    """Hardening of the web page and the HTTP API (``web:`` in belay.yaml; every key optional)."""
+
+    allowed_hosts: StrList = ()
+    """Host names accepted in ``Host`` besides ``public_url``'s host and the loopback names."""
+    session_idle_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    """A signed-in session unused this long ends."""
+    session_max_hours: float = Field(default=12.0, gt=0, le=30 * 24)
+    """A signed-in session ends this long after sign-in, used or not."""
+    sign_in_throttle: ThrottleSettings = ThrottleSettings()
+    """Wrong read tokens at ``/login`` (Argo CD's login defaults: 5 failures in 5 minutes)."""
+    intake_throttle: ThrottleSettings = ThrottleSettings(
+        max_failures=20, window_seconds=60.0, lockout_seconds=60.0
+    )
+    """Unauthenticated intake requests (401s) per client address."""
+
+    _hosts_tuple = field_validator("allowed_hosts", mode="before")(_as_tuple)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not re.fullmatch(r"\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,253}", host):
+                raise ValueError(
+                    f"{host!r} is not a host name (no scheme, port or path; IPv6 in brackets)"
+                )
+        return tuple(h.lower() for h in value)
+
+
 class WorkerSettings(_Strict):
     """The deployment worker's timing."""
 
@@ -222,6 +291,28 @@ class InvestigationSettings(_Strict):
     """How many applications the name-less status evidence lists."""
 
 
+def _utc_moment(value: Any) -> Any:
+    """A YAML date or datetime as an aware UTC datetime (a date means its start, 00:00 UTC)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class RetiredSigningKey(_Strict):
+    """A public key that signed decisions before a rotation, kept so that they still verify.
+
+    Statements it signed with a decision time after ``retired`` are refused.
+    """
+
+    public_key_file: str = Field(min_length=1)
+    retired: datetime
+    created: datetime | None = None
+
+    _moments = field_validator("retired", "created", mode="before")(_utc_moment)
+
+
 class BelaySettings(_Strict):
     """The whole of ``belay.yaml`` after loading, with paths made absolute."""
 
@@ -237,6 +328,15 @@ class BelaySettings(_Strict):
     web_token_env: str | None = None
     """Read access to the web page and read APIs: a token from this variable (or proxy auth)."""
     proxy_auth_header: str | None = None
+    web: WebSettings = WebSettings()
+    signing_key_file: str | None = None
+    """Ed25519 private key (PKCS#8 PEM, unencrypted) that signs every decision
+    (docs/attestations.md); relative to this file's folder."""
+    signing_key_env: str | None = None
+    """Alternatively, an environment variable holding that PEM text."""
+    signing_key_created: datetime | None = None
+    """When the signing key was made (shown by ``GET /api/v1/attestation-keys``)."""
+    retired_signing_keys: tuple[RetiredSigningKey, ...] = ()
     base_dir: Path = Path()
     """Folder of the belay.yaml file; relative paths in it are resolved against it."""
 
@@ -247,6 +347,14 @@ class BelaySettings(_Strict):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    _signing_created = field_validator("signing_key_created", mode="before")(_utc_moment)
+
+    @model_validator(mode="after")
+    def _one_signing_key(self) -> BelaySettings:
+        if self.signing_key_file and self.signing_key_env:
+            raise ValueError("signing_key_file and signing_key_env: give one, not both")
+        return self
 
     def project(self, name: str) -> ProjectSettings | None:
         """The project called ``name``."""

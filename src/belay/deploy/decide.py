@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from belay.argocd import Application
 from belay.argocd.models import Operation, OperationState
+from belay.deploy.revision import revision_matches
 
 __all__ = [
     "MARKER_NAME",
@@ -93,6 +94,12 @@ def _state_is_ours(marker: str, state: OperationState | None) -> bool:
     return state is not None and _carries(marker, state.operation)
 
 
+def _resolved(state: OperationState) -> str:
+    """The revision Argo CD set on the operation (a ref's resolved SHA)."""
+    sync = state.operation.sync
+    return sync.revision if sync is not None else ""
+
+
 def _initiator(operation: Operation) -> str:
     who = operation.initiated_by
     if who.automated:
@@ -119,11 +126,8 @@ def decide_sync(app: Application, *, marker: str, revision: str | None) -> SyncD
     if _state_is_ours(marker, state):
         assert state is not None
         result_revision = state.sync_result.revision if state.sync_result else ""
-        if (
-            state.phase == "Succeeded"
-            and revision
-            and result_revision
-            and result_revision != revision
+        if state.phase == "Succeeded" and not revision_matches(
+            revision or "", result_revision, resolved=_resolved(state)
         ):
             return SyncDecision(
                 action=SyncAction.SYNC,
@@ -151,7 +155,8 @@ def assess(
     """Judge one observation of the application while following our sync.
 
     ``revision`` is the commit we asked for; with ``pin_revision`` (``sync.revision: commit``) a
-    successful sync at any other revision is a failure (``revision mismatch``).
+    successful sync at any other revision is a failure (``revision mismatch``). A short SHA or a
+    ref we sent is compared with the full SHA Argo CD synced by :func:`revision_matches`.
     """
     state = app.status.operation_state
     health = app.status.health.status
@@ -198,8 +203,8 @@ def assess(
             reason=f"sync {state.phase.lower()}: {state.message}".rstrip(": "),
             **details,
         )
-    synced = details["synced_revision"]
-    if pin_revision and revision and synced and synced != revision:
+    synced = result.revision if result else ""
+    if pin_revision and not revision_matches(revision or "", synced, resolved=_resolved(state)):
         return Assessment(
             progress=Progress.FAILED,
             reason=f"revision mismatch: Argo CD synced {synced}, the approved commit is {revision}",

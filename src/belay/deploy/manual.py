@@ -21,16 +21,16 @@ def queue_manual_sync(
     revision: str | None,
     actor: str,
     instance: str | None = None,
-    decision_id: str | None = None,
     override: GateOverride | None = None,
 ) -> JobRecord:
     """Queue a sync of ``application`` (at ``revision``, or its target when ``None``).
 
     When a project in ``belay.yaml`` maps to the application, its instance, Argo CD project,
     namespace and sync options are used; otherwise the default instance with default options.
-    The job is linked to ``decision_id`` (the gate's decision about the revision) when given; an
-    ``override`` of the gate is audited in the same transaction as the job (see
-    :mod:`belay.deploy.permit`, which decides whether a sync may be queued at all).
+    An ``override`` of the gate is audited in the same transaction as the job, linked to the
+    overridden decision (see :mod:`belay.deploy.permit`, which decides whether a sync may be
+    queued at all). The job itself carries no decision id: it is not a gate job, so the worker's
+    signed-decision check does not apply to it.
     """
     mapped = [p for p in settings.projects if p.argocd and p.argocd.application == application]
     if instance is not None:
@@ -63,7 +63,6 @@ def queue_manual_sync(
             spec=spec.model_dump(mode="json"),
             actor=f"manual:{actor}",
             now=now,
-            decision_id=decision_id,
         )
         uow.audit.append(
             NewAuditEvent(

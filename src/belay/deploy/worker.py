@@ -45,6 +45,7 @@ from belay.argocd import (
     OperationInProgress,
     SyncWindowBlocked,
 )
+from belay.attest import GuardResult
 from belay.config.settings import WorkerSettings
 from belay.deploy.decide import Assessment, Progress, SyncAction, assess, decide_sync
 from belay.deploy.spec import SyncSpec
@@ -53,7 +54,14 @@ from belay.redact import redact_text
 from belay.retry import RetryPolicy, backoff_delay, retrying
 from belay.store import JobRecord, NewAuditEvent, Store, UnitOfWork
 
-__all__ = ["ClientFactory", "CredentialReloader", "DeployOutcome", "Doorbell", "Worker"]
+__all__ = [
+    "ClientFactory",
+    "CredentialReloader",
+    "DecisionCheck",
+    "DeployOutcome",
+    "Doorbell",
+    "Worker",
+]
 
 ClientFactory = Callable[[str], AbstractContextManager[ArgoCDClient]]
 """Gives a client for an Argo CD instance name, as a context manager (closed after the job)."""
@@ -61,6 +69,10 @@ ClientFactory = Callable[[str], AbstractContextManager[ArgoCDClient]]
 CredentialReloader = Callable[[str, ArgoCDClient], bool]
 """Re-reads the configuration after ``client`` (of the named instance) got a 401; True when the
 credentials changed, so that a new client from the factory may succeed."""
+
+DecisionCheck = Callable[[JobRecord], GuardResult]
+"""Rules on a claimed job before anything is sent (:class:`belay.attest.DecisionGuard`: is its
+decision signed and unchanged?); a refusal fails the job without a sync."""
 
 NOT_FOUND_GRACE_SECONDS = 30.0
 """How long a 404 is retried: an ApplicationSet may still be creating the application."""
@@ -145,8 +157,10 @@ class Worker:
         reload_credentials: CredentialReloader | None = None,
         doorbell: Doorbell | None = None,
         idle_poll_seconds: float | None = None,
+        check_decision: DecisionCheck | None = None,
     ) -> None:
         self.store = store
+        self.check_decision = check_decision
         self.doorbell = doorbell
         self.clients = clients
         self.settings = settings or WorkerSettings()
@@ -237,7 +251,17 @@ class Worker:
 
     def process(self, job: JobRecord) -> DeployOutcome | None:
         """Run a claimed job and record its outcome; ``None`` if the lease was lost meanwhile."""
+        ruling = self.check_decision(job) if self.check_decision is not None else GuardResult()
+        if ruling.refusal is not None:
+            refused = DeployOutcome(
+                state="failed", reason=ruling.refusal, error_class="AttestationInvalid"
+            )
+            self._finish(job, refused, [_event(job, "attestation.refused", refused.as_record())])
+            return refused
         run = _JobRun(self, job)
+        if ruling.keyid is not None:
+            verified = {"keyid": ruling.keyid, "sha256": ruling.envelope_sha256}
+            run.audit("attestation.verified", verified, defer=True)
         try:
             outcome = run.execute()
         except _LeaseLost:
@@ -411,8 +435,11 @@ class _JobRun:
                             once="http",
                             defer=True,
                         )
-                    self.sync_step()
-                    return self.follow_step()
+                    try:
+                        self.sync_step()
+                        return self.follow_step()
+                    except _DeadlinePassed:
+                        return self.timed_out()  # while the client is open: it may terminate
             except _DeadlinePassed:
                 return self.timed_out()
             except ArgoCDAuthError as err:
@@ -524,6 +551,7 @@ class _JobRun:
             )
             raise
         state = app.status.operation_state
+        sync_op = app.operation.sync if app.operation else None
         _log.info(
             "deploy.sync_response",
             http_status=200,
@@ -538,6 +566,8 @@ class _JobRun:
                 "http_status": 200,
                 "attempt": self.attempt,
                 "revision": self.spec.revision,
+                # What Argo CD resolved the revision to (a branch, tag or HEAD becomes a SHA).
+                "resolved_revision": sync_op.revision if sync_op else None,
                 "request": request.to_wire(),
             },
         )

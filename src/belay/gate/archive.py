@@ -111,6 +111,38 @@ class _Inflater(io.RawIOBase):
             raise BundleError(self._name, "data after the end of the gzip stream")
 
 
+_MAX_EXTENSION_BYTES = 64 * 1024
+_EXTENSIONS = frozenset(
+    {
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+    }
+)
+
+
+class _HeaderRefused(Exception):
+    """A tar header Belay will not process (raised inside tarfile, turned into BundleError)."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Tar headers with bounds: tarfile reads an extension header (PAX, GNU long name) whole
+    into memory before the member it describes, so its size is checked first; sparse files
+    (whose maps expand in memory) are refused."""
+
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _HeaderRefused("a sparse file entry (refused)")
+        if self.type in _EXTENSIONS and self.size > _MAX_EXTENSION_BYTES:
+            raise _HeaderRefused(f"an extension header larger than {_MAX_EXTENSION_BYTES} bytes")
+        member = super()._proc_member(archive)  # type: ignore[misc]
+        if any(key.startswith("GNU.sparse") for key in member.pax_headers):
+            raise _HeaderRefused("a sparse file entry (refused)")
+        return member  # type: ignore[no-any-return]
+
+
 def _safe_label(member: tarfile.TarInfo, name: str) -> str:
     label = member.name
     if label.startswith("./"):
@@ -145,7 +177,9 @@ def read_tar_gz(data: bytes, name: str, limits: BundleLimits) -> dict[str, bytes
     entries: dict[str, bytes] = {}
     kept = 0
     try:
-        with tarfile.open(fileobj=io.BufferedReader(stream), mode="r|") as archive:
+        with tarfile.open(
+            fileobj=io.BufferedReader(stream), mode="r|", tarinfo=_BoundedTarInfo
+        ) as archive:
             for count, member in enumerate(archive, start=1):
                 if count > limits.max_entries:
                     raise BundleError(name, f"more than {limits.max_entries} entries")
@@ -167,6 +201,10 @@ def read_tar_gz(data: bytes, name: str, limits: BundleLimits) -> dict[str, bytes
                 entries[label] = handle.read()
     except BundleError:
         raise
+    except _HeaderRefused as err:
+        raise BundleError(name, f"holds {err}") from None
+    except RecursionError:
+        raise BundleError(name, "holds a chain of extension headers too long to read") from None
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as err:
         if stream.cut_short():
             raise BundleError(name, "truncated gzip data") from None

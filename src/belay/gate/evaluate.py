@@ -117,8 +117,18 @@ def _label(finding: Finding) -> str:
     return finding.id
 
 
+_MAX_LABEL = 160
+
+
+def _short_label(finding: Finding) -> str:
+    # Ids, paths and rule names come from the report: a 2 MiB check_id must not make the
+    # verdict (and the audit event and page that copy it) megabytes long.
+    label = _label(finding)
+    return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…"
+
+
 def _names(findings: Sequence[Finding]) -> str:
-    labels = list(dict.fromkeys(_label(f) for f in findings))
+    labels = list(dict.fromkeys(_short_label(f) for f in findings))
     shown = ", ".join(labels[:_MAX_NAMED])
     if len(labels) > _MAX_NAMED:
         shown += f", and {len(labels) - _MAX_NAMED} more"

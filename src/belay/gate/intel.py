@@ -138,9 +138,15 @@ def parse_epss(data: bytes, name: str) -> EpssScores:
 
 
 def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise GateError(f"{path}: not a regular file")
     if path.stat().st_size > _MAX_DATA_BYTES:
         raise GateError(f"{path}: larger than {_MAX_DATA_BYTES} bytes")
-    return path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(_MAX_DATA_BYTES + 1)
+    if len(data) > _MAX_DATA_BYTES:
+        raise GateError(f"{path}: larger than {_MAX_DATA_BYTES} bytes")
+    return data
 
 
 def read_data_files(

@@ -49,7 +49,16 @@ __all__ = [
 ]
 
 RequiredReport = Literal[
-    "grype", "cyclonedx", "syft", "semgrep", "gitleaks", "clamav", "coverage", "sarif", "trivy"
+    "grype",
+    "cyclonedx",
+    "syft",
+    "spdx",
+    "semgrep",
+    "gitleaks",
+    "clamav",
+    "coverage",
+    "sarif",
+    "trivy",
 ]
 
 

@@ -32,7 +32,8 @@ class Reason(BaseModel):
 
 
 class Verdict(BaseModel):
-    """A decision with its reasons; ``details_url`` is serialised as ``detailsUrl``."""
+    """A decision with its reasons; ``details_url`` is serialised as ``detailsUrl`` (and
+    ``attestation_url`` as ``attestationUrl``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -40,6 +41,8 @@ class Verdict(BaseModel):
     summary: str
     reasons: tuple[Reason, ...] = ()
     details_url: str | None = Field(default=None, alias="detailsUrl")
+    attestation_url: str | None = Field(default=None, alias="attestationUrl")
+    """Where the signed statement of this decision is served (docs/attestations.md)."""
 
     def failed(self) -> tuple[Reason, ...]:
         """The failing reasons."""
@@ -64,7 +67,7 @@ class Verdict(BaseModel):
         return self.model_copy(update={"reasons": tuple(kept)})
 
     def document(self) -> dict[str, Any]:
-        """The JSON body ``{"verdict": {...}}`` (``detailsUrl`` only when set)."""
+        """The JSON body ``{"verdict": {...}}`` (the URLs only when set)."""
         body = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         return {"verdict": body}
 

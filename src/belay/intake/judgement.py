@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from belay.config.settings import ProjectSettings
+from belay.config.settings import IntakeSettings, ProjectSettings
 from belay.gate import (
     Bundle,
+    BundleLimits,
     EvaluationContext,
     Intel,
     Policy,
@@ -22,7 +23,18 @@ from belay.gate import (
     submission_from_bundle,
 )
 
-__all__ = ["judge_bundle", "unmapped", "unreadable_bundle"]
+__all__ = ["bundle_limits", "judge_bundle", "unmapped", "unreadable_bundle"]
+
+
+def bundle_limits(intake: IntakeSettings) -> BundleLimits:
+    """The bundle reader's limits as ``belay.yaml``'s ``intake`` sets them."""
+    return BundleLimits(
+        max_compressed_bytes=intake.max_body_bytes,
+        max_total_bytes=intake.max_inflated_bytes,
+        max_entry_bytes=intake.max_entry_bytes,
+        max_entries=intake.max_bundle_files,
+        max_json_depth=intake.max_json_depth,
+    )
 
 
 def unreadable_bundle(problem: str, *, details_url: str | None) -> Verdict:

@@ -5,6 +5,8 @@
 The judgement is pure and runs before the transaction, so the database lock is held only for
 the writes: submission, decision, audit events and, for a pass, the deployment job (older queued
 jobs of the same application are superseded). The response is sent only after that commit.
+With a signing key (:mod:`belay.attest`), the decision's statement is signed before the
+transaction too, and its envelope is stored in it; the verdict then carries ``attestationUrl``.
 
 Idempotency: a delivery's key is its Standard Webhooks ``webhook-id`` or, for Portage (which
 sends none), the project, the commit and the sorted report digests of the manifest, so a retried
@@ -23,13 +25,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
+from belay import __version__
+from belay.attest import Attestor, SignedAttestation, decision_facts
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings, ProjectSettings
 from belay.deploy.spec import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,
-    BundleLimits,
     Intel,
     Policy,
     PolicySet,
@@ -48,11 +51,12 @@ from belay.intake.auth import (
     decode_webhook_secret,
     hash_token,
 )
-from belay.intake.judgement import judge_bundle, unmapped, unreadable_bundle
+from belay.intake.judgement import bundle_limits, judge_bundle, unmapped, unreadable_bundle
 from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
 from belay.store import (
+    AttestationRecord,
     DecisionRecord,
     NewAuditEvent,
     Store,
@@ -166,24 +170,20 @@ class IntakeService:
         credentials: Credentials,
         clock: Callable[[], datetime] = _utcnow,
         on_decision: Callable[[DecisionRecord], object] | None = None,
+        attestor: Attestor | None = None,
     ) -> None:
         self.settings = settings
+        self.attestor = attestor
+        """Signs every decision (``None``: this Belay does not sign, docs/attestations.md)."""
         self.on_decision = on_decision
         self.store = store
         self.credentials = credentials
         self.clock = clock
         self.on_job_queued: Callable[[], None] | None = None
         """Called after a commit that queued a deployment job (wakes in-process workers)."""
-        intake = settings.intake
-        self.bundle_limits = BundleLimits(
-            max_compressed_bytes=intake.max_body_bytes,
-            max_total_bytes=intake.max_inflated_bytes,
-            max_entry_bytes=intake.max_entry_bytes,
-            max_entries=intake.max_bundle_files,
-            max_json_depth=intake.max_json_depth,
-        )
+        self.bundle_limits = bundle_limits(settings.intake)
         self._policies: dict[str, PolicySet] = {}
-        self._intel: dict[tuple[str, str | None], Intel] = {}
+        self._intel: dict[tuple[str, str], Intel] = {}
         for name in {p.policy for p in settings.projects} | set(settings.policies):
             path = settings.policy_path(name)
             if path is None:
@@ -254,6 +254,10 @@ class IntakeService:
             now=now,
             details_url=details_url,
         )
+        decision_id = new_id()
+        if self.attestor is not None:
+            attestation_url = self.attestor.url_for(decision_id)
+            verdict = verdict.model_copy(update={"attestation_url": attestation_url})
         record = SubmissionRecord(
             id=submission_id,
             received_at=now,
@@ -271,13 +275,13 @@ class IntakeService:
             auth_method=auth.method,
             credential_label=_label(auth.labels),
             state="decided",
-            decision_id=new_id(),
+            decision_id=decision_id,
         )
         try:
             # Only a bundle that was read can be kept: its stored copy has the configuration's
             # secrets redacted. An unreadable upload is not kept (it could hold anything).
             kept = bundle.stored_copy if bundle is not None else None
-            self._store(record, kept, verdict, intel, project, auth, form, now)
+            self._store(record, kept, verdict, intel, project, auth, form, now, bundle=bundle)
         except IntegrityError:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
@@ -332,14 +336,15 @@ class IntakeService:
     ) -> Intel:
         """KEV/EPSS data for a policy, read once; each file is kept in the store by its digest
         the first time, so a later replay of a decision can use exactly what it used."""
-        key = (policy_name, branch)
+        files = policy.belay.data
+        kev_path, epss_path = policy_set.data_path(files.kev), policy_set.data_path(files.epss)
+        # Keyed by the files, not by the branch a submitter names: any number of branches share
+        # one parsed copy of each file.
+        key = (str(kev_path), str(epss_path))
         intel = self._intel.get(key)
         if intel is not None:
             return intel
-        files = policy.belay.data
-        read, problems = read_data_files(
-            policy_set.data_path(files.kev), policy_set.data_path(files.epss)
-        )
+        read, problems = read_data_files(kev_path, epss_path)
         intel = intel_from_files(read, problems)
         kept = [f for f in read.values() if f.sha256 in intel.digests().values()]
         if kept:
@@ -366,6 +371,8 @@ class IntakeService:
         auth: AuthResult,
         form: Mapping[str, str],
         now: datetime,
+        *,
+        bundle: Bundle | None = None,
     ) -> None:
         """Store the submission, its decision, audit events and job atomically.
 
@@ -390,6 +397,13 @@ class IntakeService:
             verdict=verdict.model_dump(mode="json", by_alias=True),
             data_digests=intel.digests() if intel is not None else None,
         )
+        deploy = verdict.decision == "pass" and project is not None and target is not None
+        spec = (
+            SyncSpec.from_settings(project.sync, commit=record.commit_sha, branch=record.branch)
+            if deploy and project is not None
+            else None
+        )
+        signed = self._attest(decision, record, verdict, bundle, project, spec, intel)
         common = {
             "project": record.project,
             "instance": decision.instance,
@@ -424,16 +438,11 @@ class IntakeService:
                     "summary": verdict.summary,
                     "reasons": [r.model_dump() for r in verdict.reasons],
                     "policy": decision.policy,
+                    **({"attestation": signed.audit_data()} if signed is not None else {}),
                 },
                 **common,
             ),
         ]
-        deploy = verdict.decision == "pass" and project is not None and target is not None
-        spec = (
-            SyncSpec.from_settings(project.sync, commit=record.commit_sha, branch=record.branch)
-            if deploy and project is not None
-            else None
-        )
 
         def write(uow: UnitOfWork) -> bool:
             # A replay fails the submission's unique idempotency key here, which rolls this
@@ -442,6 +451,8 @@ class IntakeService:
                 record, bundle=bundle_copy if self.settings.intake.store_bundles else None
             )
             uow.decisions.add(decision)
+            if signed is not None:
+                uow.attestations.add(AttestationRecord.model_validate(signed.model_dump()))
             if spec is None or target is None or project is None:
                 uow.audit.extend(events, now=now)
                 return False
@@ -488,6 +499,44 @@ class IntakeService:
             project=record.project,
             commit=record.commit_sha,
             decision=verdict.decision,
+        )
+
+    def _attest(
+        self,
+        decision: DecisionRecord,
+        record: SubmissionRecord,
+        verdict: Verdict,
+        bundle: Bundle | None,
+        project: ProjectSettings | None,
+        spec: SyncSpec | None,
+        intel: Intel | None,
+    ) -> SignedAttestation | None:
+        """The decision's signed statement (docs/attestations.md), or ``None`` without a key."""
+        if self.attestor is None:
+            return None
+        policy = None
+        if project is not None and bundle is not None:
+            policy = self._policies[project.policy].for_branch(record.branch)
+        return self.attestor.sign(
+            decision_facts(
+                decision_id=decision.id,
+                submission_id=record.id,
+                decided_at=decision.decided_at,
+                verdict=verdict,
+                project=record.project,
+                remote=record.remote,
+                branch=record.branch,
+                commit=record.commit_sha,
+                bundle=bundle,
+                bundle_name=bundle.name if bundle else None,
+                bundle_sha256=record.bundle_sha256,
+                policy_name=decision.policy,
+                policy=policy,
+                intel=intel,
+                target=project.argocd if project else None,
+                sync=spec.model_dump(mode="json") if spec is not None else None,
+                belay_version=__version__,
+            )
         )
 
     def _record_refusal(self, auth: AuthResult | None, *, reason: str, status: int) -> None:

@@ -173,14 +173,25 @@ class Alerting:
         return alert
 
     def on_gate_override(
-        self, job: JobRecord, *, gate: str, reason: str, refusal: str
+        self,
+        job: JobRecord,
+        *,
+        decision: DecisionRecord | None,
+        gate: str,
+        reason: str,
+        refusal: str,
     ) -> Alert | None:
         """Announce a manual sync queued past the gate (every channel subscribed to
-        ``gate_override``); the alert, or ``None`` if it was raised before."""
-        with self.store.unit_of_work() as uow:
-            link = self._link(uow.decisions.get(job.decision_id) if job.decision_id else None)
+        ``gate_override``), linking the overridden decision's page; the alert, or ``None`` if
+        it was raised before."""
         alert = override_alert(
-            job, gate=gate, reason=reason, refusal=refusal, now=self.clock(), link=link
+            job,
+            decision_id=decision.id if decision else None,
+            gate=gate,
+            reason=reason,
+            refusal=refusal,
+            now=self.clock(),
+            link=self._link(decision),
         )
         return alert if self.raise_alert(alert) else None
 

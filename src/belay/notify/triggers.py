@@ -108,6 +108,15 @@ def _failure(job: JobRecord, outcome: DeployOutcome) -> tuple[AlertEvent, str, s
             "application, project and appNamespace mapped in belay.yaml.",
             "error",
         )
+    if cls == "AttestationInvalid":
+        return (
+            AlertEvent.sync_failed,
+            f"Sync refused, the signed decision does not verify: {app} at {rev} not deployed",
+            f"Belay refused to sync: {reason}. The decision or its job was changed in Belay's "
+            "database after it was signed, or was never signed; find out who wrote to the "
+            "database (docs/attestations.md).",
+            "critical",
+        )
     if cls == "AutoSyncConflict":
         return (
             AlertEvent.sync_failed,
@@ -243,6 +252,7 @@ def verdict_alert(decision: DecisionRecord, *, now: datetime, link: str | None) 
 def override_alert(
     job: JobRecord,
     *,
+    decision_id: str | None,
     gate: str,
     reason: str,
     refusal: str,
@@ -274,7 +284,7 @@ def override_alert(
         application=job.application,
         project=job.argocd_project,
         revision=job.revision,
-        decision_id=job.decision_id,
+        decision_id=decision_id,
         job_id=job.id,
         link=link,
         severity="warning",

@@ -13,25 +13,52 @@ from dataclasses import dataclass
 
 from belay.sim.state import Account
 
-__all__ = ["ACTIONS", "RESOURCES", "Rule", "allowed", "rules_for"]
+__all__ = [
+    "ACTIONS",
+    "ACTION_ORDER",
+    "PROJECT_SCOPED",
+    "RESOURCES",
+    "RESOURCE_ORDER",
+    "Rule",
+    "allowed",
+    "rules_for",
+]
 
-RESOURCES = frozenset(
-    {
-        "clusters",
-        "projects",
-        "applications",
-        "applicationsets",
-        "repositories",
-        "write-repositories",
-        "certificates",
-        "accounts",
-        "gpgkeys",
-        "logs",
-        "exec",
-        "extensions",
-    }
+RESOURCE_ORDER = (
+    "clusters",
+    "projects",
+    "applications",
+    "applicationsets",
+    "repositories",
+    "write-repositories",
+    "certificates",
+    "accounts",
+    "gpgkeys",
+    "logs",
+    "exec",
+    "extensions",
 )
-ACTIONS = frozenset({"get", "create", "update", "delete", "sync", "override", "action", "invoke"})
+"""``util/rbac.Resources`` in Argo CD's order (can-i prints the list in its error)."""
+
+ACTION_ORDER = (
+    "get",
+    "create",
+    "update",
+    "delete",
+    "sync",
+    "rollback",
+    "override",
+    "action",
+    "invoke",
+)
+"""``util/rbac.Actions`` in Argo CD's order."""
+
+RESOURCES = frozenset(RESOURCE_ORDER)
+ACTIONS = frozenset(ACTION_ORDER)
+PROJECT_SCOPED = frozenset(
+    {"applications", "applicationsets", "logs", "exec", "clusters", "repositories"}
+)
+"""Resources whose objects are ``project/name`` or ``project/namespace/name``."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import fnmatch
+import http
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -24,9 +27,22 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from belay import jsonio
+from belay.redact import redact_data, redact_text
+from belay.sim import catalog
 from belay.sim.auth import NO_SESSION, AuthResult, Session, extract_token
+from belay.sim.fields import parse_fields, select_fields
 from belay.sim.lifecycle import AppEvent
-from belay.sim.rbac import ACTIONS, RESOURCES, allowed, rules_for
+from belay.sim.masking import hide_secret_data, is_secret, mask_resource_diff
+from belay.sim.rbac import (
+    ACTION_ORDER,
+    ACTIONS,
+    PROJECT_SCOPED,
+    RESOURCE_ORDER,
+    RESOURCES,
+    allowed,
+    rules_for,
+)
+from belay.sim.repos import RevisionNotFound, resolve_revision
 from belay.sim.selector import SelectorError, parse_selector
 from belay.sim.state import Faults, SimState, sync_blocked
 from belay.sim.store import SimStore, WatchItem
@@ -65,6 +81,29 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _error(code: int, message: str) -> Response:
     return _json(error_body(code, message), HTTP_FOR_GRPC[code])
+
+
+def _stream_error(code: int, message: str) -> dict[str, Any]:
+    """grpc-gateway's stream error chunk (``runtime.StreamError``)."""
+    status = HTTP_FOR_GRPC[code]
+    return {
+        "error": {
+            "grpc_code": code,
+            "http_code": status,
+            "message": message,
+            "http_status": http.HTTPStatus(status).phrase,
+        }
+    }
+
+
+def _stream_error_response(err: ApiError, sse: bool) -> Response:
+    """An error before a stream's first message: its HTTP status, the stream error body."""
+    body = jsonio.dumps(_stream_error(err.code, err.message))
+    if sse:
+        return Response(
+            b"data: " + body + b"\n\n", HTTP_FOR_GRPC[err.code], media_type="text/event-stream"
+        )
+    return Response(body, HTTP_FOR_GRPC[err.code], media_type="application/json")
 
 
 # -- the front middleware ------------------------------------------------------------------------
@@ -188,12 +227,13 @@ def _query_dict(raw: bytes) -> dict[str, list[str]]:
 
 
 def _body_for_log(body: bytes) -> Any:
+    """The body as the request log shows it: passwords and tokens masked by belay.redact."""
     if not body:
         return None
     try:
-        return jsonio.loads(body)
+        return redact_data(jsonio.loads(body))
     except jsonio.JSONDecodeError:
-        return body.decode("utf-8", errors="replace")
+        return redact_text(body.decode("utf-8", errors="replace"))
 
 
 # -- request helpers ---------------------------------------------------------------------------
@@ -268,6 +308,12 @@ def _check_types(body: dict[str, Any], struct: str, fields: dict[str, str]) -> N
             )
 
 
+def _repo_host(source: dict[str, Any]) -> str:
+    """The Git host named in a source's ``repoURL`` (for the simulated repo-server error)."""
+    url = str(source.get("repoURL") or "")
+    return urlsplit(url).hostname or url.split("@")[-1].split(":")[0] or "repository"
+
+
 def _projects(request: Request) -> list[str]:
     params = request.query_params
     return [p for p in params.getlist("projects") + params.getlist("project") if p]
@@ -292,30 +338,53 @@ class _Api:
     def _can(self, session: Session, action: str, obj: str) -> bool:
         return allowed(rules_for(session.account), "applications", action, obj)
 
-    def _get_app(self, request: Request, name: str) -> tuple[Session, dict[str, Any]]:
-        """Argo CD's ``getAppEnforceRBAC``: the 403-versus-404 matrix."""
+    def _get_app(
+        self,
+        request: Request,
+        name: str,
+        action: str = "get",
+        *,
+        scope: tuple[str | None, str | None] | None = None,
+    ) -> tuple[Session, dict[str, Any]]:
+        """Argo CD's ``getAppEnforceRBAC``: the 403-versus-404 matrix for ``action``.
+
+        ``scope`` is ``(project, appNamespace)`` when they come from a request body (sync);
+        otherwise they are read from the query. Without ``appNamespace`` only the control-plane
+        namespace is looked in (``appNamespaceOrDefault``).
+        """
         session = _session(request)
-        app_ns = request.query_params.get("appNamespace") or None
-        projects = _projects(request)
-        if len(projects) > 1:
-            raise ApiError(
-                3,
-                "multiple projects specified - the get endpoint accepts either zero or one project",
-            )
-        app = self.store.find(name, app_ns)
-        if projects:
-            project = projects[0]
-            if app_ns and app_ns != self.store.state.namespace:
-                obj = f"{project}/{app_ns}/{name}"
+        if scope is None:
+            projects = _projects(request)
+            if len(projects) > 1:
+                raise ApiError(
+                    3,
+                    "multiple projects specified - the get endpoint accepts either zero or one "
+                    "project",
+                )
+            project = projects[0] if projects else None
+            app_ns = request.query_params.get("appNamespace") or None
+        else:
+            project, app_ns = scope
+        namespace = app_ns or self.store.state.namespace
+        not_found = ApiError(5, f'applications.argoproj.io "{name}" not found')
+        app = self.store.find(name, namespace)
+        if project:
+            if namespace != self.store.state.namespace:
+                obj = f"{project}/{namespace}/{name}"
             else:
                 obj = f"{project}/{name}"
-            if not self._can(session, "get", obj):
+            if not self._can(session, action, obj):
                 raise ApiError(7, PERMISSION_DENIED)
-            if app is None or app["spec"].get("project") != project:
-                raise ApiError(5, f'applications.argoproj.io "{name}" not found')
-            return session, app
-        if app is None or not self._can(session, "get", self._object(app)):
+            if app is None:
+                raise not_found
+        if app is None:
             raise ApiError(7, PERMISSION_DENIED)
+        if not self._can(session, action, self._object(app)):
+            if project:
+                raise not_found
+            raise ApiError(7, PERMISSION_DENIED)
+        if project and (app["spec"].get("project") or "default") != project:
+            raise not_found
         return session, app
 
     def _require(self, session: Session, action: str, app: dict[str, Any]) -> None:
@@ -398,7 +467,9 @@ class _Api:
 
     # -- applications --------------------------------------------------------------------------
 
-    def _list_filter(self, request: Request) -> Callable[[dict[str, Any]], bool]:
+    def _list_filter(
+        self, request: Request, selector_error: str = "error parsing the selector: "
+    ) -> Callable[[dict[str, Any]], bool]:
         params = request.query_params
         name = params.get("name") or None
         projects = set(_projects(request))
@@ -407,7 +478,7 @@ class _Api:
         try:
             selector = parse_selector(params.get("selector") or "")
         except SelectorError as err:
-            raise ApiError(2, f"error parsing the selector: {err}") from None
+            raise ApiError(2, f"{selector_error}{err}") from None
 
         def keep(app: dict[str, Any]) -> bool:
             meta, spec = app["metadata"], app["spec"]
@@ -433,7 +504,11 @@ class _Api:
         keep = self._list_filter(request)
         items = [app for app in self.store.applications(keep) if self._visible(session, app)]
         items.sort(key=lambda a: a["metadata"]["name"])
-        return _json({"metadata": {"resourceVersion": self.store.resource_version}, "items": items})
+        metadata = {"resourceVersion": self.store.resource_version}
+        selection = parse_fields(request.query_params.get("fields") or "")
+        if selection is not None:
+            return _json({"metadata": metadata, "items": select_fields(items, *selection)})
+        return _json({"metadata": metadata, "items": items})
 
     async def get_app(self, request: Request) -> Response:
         _, app = self._get_app(request, request.path_params["name"])
@@ -451,29 +526,18 @@ class _Api:
             wanted = params.get(field)
             if wanted:
                 items = [i for i in items if i.get(field, "") == wanted]
-        items = [i for i in items if not i.get("hook")]
+        items = [mask_resource_diff(i) for i in items if not i.get("hook")]
         return _json({"items": items} if items else {})
+
+    def _tree(self, app: dict[str, Any]) -> dict[str, Any]:
+        tree = self.store.state.resource_trees.get(app["metadata"]["name"])
+        if tree is not None:
+            return copy.deepcopy(tree)
+        return catalog.generated_tree(app)
 
     async def resource_tree(self, request: Request) -> Response:
         _s, app = self._get_app(request, request.path_params["name"])
-        name = app["metadata"]["name"]
-        tree = self.store.state.resource_trees.get(name)
-        if tree is not None:
-            return _json(tree)
-        nodes = []
-        images = list(((app.get("status") or {}).get("summary") or {}).get("images") or [])
-        for resource in (app.get("status") or {}).get("resources") or []:
-            node: dict[str, Any] = {
-                k: resource[k]
-                for k in ("group", "version", "kind", "namespace", "name")
-                if resource.get(k)
-            }
-            if resource.get("health"):
-                node["health"] = resource["health"]
-            if resource.get("kind") in {"Deployment", "StatefulSet", "DaemonSet"} and images:
-                node["images"] = images
-            nodes.append(node)
-        return _json({"nodes": nodes} if nodes else {})
+        return _json(self._tree(app))
 
     async def revision_metadata(self, request: Request) -> Response:
         _s, app = self._get_app(request, request.path_params["name"])
@@ -495,26 +559,61 @@ class _Api:
         raise ApiError(2, f"error getting revision metadata: revision {revision} not found")
 
     async def events(self, request: Request) -> Response:
+        """``ListResourceEvents``: the app's own events, or a resource's found in the tree.
+
+        A resource is identified by ``resourceUID``, ``resourceName`` and ``resourceNamespace``
+        together, matched against the resource tree's nodes and orphaned nodes.
+        """
         _s, app = self._get_app(request, request.path_params["name"])
         meta = app["metadata"]
         items = self.store.events(meta["name"], meta.get("namespace") or self.store.state.namespace)
-        resource_name = request.query_params.get("resourceName")
-        if resource_name:
-            managed = {r.get("name") for r in (app.get("status") or {}).get("resources") or []}
-            tree = self.store.state.resource_trees.get(meta["name"]) or {}
-            managed |= {n.get("name") for n in tree.get("nodes") or [] if isinstance(n, dict)}
-            if resource_name not in managed:
-                raise ApiError(
-                    3, f"{resource_name} not found as part of application {meta['name']}"
-                )
-            items = [
-                i for i in items if (i.get("involvedObject") or {}).get("name") == resource_name
-            ]
-        else:
+        params = request.query_params
+        resource_name = params.get("resourceName") or ""
+        resource_uid = params.get("resourceUID") or ""
+        resource_ns = params.get("resourceNamespace") or ""
+        if not resource_name and not resource_uid:
             items = [
                 i for i in items if (i.get("involvedObject") or {}).get("kind") == "Application"
             ]
+            return _json({"metadata": {}, "items": items})
+        tree = self._tree(app)
+        nodes = [*(tree.get("nodes") or []), *(tree.get("orphanedNodes") or [])]
+        found = any(
+            (n.get("uid") or "") == resource_uid
+            and (n.get("name") or "") == resource_name
+            and (n.get("namespace") or "") == resource_ns
+            for n in nodes
+        )
+        if not found:
+            raise ApiError(3, f"{resource_name} not found as part of application {meta['name']}")
+        items = [
+            i
+            for i in items
+            if (i.get("involvedObject") or {}).get("name") == resource_name
+            and (i.get("involvedObject") or {}).get("uid", "") == resource_uid
+            and (i.get("involvedObject") or {}).get("namespace", "") == resource_ns
+        ]
         return _json({"metadata": {}, "items": items})
+
+    def _resolve(self, source: dict[str, Any], revision: str, local: bool) -> tuple[str, str]:
+        """``resolveRevision``: the concrete revision and the display form, or 400 code 9."""
+        if local:
+            return "", ""
+        if self.store.take_repo_error():
+            raise ApiError(
+                9,
+                "error resolving repo revision: rpc error: code = Unknown desc = failed to list "
+                f"refs: dial tcp: lookup {_repo_host(source)}: i/o timeout",
+            )
+        try:
+            found = resolve_revision(
+                self.store.state.repositories, str(source.get("repoURL") or ""), revision
+            )
+        except RevisionNotFound as err:
+            raise ApiError(
+                9, f"error resolving repo revision: rpc error: code = Unknown desc = {err}"
+            ) from None
+        return found.revision, found.display
 
     async def sync(self, request: Request) -> Response:
         body = await _decode_body(request, "application.ApplicationSyncRequest")
@@ -539,29 +638,39 @@ class _Api:
             },
         )
         name = request.path_params["name"]
-        session, app = self._get_app(request, name)
+        # The whole request message is the body (grpc-gateway ``body: "*"``): project and
+        # appNamespace are read from it, never from the query.
+        scope = (body.get("project") or None, body.get("appNamespace") or None)
+        session, app = self._get_app(request, name, scope=scope)
         now = self.clock()
         windows = {**self.store.state.sync_windows, **self.store.faults.sync_windows}
         if sync_blocked(windows, name, now):
             raise ApiError(7, "cannot sync: blocked by sync window")
         self._require(session, "sync", app)
-        if app["metadata"].get("deletionTimestamp"):
-            raise ApiError(9, "application is deleting")
         spec = app["spec"]
         source = spec.get("source") or {}
-        target = source.get("targetRevision") or "HEAD"
+        raw_target = str(source.get("targetRevision") or "")
         revision = body.get("revision") or ""
         automated = (spec.get("syncPolicy") or {}).get("automated")
         auto_on = automated is not None and automated.get("enabled", True) is not False
-        if revision and revision != target and auto_on and not body.get("dryRun"):
-            raise ApiError(9, f"Cannot sync to {revision}: auto-sync currently set to {target}")
         if body.get("manifests") and auto_on and not body.get("dryRun"):
             raise ApiError(
-                9, "Cannot use local sync when Automatic Sync Policy is enabled unless for dry run"
+                9, "cannot use local sync when Automatic Sync Policy is enabled unless for dry run"
             )
+        if app["metadata"].get("deletionTimestamp"):
+            raise ApiError(9, "application is deleting")
+        if revision and revision != (raw_target or "HEAD") and auto_on and not body.get("dryRun"):
+            # resolveSourceRevisions prints the raw targetRevision (empty when unset).
+            raise ApiError(9, f"Cannot sync to {revision}: auto-sync currently set to {raw_target}")
+        resolved, display = self._resolve(
+            source, revision or raw_target, bool(body.get("manifests"))
+        )
+        if not revision and str(source.get("repoURL") or "") not in self.store.state.repositories:
+            # No repo server for this repository: the target stays at the synced revision.
+            synced = str(((app.get("status") or {}).get("sync") or {}).get("revision") or "")
+            resolved = synced or resolved
         if app.get("operation") is not None:
             raise ApiError(9, "another operation is already in progress")
-        resolved = revision or (app.get("status") or {}).get("sync", {}).get("revision") or target
         sync_op: dict[str, Any] = {}
         if spec.get("source") is not None:
             sync_op["source"] = copy.deepcopy(spec["source"])
@@ -599,53 +708,290 @@ class _Api:
         app.setdefault("status", {}).pop("operationState", None)
         self.store.put(app, clock=None)
         partial = "partial " if body.get("resources") else ""
-        meta = app["metadata"]
-        self.store.record_event(
-            meta["name"],
-            meta.get("namespace") or self.store.state.namespace,
-            AppEvent(
-                "OperationStarted",
-                f"{session.account.name} initiated {partial}sync to {resolved}",
-                component="argocd-server",
-            ),
-            now,
+        self._log_app_event(
+            app, session, "OperationStarted", f"initiated {partial}sync to {display}"
         )
+        meta = app["metadata"]
         current = self.store.find(meta["name"], meta.get("namespace")) or app
         return _json(current)
 
     async def terminate(self, request: Request) -> Response:
-        session, app = self._get_app(request, request.path_params["name"])
-        self._require(session, "sync", app)
+        # TerminateOperation fetches the app with the ``sync`` right: a refusal is the plain
+        # ``permission denied`` of getAppEnforceRBAC, not the long EnforceErr message.
+        session, app = self._get_app(request, request.path_params["name"], "sync")
         state = (app.get("status") or {}).get("operationState")
         if app.get("operation") is None or state is None:
             raise ApiError(3, "Unable to terminate operation. No operation is in progress")
         state["phase"] = "Terminating"
         self.store.put(app)
+        self._log_app_event(app, session, "ResourceUpdated", "terminated running operation")
         return _json({})
 
+    def _log_app_event(
+        self, app: dict[str, Any], session: Session, reason: str, action: str
+    ) -> None:
+        """``logAppEvent``: an event about the app, ``<user> <action>``, from argocd-server."""
+        meta = app["metadata"]
+        self.store.record_event(
+            meta["name"],
+            meta.get("namespace") or self.store.state.namespace,
+            AppEvent(reason, f"{session.account.name} {action}", component="argocd-server"),
+            self.clock(),
+        )
+
     async def can_i(self, request: Request) -> Response:
+        """``AccountServer.CanI``: the action is checked before the resource."""
         session = _session(request)
         resource = request.path_params["resource"]
         action = request.path_params["action"]
         subresource = request.path_params["subresource"]
-        if resource not in RESOURCES:
-            raise ApiError(3, f"{resource} is not a valid resource")
         if action not in ACTIONS:
-            raise ApiError(3, f"{action} is not a valid action")
+            raise ApiError(3, f"[{' '.join(ACTION_ORDER)}] does not contain {action}")
+        if resource not in RESOURCES:
+            raise ApiError(3, f"[{' '.join(RESOURCE_ORDER)}] does not contain {resource}")
+        if action == "rollback":
+            action = "sync"  # server.rbac.rollback.enforce.enable is off by default
+        if resource in PROJECT_SCOPED and subresource:
+            parts = subresource.split("/")
+            if len(parts) == 3 and parts[1] == self.store.state.namespace:
+                subresource = f"{parts[0]}/{parts[2]}"
         ok = allowed(rules_for(session.account), resource, action, subresource)
         return _json({"value": "yes" if ok else "no"})
+
+    # -- read-only endpoints real clients call -----------------------------------------------
+
+    def _allowed(self, session: Session, resource: str, action: str, obj: str) -> bool:
+        return allowed(rules_for(session.account), resource, action, obj)
+
+    def _enforce(self, session: Session, resource: str, action: str, obj: str) -> None:
+        """``EnforceErr``: the long ``permission denied: ...`` message."""
+        if not self._allowed(session, resource, action, obj):
+            iat = format_time(session.iat) if session.iat is not None else "0001-01-01T00:00:00Z"
+            raise ApiError(
+                7,
+                f"{PERMISSION_DENIED}: {resource}, {action}, {obj}, "
+                f"sub: {session.account.name}, iat: {iat}",
+            )
+
+    async def get_project(self, request: Request) -> Response:
+        """``ProjectServer.Get``: ``projects, get, <name>``, then the project or 404."""
+        session = _session(request)
+        name = request.path_params["name"]
+        self._enforce(session, "projects", "get", name)
+        state = self.store.state
+        used = {a["spec"].get("project") for a in self.store.applications()}
+        if name not in state.projects and name not in used and name != "default":
+            raise ApiError(5, f'appprojects.argoproj.io "{name}" not found')
+        return _json(catalog.project(name, state.namespace, state.projects.get(name)))
+
+    async def list_clusters(self, request: Request) -> Response:
+        """``ClusterServer.List``: clusters the account may get, without credentials."""
+        session = _session(request)
+        items = [
+            c
+            for c in catalog.cluster_list(self.store.state.clusters)
+            if self._allowed(session, "clusters", "get", str(c.get("server") or ""))
+        ]
+        return _json({"metadata": {}, "items": items})
+
+    async def settings(self, request: Request) -> Response:
+        """``SettingsServer.Get``: public (no session needed)."""
+        state = self.store.state
+        any_ns = any(not self.store.is_control_plane(a) for a in self.store.applications())
+        return _json(catalog.settings(state.namespace, any_ns, state.settings))
+
+    def _live_node(self, request: Request, app: dict[str, Any]) -> dict[str, Any]:
+        """``getAppLiveResource``: the tree node named by the query, or 400 code 3."""
+        params = request.query_params
+        group = params.get("group") or ""
+        kind = params.get("kind") or ""
+        namespace = params.get("namespace") or ""
+        name = params.get("resourceName") or ""
+        for node in self._tree(app).get("nodes") or []:
+            if (
+                (node.get("group") or "") == group
+                and (node.get("kind") or "") == kind
+                and (node.get("namespace") or "") == namespace
+                and (node.get("name") or "") == name
+                and node.get("uid")
+            ):
+                return dict(node)
+        raise ApiError(
+            3, f"{kind} {group} {name} not found as part of application {app['metadata']['name']}"
+        )
+
+    def _live_manifest(self, app: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+        for item in self.store.state.managed_resources.get(app["metadata"]["name"], []):
+            if all(
+                (item.get(k) or "") == (node.get(k) or "")
+                for k in ("group", "kind", "namespace", "name")
+            ):
+                try:
+                    live = jsonio.loads(item.get("liveState") or "null")
+                except jsonio.JSONDecodeError:
+                    live = None
+                if isinstance(live, dict):
+                    return live
+        group = node.get("group") or ""
+        version = node.get("version") or "v1"
+        metadata = {k: node[k] for k in ("name", "namespace", "uid") if node.get(k)}
+        return {
+            "apiVersion": f"{group}/{version}" if group else version,
+            "kind": node.get("kind") or "",
+            "metadata": metadata,
+        }
+
+    async def get_resource(self, request: Request) -> Response:
+        """``GetResource``: the live manifest as a JSON string (Secret data masked)."""
+        _s, app = self._get_app(request, request.path_params["name"])
+        node = self._live_node(request, app)
+        manifest = self._live_manifest(app, node)
+        if is_secret(node.get("group"), node.get("kind")):
+            manifest = hide_secret_data([manifest])[0] or {}
+        return _json({"manifest": jsonio.dumps(manifest).decode()})
+
+    async def resource_actions(self, request: Request) -> Response:
+        """``ListResourceActions``: the actions available on one live resource."""
+        _s, app = self._get_app(request, request.path_params["name"])
+        node = self._live_node(request, app)
+        key = f"{node.get('group') or ''}/{node.get('kind') or ''}"
+        given = self.store.state.resource_actions
+        actions = given.get(key) if key in given else catalog.DEFAULT_ACTIONS.get(key, [])
+        return _json({"actions": copy.deepcopy(actions or [])})
+
+    async def sync_windows(self, request: Request) -> Response:
+        """``GetApplicationSyncWindows`` over the simulator's own (from/until) windows."""
+        _s, app = self._get_app(request, request.path_params["name"])
+        name = app["metadata"]["name"]
+        now = self.clock()
+        windows = {**self.store.state.sync_windows, **self.store.faults.sync_windows}
+        matching = [w for key, ws in windows.items() if fnmatch.fnmatchcase(name, key) for w in ws]
+
+        def wire(window: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {"kind": window.kind, "manualSync": False}
+            if window.start is not None and window.until is not None:
+                out["duration"] = f"{int(window.until - window.start)}s"
+            return out
+
+        body: dict[str, Any] = {"canSync": not sync_blocked(windows, name, now)}
+        if matching:
+            body["assignedWindows"] = [wire(w) for w in matching]
+        active = [wire(w) for w in matching if w.active(now)]
+        if active:
+            body["activeWindows"] = active
+        return _json(body)
+
+    async def logs(self, request: Request) -> Response:
+        """``PodLogs``: ``{"result": LogEntry}`` lines, then a ``last`` one; needs ``logs, get``."""
+        try:
+            session, app = self._get_app(request, request.path_params["name"])
+            self._enforce(session, "logs", "get", self._object(app))
+        except ApiError as err:
+            return _stream_error_response(err, sse=False)
+        params = request.query_params
+        pod = (
+            request.path_params.get("podName")
+            or params.get("podName")
+            or (params.get("resourceName") if params.get("kind") == "Pod" else None)
+        )
+        literal = params.get("filter") or ""
+        inverse = literal.startswith("!")
+        literal = literal[1:] if inverse else literal
+        entries = []
+        for entry in self.store.state.logs.get(app["metadata"]["name"], []):
+            if pod and entry.get("podName") != pod:
+                continue
+            content = str(entry.get("content") or "")
+            if literal and (literal in content) == inverse:
+                continue
+            entries.append(entry)
+        tail = params.get("tailLines") or ""
+        if tail.isdigit() and int(tail) > 0:
+            entries = entries[-int(tail) :]
+        now = format_time(self.clock())
+        lines = []
+        for entry in entries:
+            stamp = str(entry.get("timeStamp") or now)
+            lines.append(
+                {
+                    "podName": str(entry.get("podName") or ""),
+                    "content": str(entry.get("content") or ""),
+                    "timeStampStr": stamp,
+                    "timeStamp": stamp,
+                    "last": False,
+                }
+            )
+        lines.append(
+            {"last": True, "podName": "", "content": "", "timeStampStr": now, "timeStamp": now}
+        )
+        body = b"".join(jsonio.dumps({"result": line}) + b"\n" for line in lines)
+        return Response(body, 200, media_type="application/json")
+
+    async def server_side_diff(self, request: Request) -> Response:
+        """``ServerSideDiff``: managed resources compared with ``targetManifests`` when given."""
+        _s, app = self._get_app(request, request.path_params["name"])
+        items = [
+            copy.deepcopy(i)
+            for i in self.store.state.managed_resources.get(app["metadata"]["name"], [])
+            if not i.get("hook")
+        ]
+        for raw in request.query_params.getlist("targetManifests"):
+            try:
+                target = jsonio.loads(raw)
+            except jsonio.JSONDecodeError:
+                raise ApiError(3, "error unmarshaling target manifest") from None
+            if not isinstance(target, dict):
+                raise ApiError(3, "error unmarshaling target manifest")
+            meta = target.get("metadata") or {}
+            for item in items:
+                if item.get("kind") == target.get("kind") and item.get("name") == meta.get("name"):
+                    item["targetState"] = jsonio.dumps(target).decode()
+                    try:
+                        live = jsonio.loads(item.get("liveState") or "null")
+                    except jsonio.JSONDecodeError:
+                        live = None
+                    item["modified"] = live != target
+        items = [mask_resource_diff(i) for i in items]
+        body: dict[str, Any] = {"modified": any(bool(i.get("modified")) for i in items)}
+        if items:
+            body["items"] = items
+        return _json(body)
 
     # -- watch ---------------------------------------------------------------------------------
 
     async def watch(self, request: Request) -> Response:
-        session = _session(request)
-        keep = self._list_filter(request)
+        """``Watch``: ADDED for what exists, then changes; errors in grpc-gateway's stream shape.
+
+        The initial ADDED events are sent when no ``resourceVersion`` is given, and always for a
+        watch of one named app (the real CLI relies on it); apps older than ``resourceVersion``
+        are skipped. A watch of a named app matches it in ``appNamespace`` (or the control
+        plane's). Errors before the first event answer their HTTP status with
+        ``{"error": {grpc_code, http_code, message, http_status}}``.
+        """
         sse = "text/event-stream" in request.headers.get("accept", "")
-        send_initial = not request.query_params.get("resourceVersion")
+        try:
+            session = _session(request)
+            keep = self._list_filter(request, "error parsing labels with selectors: ")
+        except ApiError as err:
+            return _stream_error_response(err, sse)
+        params = request.query_params
+        name = params.get("name") or None
+        name_ns = params.get("appNamespace") or self.store.state.namespace
+        rv_param = params.get("resourceVersion") or ""
+        min_version = int(rv_param) if rv_param.isdigit() else 0
+        send_initial = not rv_param or name is not None
         store = self.store
 
-        def frame(kind: str, app: dict[str, Any]) -> bytes:
-            line = jsonio.dumps({"result": {"type": kind, "application": app}})
+        def wanted(app: dict[str, Any]) -> bool:
+            app_ns = app["metadata"].get("namespace") or store.state.namespace
+            if name is not None and app_ns != name_ns:
+                return False
+            if _version(app) < min_version:
+                return False
+            return keep(app) and self._visible(session, app)
+
+        def frame(obj: dict[str, Any]) -> bytes:
+            line = jsonio.dumps(obj)
             return b"data: " + line + b"\n\n" if sse else line + b"\n"
 
         async def stream() -> AsyncIterator[bytes]:
@@ -658,7 +1004,7 @@ class _Api:
                 seen_version: dict[str, int] = {}
                 if send_initial:
                     for a in store.applications(keep):
-                        if keep(a) and self._visible(session, a):
+                        if wanted(a):
                             pending.append(("ADDED", a))
                             seen_version[a["metadata"]["name"]] = _version(a)
                 while True:
@@ -674,16 +1020,23 @@ class _Api:
                             continue
                         if _version(app) <= seen_version.get(app["metadata"]["name"], -1):
                             continue
-                    if not (keep(app) and self._visible(session, app)):
+                    if not wanted(app):
                         continue
-                    data = frame(kind, app)
+                    data = frame({"result": {"type": kind, "application": app}})
                     key = app["metadata"]["name"]
                     if last.get(key) == data:
                         continue  # identical consecutive events are not sent twice
                     last[key] = data
                     yield data
                     sent += 1
-                    limit = store.faults.drop_watch_after_events
+                    faults = store.faults
+                    if (
+                        faults.watch_error_after_events is not None
+                        and sent >= faults.watch_error_after_events
+                    ):
+                        yield frame(_stream_error(14, "transport is closing"))
+                        return
+                    limit = faults.drop_watch_after_events
                     if limit is not None and sent >= limit:
                         raise DropConnection("simulated watch stream cut")
 
@@ -712,7 +1065,7 @@ class _Api:
         return _json(faults.model_dump(by_alias=True))
 
     async def sim_application(self, request: Request) -> Response:
-        app = self.store.find(request.path_params["name"], None)
+        app = self.store.find_anywhere(request.path_params["name"])
         if app is None:
             return _json({"error": "no such application"}, 404)
         return _json(app)
@@ -739,6 +1092,15 @@ def create_app(state: SimState, *, clock: Callable[[], float] = time.time) -> St
         Route(prefix + "/resource-tree", api.resource_tree, methods=["GET"]),
         Route(prefix + "/revisions/{revision}/metadata", api.revision_metadata, methods=["GET"]),
         Route(prefix + "/events", api.events, methods=["GET"]),
+        Route(prefix + "/resource", api.get_resource, methods=["GET"]),
+        Route(prefix + "/resource/actions", api.resource_actions, methods=["GET"]),
+        Route(prefix + "/syncwindows", api.sync_windows, methods=["GET"]),
+        Route(prefix + "/logs", api.logs, methods=["GET"]),
+        Route(prefix + "/pods/{podName}/logs", api.logs, methods=["GET"]),
+        Route(prefix + "/server-side-diff", api.server_side_diff, methods=["GET"]),
+        Route("/api/v1/projects/{name}", api.get_project, methods=["GET"]),
+        Route("/api/v1/clusters", api.list_clusters, methods=["GET"]),
+        Route("/api/v1/settings", api.settings, methods=["GET"]),
         Route(prefix + "/sync", api.sync, methods=["POST"]),
         Route(prefix + "/operation", api.terminate, methods=["DELETE"]),
         Route(

@@ -16,6 +16,19 @@ Everything else is typed. Keys added by the simulator beyond DESIGN.md §6 (all 
 * ``syncWindows``: ``{"<app name or glob>": [{"kind": "deny"|"allow", "from"?: T, "until"?: T}]}``
   with T an epoch number or an ISO 8601 string. An active deny window, or allow windows none of
   which is active, refuses syncs with 403 ``cannot sync: blocked by sync window``.
+* ``syncBehavior.<app>.reconcileSeconds``: the wait between an operation's end and the
+  controller's refresh that updates sync status and sets health Progressing (default 0).
+* ``repositories`` (DESIGN.md §6): ``{"<repoURL>": {"refs": {"HEAD": sha, "main": sha},
+  "commits": [sha, ...]}}``; see :mod:`belay.sim.repos`.
+* ``timeScale`` (DESIGN.md §6): divides every simulated wait (operation time, retry backoff,
+  reconcile and health delays); 10 makes a 5 s backoff last 0.5 s.
+* ``faults.repoErrors`` (the next N syncs answer a transient repo-server error, 400 code 9),
+  ``faults.repoErrorRate`` (the same, at random), ``faults.watchErrorAfterEvents`` (a watch
+  stream sends a grpc-gateway stream error after N events and ends).
+* ``projects`` (``{"<name>": <AppProject>}``; ``default`` is made when absent), ``clusters``
+  (``[<Cluster>]``; the in-cluster one when absent), ``settings`` (merged over defaults),
+  ``resourceActions`` (``{"<group>/<Kind>": [<ResourceAction>]}``), ``logs``
+  (``{"<app>": [{"podName", "content", "timeStamp"?}]}``).
 * ``managedResources``, ``resourceTrees``, ``events`` (``{"<app>": [...]}``),
   ``revisionMetadata`` (``{"<revision>": {...}}``), ``namespace`` (the control-plane namespace,
   default ``argocd``), ``sessionDurationSeconds`` (default 86400).
@@ -39,6 +52,7 @@ __all__ = [
     "Account",
     "Behavior",
     "Faults",
+    "Repository",
     "SimState",
     "StateFileError",
     "SyncWindow",
@@ -91,6 +105,7 @@ class BehaviorOutcome(_Model):
     fail_attempts: int | None = Field(default=None, ge=0, alias="failAttempts")
     retry_seconds: float | None = Field(default=None, ge=0, alias="retrySeconds")
     health_seconds: float | None = Field(default=None, ge=0, alias="healthSeconds")
+    reconcile_seconds: float | None = Field(default=None, ge=0, alias="reconcileSeconds")
     images: tuple[str, ...] | None = None
 
 
@@ -104,6 +119,7 @@ class Behavior(_Model):
     fail_attempts: int = Field(default=0, ge=0, alias="failAttempts")
     retry_seconds: float | None = Field(default=None, ge=0, alias="retrySeconds")
     health_seconds: float = Field(default=0.0, ge=0, alias="healthSeconds")
+    reconcile_seconds: float = Field(default=0.0, ge=0, alias="reconcileSeconds")
     images: tuple[str, ...] | None = None
     by_revision: dict[str, BehaviorOutcome] = Field(default_factory=dict, alias="byRevision")
 
@@ -165,6 +181,9 @@ class Faults(_Model):
     sync_windows: dict[str, tuple[SyncWindow, ...]] = Field(
         default_factory=dict, alias="syncWindows"
     )
+    repo_errors: int = Field(default=0, ge=0, alias="repoErrors")
+    repo_error_rate: float = Field(default=0.0, ge=0, le=1, alias="repoErrorRate")
+    watch_error_after_events: int | None = Field(default=None, ge=0, alias="watchErrorAfterEvents")
 
     @field_validator("status_codes")
     @classmethod
@@ -177,6 +196,13 @@ class Faults(_Model):
     def applies_to(self, path: str) -> bool:
         """Whether the error, latency and drop faults apply to ``path``."""
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
+
+
+class Repository(_Model):
+    """A Git repository as the repo server sees it: refs (branches, tags, ``HEAD``) and commits."""
+
+    refs: dict[str, str] = Field(default_factory=dict)
+    commits: tuple[str, ...] = ()
 
 
 class _Metadata(_Model):
@@ -217,6 +243,15 @@ class _StateShape(_Model):
     sync_windows: dict[str, tuple[SyncWindow, ...]] = Field(
         default_factory=dict, alias="syncWindows"
     )
+    repositories: dict[str, Repository] = Field(default_factory=dict)
+    time_scale: float = Field(default=1.0, gt=0, alias="timeScale")
+    projects: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    clusters: list[dict[str, Any]] | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    resource_actions: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, alias="resourceActions"
+    )
+    logs: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
 
 class SimState(_Model):
@@ -234,6 +269,13 @@ class SimState(_Model):
     sync_behavior: dict[str, Behavior] = Field(default_factory=dict)
     faults: Faults = Field(default_factory=Faults)
     sync_windows: dict[str, tuple[SyncWindow, ...]] = Field(default_factory=dict)
+    repositories: dict[str, Repository] = Field(default_factory=dict)
+    time_scale: float = 1.0
+    projects: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    clusters: list[dict[str, Any]] | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    resource_actions: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    logs: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
     def behavior(self, app: str) -> Behavior:
         """The sync behaviour of ``app`` (defaults: 1 s, Succeeded)."""
@@ -299,6 +341,13 @@ def parse_state(data: Any, *, source: str = "state") -> SimState:
         sync_behavior=shape.sync_behavior,
         faults=shape.faults,
         sync_windows=shape.sync_windows,
+        repositories=shape.repositories,
+        time_scale=shape.time_scale,
+        projects=shape.projects,
+        clusters=shape.clusters,
+        settings=shape.settings,
+        resource_actions=shape.resource_actions,
+        logs=shape.logs,
     )
 
 

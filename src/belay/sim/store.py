@@ -13,7 +13,6 @@ import datetime as dt
 import random
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from belay.sim.auth import TokenIssuer
-from belay.sim.lifecycle import AppEvent, OpClock, advance
+from belay.sim.lifecycle import AppEvent, Controller, OpClock, advance
+from belay.sim.repos import RevisionNotFound, complete_sha, resolve_revision
 from belay.sim.state import Faults, SimState
 from belay.sim.wire import format_time
 
@@ -68,7 +68,7 @@ class SimStore:
         self._clocks: dict[AppKey, OpClock] = {}
         self._events: dict[AppKey, list[dict[str, Any]]] = {}
         self._requests: list[dict[str, Any]] = []
-        self._login_failures: dict[str, deque[float]] = {}
+        self._login_failures: dict[str, tuple[int, float]] = {}
         self._watchers: set[_Watcher] = set()
         self._rv = 1
         self.controller_loops: set[int] = set()
@@ -85,6 +85,7 @@ class SimStore:
                 if key[0] == name:
                     self._events[key] = copy.deepcopy(items)
         self.faults = state.faults
+        self.repo_errors_left = state.faults.repo_errors
         self.rng = random.Random(state.faults.seed)
 
     # -- applications -------------------------------------------------------------------------
@@ -104,10 +105,20 @@ class SimStore:
             return str(self._rv)
 
     def find(self, name: str, namespace: str | None) -> dict[str, Any] | None:
-        """A deep copy of the app called ``name`` (in ``namespace`` when given)."""
+        """A deep copy of the app ``name`` in ``namespace`` (the control plane's when not given).
+
+        As ``appNamespaceOrDefault`` on the real server: without a namespace only the
+        control-plane namespace is looked in.
+        """
         with self.lock:
-            for (app_name, app_ns), app in sorted(self._apps.items()):
-                if app_name == name and (not namespace or namespace == app_ns):
+            app = self._apps.get((name, namespace or self.state.namespace))
+            return copy.deepcopy(app) if app is not None else None
+
+    def find_anywhere(self, name: str) -> dict[str, Any] | None:
+        """The first app called ``name`` in any namespace (for the ``/_sim/`` surface)."""
+        with self.lock:
+            for (app_name, _ns), app in sorted(self._apps.items()):
+                if app_name == name:
                     return copy.deepcopy(app)
             return None
 
@@ -151,7 +162,7 @@ class SimStore:
                 clock = self._clocks.get(key)
                 if clock is None and app.get("operation") is None:
                     continue
-                step = advance(app, clock, self.state.behavior(key[0]), now)
+                step = advance(app, clock, self.state.behavior(key[0]), now, self._controller(app))
                 if step.clock is None:
                     self._clocks.pop(key, None)
                 else:
@@ -162,6 +173,32 @@ class SimStore:
                     for event in step.events:
                         self.record_event(key[0], key[1], event, now)
         return changed
+
+    def _controller(self, app: dict[str, Any]) -> Controller:
+        repos = self.state.repositories
+        source = (app.get("spec") or {}).get("source") or {}
+        repo_url = str(source.get("repoURL") or "")
+        target = str(source.get("targetRevision") or "")
+
+        def latest() -> str | None:
+            try:
+                return resolve_revision(repos, repo_url, target).revision
+            except RevisionNotFound:
+                return None
+
+        return Controller(
+            time_scale=self.state.time_scale,
+            complete=lambda revision: complete_sha(repos, repo_url, revision),
+            latest=latest,
+        )
+
+    def take_repo_error(self) -> bool:
+        """Whether this sync meets a simulated repo-server failure (``repoErrors`` counts down)."""
+        with self.lock:
+            if self.repo_errors_left > 0:
+                self.repo_errors_left -= 1
+                return True
+        return self.roll(self.faults.repo_error_rate)
 
     def record_event(self, name: str, namespace: str, event: AppEvent, now: float) -> None:
         """Append a Kubernetes Event about the app (served by ``.../events``)."""
@@ -265,6 +302,7 @@ class SimStore:
         """Replace the faults (and reseed the randomness when a seed is given)."""
         with self.lock:
             self.faults = faults
+            self.repo_errors_left = faults.repo_errors
             if faults.seed is not None:
                 self.rng = random.Random(faults.seed)
 
@@ -281,19 +319,19 @@ class SimStore:
             return self.rng.choice(options)
 
     def login_locked(self, username: str, now: float) -> bool:
-        """Whether ``username`` has failed 5 times in the last 300 s."""
+        """``exceededFailedLoginAttempts``: 5 failures, the last one within the last 300 s."""
         with self.lock:
-            failures = self._login_failures.get(username)
-            if not failures:
-                return False
-            while failures and failures[0] <= now - LOGIN_FAILURE_WINDOW:
-                failures.popleft()
-            return len(failures) >= LOGIN_MAX_FAILURES
+            count, last = self._login_failures.get(username, (0, 0.0))
+            return count >= LOGIN_MAX_FAILURES and now - last <= LOGIN_FAILURE_WINDOW
 
     def login_failed(self, username: str, now: float) -> None:
-        """Count a failed login."""
+        """``updateFailureCount``: entries whose last failure is over 300 s old expire first."""
         with self.lock:
-            self._login_failures.setdefault(username, deque()).append(now)
+            for name, (_count, last) in list(self._login_failures.items()):
+                if now - last > LOGIN_FAILURE_WINDOW:
+                    del self._login_failures[name]
+            count, _last = self._login_failures.get(username, (0, 0.0))
+            self._login_failures[username] = (count + 1, now)
 
     def login_succeeded(self, username: str) -> None:
         """A successful login clears the user's failures, as Argo CD does."""

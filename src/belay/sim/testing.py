@@ -15,7 +15,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,15 @@ def quiet_dropped_connections() -> None:
 
 
 def serve_config(
-    state: SimState, *, host: str, port: int, tls_files: tuple[Path, Path] | None
+    state: SimState,
+    *,
+    host: str,
+    port: int,
+    tls_files: tuple[Path, Path] | None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[uvicorn.Config, SimStore]:
     """The uvicorn configuration serving ``state`` (shared by the CLI and the tests)."""
-    app = create_app(state)
+    app = create_app(state, clock=clock)
     config = uvicorn.Config(
         app,
         host=host,
@@ -118,7 +123,7 @@ class RunningSimulator:
 
     def application(self, name: str) -> dict[str, Any]:
         """The current JSON of the app ``name``; ``KeyError`` if there is none."""
-        app = self.store.find(name, None)
+        app = self.store.find_anywhere(name)
         if app is None:
             raise KeyError(name)
         return app
@@ -152,9 +157,16 @@ def _to_state(state: SimState | dict[str, Any] | Path | str) -> SimState:
 
 @contextmanager
 def running_simulator(
-    state: SimState | dict[str, Any] | Path | str, *, tls: bool = False, port: int = 0
+    state: SimState | dict[str, Any] | Path | str,
+    *,
+    tls: bool = False,
+    port: int = 0,
+    clock: Callable[[], float] = time.time,
 ) -> Iterator[RunningSimulator]:
-    """Serve ``state`` on 127.0.0.1 (a free port unless ``port``) until the block ends."""
+    """Serve ``state`` on 127.0.0.1 (a free port unless ``port``) until the block ends.
+
+    ``clock`` replaces the simulator's wall clock (login lockout, token expiry, operation times).
+    """
     quiet_dropped_connections()
     sim_state = _to_state(state)
     with tempfile.TemporaryDirectory(prefix="belay-sim-") as tmp:
@@ -168,6 +180,7 @@ def running_simulator(
             host="127.0.0.1",
             port=bound_port,
             tls_files=(tls_files[0], tls_files[1]) if tls_files else None,
+            clock=clock,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(

@@ -33,6 +33,7 @@ from belay.store.audit import ChainBreak
 from belay.store.engine import StoreConfigError, make_engine
 from belay.store.group import GroupCommit
 from belay.store.records import (
+    AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
@@ -43,10 +44,12 @@ from belay.store.records import (
     SubmissionRecord,
 )
 from belay.store.uow import UnitOfWork, new_id
+from belay.store.websessions import WebSessionRecord
 
 T = TypeVar("T")
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",
@@ -60,6 +63,7 @@ __all__ = [
     "StoredJudgement",
     "SubmissionRecord",
     "UnitOfWork",
+    "WebSessionRecord",
     "new_id",
 ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "AttestationRecord",
     "AuditEvent",
     "DecisionRecord",
     "InvestigationRecord",
@@ -62,6 +63,17 @@ class DecisionRecord(_Record):
     verdict: dict[str, Any]
     data_digests: dict[str, str] | None = None
     """SHA-256 of each KEV/EPSS file the judgement used, by kind."""
+
+
+class AttestationRecord(_Record):
+    """A decision's signed envelope (``envelope``: its JSON text, never redacted or reformatted,
+    since a changed byte breaks the signature; it holds no secret)."""
+
+    decision_id: str
+    keyid: str
+    sha256: str
+    envelope: str
+    created_at: datetime
 
 
 class JobRecord(_Record):
@@ -126,7 +138,7 @@ class AuditEvent(_Record):
 
 
 class StoredJudgement(_Record):
-    """A submission with its decision and stored bundle: what a policy replay needs."""
+    """A submission with its decision: what a policy replay needs besides the stored bundle."""
 
     submission_id: str
     project: str | None
@@ -138,7 +150,6 @@ class StoredJudgement(_Record):
     verdict: dict[str, Any]
     policy: str | None = None
     data_digests: dict[str, str] | None = None
-    bundle: bytes | None = Field(default=None, repr=False)
 
 
 class InvestigationRecord(_Record):

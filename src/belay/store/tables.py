@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "AlertRow",
+    "AttestationRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
@@ -124,6 +125,18 @@ class DataSnapshotRow(Base):
     created_at: Mapped[datetime]
     content: Mapped[bytes] = mapped_column(LargeBinary)
     """The file's bytes, gzip-compressed."""
+
+
+class AttestationRow(Base):
+    """A decision's signed statement: the DSSE envelope's JSON exactly as signed and served."""
+
+    __tablename__ = "attestations"
+
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    keyid: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class JobRow(Base):

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
 from belay.store.records import (
+    AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
@@ -48,6 +49,7 @@ from belay.store.records import (
 )
 from belay.store.tables import (
     AlertRow,
+    AttestationRow,
     AuditEventRow,
     AuditHeadRow,
     DataSnapshotRow,
@@ -57,9 +59,11 @@ from belay.store.tables import (
     JobRow,
     SubmissionRow,
 )
+from belay.store.websessions import WebSessionRepository
 
 __all__ = [
     "AlertRepository",
+    "AttestationRepository",
     "AuditRepository",
     "DataSnapshotRepository",
     "DecisionRepository",
@@ -69,6 +73,8 @@ __all__ = [
     "UnitOfWork",
     "new_id",
 ]
+
+_MANIFEST_NAME_MAPS = frozenset({"files"})
 
 END_STATES: frozenset[str] = frozenset({"succeeded", "failed", "superseded", "timed_out"})
 
@@ -80,6 +86,7 @@ _DECISIONS: Table = DecisionRow.__table__  # type: ignore[assignment]
 _JOBS: Table = JobRow.__table__  # type: ignore[assignment]
 _AUDIT_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 _AUDIT_HEAD: Table = AuditHeadRow.__table__  # type: ignore[assignment]
+_ATTESTATIONS: Table = AttestationRow.__table__  # type: ignore[assignment]
 
 
 # The intake's statements, built once: SQLAlchemy then reuses their cache keys and compiled forms.
@@ -87,6 +94,7 @@ _INSERT_SUBMISSION = insert(_SUBMISSIONS)
 _INSERT_DECISION = insert(_DECISIONS)
 _INSERT_JOB = insert(_JOBS)
 _INSERT_AUDIT_EVENT = insert(_AUDIT_EVENTS)
+_INSERT_ATTESTATION = insert(_ATTESTATIONS)
 _SUBMISSION_COLUMNS = [c for c in _SUBMISSIONS.c if c.name != "bundle"]
 _SUBMISSION_BY_KEY = select(*_SUBMISSION_COLUMNS).where(
     _SUBMISSIONS.c.idempotency_key == bindparam("b_key")
@@ -182,7 +190,12 @@ class SubmissionRepository:
     def add(self, record: SubmissionRecord, *, bundle: bytes | None = None) -> None:
         """Store a new submission (its manifest redacted) and, optionally, the bundle's bytes."""
         values = record.model_dump()
-        values["manifest"] = redact_data(values["manifest"]) if values["manifest"] else None
+        manifest = values["manifest"]
+        # A manifest's "files" are keyed by file name ("gitleaks-secrets-report.json" names a
+        # report, not a secret): redact their values, keep the names.
+        values["manifest"] = (
+            redact_data(manifest, name_maps=_MANIFEST_NAME_MAPS) if manifest else None
+        )
         values["bundle"] = bundle
         _connection(self._s).execute(_INSERT_SUBMISSION, values)
 
@@ -217,8 +230,8 @@ class SubmissionRepository:
         limit: int = 200,
     ) -> list[StoredJudgement]:
         """Submissions of ``projects`` decided at or after ``since``, oldest first, each with its
-        decision and stored bundle; ``after`` (the last one's decision time and submission id)
-        pages through them in a stable order."""
+        decision (the bundle is fetched apart, one at a time: :meth:`bundle`); ``after`` (the
+        last one's decision time and submission id) pages through them in a stable order."""
         sub, dec = _SUBMISSIONS, _DECISIONS
         query = (
             select(
@@ -232,7 +245,6 @@ class SubmissionRepository:
                 dec.c.verdict,
                 dec.c.policy,
                 dec.c.data_digests,
-                sub.c.bundle,
             )
             .join(dec, dec.c.id == sub.c.decision_id)
             .where(sub.c.project.in_(list(projects)))
@@ -338,6 +350,22 @@ class DecisionRepository:
             .limit(limit)
         )
         return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
+
+
+class AttestationRepository:
+    """Decisions' signed envelopes (one per decision), stored byte for byte."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, record: AttestationRecord) -> None:
+        """Store a decision's envelope (not redacted: a changed byte would break the signature)."""
+        _connection(self._s).execute(_INSERT_ATTESTATION, record.model_dump())
+
+    def get(self, decision_id: str) -> AttestationRecord | None:
+        """The envelope of a decision, or ``None`` when it was not signed."""
+        row = self._s.get(AttestationRow, decision_id)
+        return AttestationRecord.model_validate(row) if row else None
 
 
 class JobRepository:
@@ -902,11 +930,13 @@ class UnitOfWork:
 
     submissions: SubmissionRepository
     decisions: DecisionRepository
+    attestations: AttestationRepository
     jobs: JobRepository
     audit: AuditRepository
     alerts: AlertRepository
     investigations: InvestigationRepository
     snapshots: DataSnapshotRepository
+    web_sessions: WebSessionRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -917,11 +947,13 @@ class UnitOfWork:
         self._session = session
         self.submissions = SubmissionRepository(session)
         self.decisions = DecisionRepository(session)
+        self.attestations = AttestationRepository(session)
         self.jobs = JobRepository(session)
         self.audit = AuditRepository(session)
         self.alerts = AlertRepository(session)
         self.investigations = InvestigationRepository(session)
         self.snapshots = DataSnapshotRepository(session)
+        self.web_sessions = WebSessionRepository(session)
         return self
 
     def __exit__(

@@ -3,8 +3,9 @@
 Three modes, chosen by ``belay.yaml``:
 
 * ``web_token_env`` names a variable holding the read token: a request must carry it as
-  ``Authorization: Bearer <token>`` or carry the ``belay_token`` cookie that ``/login`` sets
-  (the cookie holds an HMAC derived from the token, never the token itself);
+  ``Authorization: Bearer <token>`` or belong to a signed-in session (the ``belay_session``
+  cookie that ``/login`` sets holds a random session id, checked in the store by
+  :mod:`belay.web.sessions`; the caller tells :meth:`ReadAccess.rule` whether it is live);
 * ``proxy_auth_header`` names a header that the reverse proxy sets after authenticating the user
   (for example ``X-Forwarded-User``): a request must carry it, non-empty. Belay must then be
   reachable only through that proxy, since anyone who can reach Belay directly can send it;
@@ -29,10 +30,9 @@ from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings
 from belay.redact import register_secret
 
-__all__ = ["COOKIE_NAME", "AccessRuling", "ReadAccess"]
+__all__ = ["AccessRuling", "ReadAccess"]
 
-COOKIE_NAME = "belay_token"
-_COOKIE_CONTEXT = b"belay web session cookie v1"
+_KEY_CONTEXT = b"belay web keys v2"
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class AccessRuling:
     status: int = 200
     reason: str = ""
     who: str = ""
-    """How the caller was let in (``token``, ``cookie``, ``proxy:<user>``, ``loopback``)."""
+    """How the caller was let in (``token``, ``session``, ``proxy:<user>``, ``loopback``)."""
 
 
 def _digest(value: str | bytes) -> bytes:
@@ -73,8 +73,8 @@ class ReadAccess:
         self.token_env = token_env
         self.proxy_header = proxy_header.strip().lower() if proxy_header else None
         self._token_digest = _digest(token) if token else None
-        self._cookie = (
-            hmac.new(token.encode(), _COOKIE_CONTEXT, hashlib.sha256).hexdigest() if token else None
+        self._key = (
+            hmac.new(token.encode(), _KEY_CONTEXT, hashlib.sha256).digest() if token else None
         )
 
     @classmethod
@@ -117,31 +117,30 @@ class ReadAccess:
             return False
         return hmac.compare_digest(_digest(presented), self._token_digest)
 
-    def cookie_value(self) -> str | None:
-        """The value ``/login`` stores in the cookie (``None`` without a token)."""
-        return self._cookie
+    def derived_key(self, purpose: str) -> bytes | None:
+        """A key for ``purpose`` derived from the read token (``None`` without one): the same on
+        every replica, and new when the token is rotated."""
+        if self._key is None:
+            return None
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     def rule(
         self,
         *,
         headers: Mapping[str, str],
-        cookies: Mapping[str, str],
         client_host: str | None,
+        signed_in: bool = False,
     ) -> AccessRuling:
-        """Rule on one request from its headers (case-insensitive), cookies and client address."""
+        """Rule on one request from its headers (case-insensitive), client address and whether
+        it belongs to a live signed-in session."""
         lowered = {k.lower(): v for k, v in headers.items()}
         if self._token_digest is not None:
             authorization = lowered.get("authorization", "").strip()
             scheme, _, rest = authorization.partition(" ")
             if scheme.lower() == "bearer" and self.check_token(rest.strip()):
                 return AccessRuling(True, who="token")
-            cookie = cookies.get(COOKIE_NAME, "")
-            if (
-                cookie
-                and self._cookie is not None
-                and hmac.compare_digest(_digest(cookie), _digest(self._cookie))
-            ):
-                return AccessRuling(True, who="cookie")
+            if signed_in:
+                return AccessRuling(True, who="session")
         if self.proxy_header is not None:
             user = lowered.get(self.proxy_header, "").strip()
             if user:

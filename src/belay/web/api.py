@@ -12,7 +12,9 @@
   gatecheck YAML for Portage's policy fetch (the project's submit token);
 * ``GET /metrics``: Prometheus exposition.
 
-Every route but the policy export is behind the read-access rule (:mod:`belay.web.access`).
+Every route but the policy export is behind the read-access rule (:mod:`belay.web.access`);
+the alert receiver, which changes state, also refuses cross-site requests and non-JSON bodies
+(:mod:`belay.web.deps`).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from belay.config.settings import ProjectSettings, normalize_remote
+from belay.errors import BadInput
 from belay.gate import export_gatecheck_yaml
 from belay.intake import AuthError, authenticate
 from belay.investigate import AlertParseError, parse_notification_bytes
 from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.web.alerting import handle_notification
-from belay.web.deps import json_error, read_ruling, web_context
+from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, json_error, web_context
 from belay.web.metrics import CONTENT_TYPE
 from belay.web.views import (
     SUBMISSION_STATES,
@@ -55,14 +58,6 @@ _READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _refusal(request: Request) -> JSONResponse | None:
-    ruling = read_ruling(request)
-    if ruling.allowed:
-        return None
-    headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-    return json_error(ruling.status, ruling.reason, headers)
-
-
 @router.get(
     "/api/v1/decisions",
     tags=["read"],
@@ -71,12 +66,10 @@ def _refusal(request: Request) -> JSONResponse | None:
 )
 async def get_decision(
     request: Request,
+    _access: ReadAllowed,
     application: Annotated[str, Query(min_length=1, max_length=255)],
     revision: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> JSONResponse:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
     if not application.strip() or not revision.strip():
         return json_error(400, "application and revision must not be blank")
     web = web_context(request)
@@ -98,15 +91,13 @@ async def get_decision(
 )
 async def get_submissions(
     request: Request,
+    _access: ReadAllowed,
     project: Annotated[str | None, Query(max_length=255)] = None,
     application: Annotated[str | None, Query(max_length=255)] = None,
     commit: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JSONResponse:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
     if state and state.strip().lower() not in SUBMISSION_STATES:
         return json_error(400, f"state must be one of {', '.join(SUBMISSION_STATES)}")
     web = web_context(request)
@@ -128,6 +119,7 @@ async def get_submissions(
 )
 async def get_audit(
     request: Request,
+    _access: ReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     revision: Annotated[str | None, Query(max_length=255)] = None,
     submission_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -136,9 +128,6 @@ async def get_audit(
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a BIGINT, like seq
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> JSONResponse:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
     web = web_context(request)
 
     def load() -> list[dict[str, Any]]:
@@ -167,13 +156,20 @@ async def get_audit(
         200: {"description": "Nothing new to investigate (resolved or already covered alerts)."},
         201: {"description": "One or more investigations stored."},
         400: {"description": "The body is not an alert (empty, not JSON, unknown shape)."},
+        403: {"description": "A cross-site request (foreign Origin or Sec-Fetch-Site)."},
         413: {"description": "The alert is larger than 1 MiB."},
+        415: {"description": "The body is not declared JSON."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     },
 )
-async def post_alert(request: Request) -> JSONResponse:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
+async def post_alert(
+    request: Request, _access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+) -> JSONResponse:
     web = web_context(request)
     body = await request.body()
     if len(body) > MAX_ALERT_BYTES:
@@ -184,9 +180,13 @@ async def post_alert(request: Request) -> JSONResponse:
     except (AlertParseError, ValueError) as err:
         return json_error(400, str(err))
 
-    outcome = await run_in_threadpool(
-        handle_notification, web.services, alerts, raw, now=datetime.now(UTC)
-    )
+    try:
+        outcome = await run_in_threadpool(
+            handle_notification, web.services, alerts, raw, now=datetime.now(UTC)
+        )
+    except BadInput as err:
+        # e.g. an application name that is not a Kubernetes name: nothing was sent to Argo CD.
+        return json_error(400, f"alert: {err}")
     base = web.services.settings.public_url
     stored = [
         {
@@ -283,10 +283,7 @@ async def get_policy(
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-async def metrics(request: Request) -> Response:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
+async def metrics(request: Request, _access: ReadAllowed) -> Response:
     web = web_context(request)
     body = await run_in_threadpool(web.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

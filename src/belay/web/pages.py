@@ -5,7 +5,10 @@ verdict's reasons, the deployment and the event chain; a verdict's ``detailsUrl`
 ``/investigations/{id}`` (a stored investigation report), ``/login`` and ``/logout``.
 
 A request that the read-access rule refuses gets a page with the reason and, when a token is
-configured, a sign-in form: nothing from the store.
+configured, a sign-in form: nothing from the store. Signing in (``POST /login``) is throttled
+per client (:mod:`belay.web.throttle`), needs a same-origin post with the form's CSRF token, and
+makes a server-side session (:mod:`belay.web.sessions`); signing out (``POST /logout``, from
+the button on every page) deletes it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from starlette.concurrency import run_in_threadpool
 
 from belay.logs import get_logger
 from belay.store import InvestigationRecord
-from belay.web.access import COOKIE_NAME
-from belay.web.deps import SECURITY_HEADERS, WebContext, read_ruling, web_context
+from belay.web.csrf import CSRF_COOKIE
+from belay.web.deps import (
+    CsrfChecked,
+    PageNotCrossSite,
+    PageReadAllowed,
+    WebContext,
+    client_address,
+    web_context,
+)
+from belay.web.sessions import SESSION_COOKIE
 from belay.web.views import (
     DEPLOYMENT_STATES,
     SubmissionFilter,
@@ -27,40 +38,64 @@ from belay.web.views import (
     submission_detail,
 )
 
-__all__ = ["guard", "page", "router"]
+__all__ = ["denied_page", "page", "router"]
 
 router = APIRouter(include_in_schema=False)
 _log = get_logger("belay.web")
 
+_NOTHING_TO_SIGN_IN_TO = "No read token is configured; there is nothing to sign in to."
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    """Render a template with the security headers every page carries."""
+def page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page; every page carries a CSRF token for its forms (and sets its cookie)."""
     web = web_context(request)
+    nonce = request.cookies.get(CSRF_COOKIE) or ""
+    fresh = not nonce or len(nonce) > 128
+    if fresh:
+        nonce = web.csrf.new_nonce()
     response = web.templates.TemplateResponse(
-        request, name, {"access_mode": web.access.mode, **context}, status_code=status
+        request,
+        name,
+        {
+            "access_mode": web.access.mode,
+            "csrf_token": web.csrf.token(nonce),
+            "signed_in": bool(request.cookies.get(SESSION_COOKIE)) and web.sessions is not None,
+            **context,
+        },
+        status_code=status,
+        headers=headers,
     )
-    response.headers.update(SECURITY_HEADERS)
+    if fresh:
+        response.set_cookie(
+            CSRF_COOKIE,
+            nonce,
+            httponly=True,
+            samesite="strict",
+            secure=web.secure_cookies,
+            path="/",
+        )
     return response
 
 
-def _denied(request: Request, status: int, reason: str) -> HTMLResponse:
+def denied_page(
+    request: Request, status: int, reason: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    """The refusal page: the reason and, with a read token configured, the sign-in form."""
     web = web_context(request)
     return page(
         request,
         "denied.html",
         {"reason": reason, "can_sign_in": web.access.uses_token, "next": request.url.path},
         status=status,
+        headers=headers,
     )
-
-
-def guard(request: Request) -> HTMLResponse | None:
-    """The refusal page when the read-access rule refuses ``request``; ``None`` when allowed."""
-    ruling = read_ruling(request)
-    if ruling.allowed:
-        return None
-    return _denied(request, ruling.status, ruling.reason)
 
 
 def _safe_next(target: str | None) -> str:
@@ -78,14 +113,12 @@ async def index() -> RedirectResponse:
 @router.get("/submissions", response_class=HTMLResponse)
 async def submissions_page(
     request: Request,
+    _access: PageReadAllowed,
     project: Annotated[str | None, Query(max_length=255)] = None,
     application: Annotated[str | None, Query(max_length=255)] = None,
     commit: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    refused = guard(request)
-    if refused is not None:
-        return refused
     web: WebContext = web_context(request)
     filters = SubmissionFilter(
         project=project or None,
@@ -112,10 +145,9 @@ async def submissions_page(
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-async def submission_page(request: Request, submission_id: str) -> Response:
-    refused = guard(request)
-    if refused is not None:
-        return refused
+async def submission_page(
+    request: Request, _access: PageReadAllowed, submission_id: str
+) -> Response:
     web = web_context(request)
     detail = await run_in_threadpool(submission_detail, web.services.store, submission_id[:64])
     if detail is None:
@@ -129,10 +161,9 @@ async def submission_page(request: Request, submission_id: str) -> Response:
 
 
 @router.get("/investigations/{report_id}", response_class=HTMLResponse)
-async def investigation_page(request: Request, report_id: str) -> Response:
-    refused = guard(request)
-    if refused is not None:
-        return refused
+async def investigation_page(
+    request: Request, _access: PageReadAllowed, report_id: str
+) -> Response:
     web = web_context(request)
 
     def load() -> tuple[dict[str, Any] | None, InvestigationRecord | None]:
@@ -167,7 +198,9 @@ async def login_form(
 ) -> Response:
     if token is not None:
         # A token in a URL ends up in proxy access logs and browser history: never accept it.
-        return _denied(request, 400, "Send the read token with the sign-in form, not in the URL.")
+        return denied_page(
+            request, 400, "Send the read token with the sign-in form, not in the URL."
+        )
     web = web_context(request)
     return page(
         request,
@@ -175,7 +208,7 @@ async def login_form(
         {
             "reason": "Sign in with the read token."
             if web.access.uses_token
-            else "No read token is configured; there is nothing to sign in to.",
+            else _NOTHING_TO_SIGN_IN_TO,
             "can_sign_in": web.access.uses_token,
             "next": _safe_next(next),
         },
@@ -185,35 +218,68 @@ async def login_form(
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(
     request: Request,
+    _same_site: PageNotCrossSite,
+    _csrf: CsrfChecked,
     token: Annotated[str, Form(max_length=4096)] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
-    return _sign_in(request, token, next)
-
-
-def _sign_in(request: Request, token: str, target: str | None) -> Response:
+    """Sign in with the read token: throttled per client, then a new server-side session."""
     web = web_context(request)
-    if not web.access.uses_token or not web.access.check_token(token.strip()):
-        _log.warning("web.sign_in_refused", client=request.client.host if request.client else None)
-        return _denied(request, 401, "That is not the read token.")
-    cookie = web.access.cookie_value()
-    assert cookie is not None
-    response = RedirectResponse(_safe_next(target), status_code=303)
+    client = client_address(request)
+    if web.sessions is None:
+        return denied_page(request, 400, _NOTHING_TO_SIGN_IN_TO)
+    locked = await web.sign_in.locked(client)
+    if locked is not None:
+        return _locked(request, locked)
+    # The digest comparison is constant-time (hmac.compare_digest over SHA-256 digests), and
+    # the right and the wrong token take the same path up to here.
+    if not web.access.check_token(token.strip()):
+        outcome = await web.sign_in.failed(client, "wrong read token")
+        _log.warning("web.sign_in_refused", client=client, failures=outcome.failures)
+        if outcome.locked:
+            return _locked(request, outcome.retry_after)
+        return denied_page(request, 401, "That is not the read token.")
+    web.sign_in.succeeded(client)
+    session_id = await run_in_threadpool(web.sessions.create, client=client)
+    response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        COOKIE_NAME,
-        cookie,
+        SESSION_COOKIE,
+        session_id,
         httponly=True,
         samesite="strict",
-        secure=web.services.settings.public_url.startswith("https://"),
-        max_age=12 * 3600,
+        secure=web.secure_cookies,
+        max_age=int(web.sessions.policy.absolute.total_seconds()),
         path="/",
     )
-    response.headers.update(SECURITY_HEADERS)
     return response
 
 
-@router.get("/logout")
-async def logout() -> RedirectResponse:
+def _locked(request: Request, seconds: int) -> HTMLResponse:
+    return denied_page(
+        request,
+        429,
+        f"Too many wrong tokens from your address: try again in {seconds} seconds.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+@router.get("/logout", response_class=HTMLResponse)
+async def logout_form(request: Request) -> Response:
+    """A page with the sign-out button (signing out is a form post)."""
+    return page(request, "signout.html", {})
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, _same_site: PageNotCrossSite, _csrf: CsrfChecked
+) -> RedirectResponse:
+    """Sign out: the session is deleted in the store, then the cookie in the browser."""
+    web = web_context(request)
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if session_id and web.sessions is not None:
+        await run_in_threadpool(web.sessions.end, session_id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=web.secure_cookies
+    )
     return response

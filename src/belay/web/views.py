@@ -129,7 +129,7 @@ class DecisionStatus(_View):
     details_url: str | None = None
     job: dict[str, Any] | None = None
     override: dict[str, Any] | None = None
-    """The newest gate override of this revision: ``{by, reason, at, gate, jobId}``."""
+    """The newest gate override of this revision: ``{by, reason, at, gate, jobId, jobState}``."""
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body, with the documented camelCase keys."""
@@ -286,13 +286,14 @@ def _job_view(job: JobRecord) -> dict[str, Any]:
     }
 
 
-def _override_view(event: AuditEvent) -> dict[str, Any]:
+def _override_view(event: AuditEvent, job: JobRecord | None) -> dict[str, Any]:
     return {
         "by": event.actor.removeprefix("manual:"),
         "reason": event.data.get("reason"),
         "at": event.at.isoformat(),
         "gate": event.data.get("gate"),
         "jobId": event.job_id,
+        "jobState": job.state if job else None,
     }
 
 
@@ -310,7 +311,9 @@ def decision_status(
             for e in uow.audit.list(application=application, revision=revision, limit=100_000)
             if e.kind == OVERRIDE_KIND
         ]
-    override = _override_view(overrides[-1]) if overrides else None
+        newest = overrides[-1] if overrides else None
+        override_job = uow.jobs.get(newest.job_id) if newest and newest.job_id else None
+    override = _override_view(newest, override_job) if newest else None
     if latest is None:
         return DecisionStatus(
             application=application,

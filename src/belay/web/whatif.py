@@ -5,14 +5,13 @@
 * ``GET /policy/whatif``: a page to paste a candidate into; ``POST /policy/whatif`` (a form)
   shows the flipped submissions, each linked to its page.
 
-A candidate's data files (KEV, EPSS) are read relative to the folder of the project's
-configured policy (the first project's when none is named).
+A pasted candidate may not name data files or use YAML aliases; it is replayed with the KEV and
+EPSS data of the project's configured policy (the first project's when none is named).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -23,8 +22,17 @@ from starlette.concurrency import run_in_threadpool
 from belay.errors import BadInput
 from belay.jsonio import loads
 from belay.redact import redact_text
-from belay.web.deps import json_error, read_ruling, web_context
-from belay.web.pages import guard, page
+from belay.web.deps import (
+    CsrfChecked,
+    JsonBody,
+    NotCrossSite,
+    PageNotCrossSite,
+    PageReadAllowed,
+    ReadAllowed,
+    json_error,
+    web_context,
+)
+from belay.web.pages import page
 from belay.whatif import WhatIfResult, candidate_from_text, parse_since, replay
 
 __all__ = ["MAX_CANDIDATE_BYTES", "pages_router", "router"]
@@ -56,14 +64,9 @@ class WhatIfRequest(BaseModel):
         415: {"description": "The body is not JSON."},
     },
 )
-async def post_whatif(request: Request) -> JSONResponse:
-    ruling = read_ruling(request)
-    if not ruling.allowed:
-        headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-        return json_error(ruling.status, ruling.reason, headers)
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        return json_error(415, "the body must be JSON (Content-Type: application/json)")
+async def post_whatif(
+    request: Request, access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_CANDIDATE_BYTES:
         return json_error(413, f"the body is larger than {MAX_CANDIDATE_BYTES} bytes")
@@ -76,7 +79,12 @@ async def post_whatif(request: Request) -> JSONResponse:
         return json_error(400, f"request body: {why}")
     try:
         result = await run_in_threadpool(
-            _run, request, parsed.policy, parsed.project or None, parsed.since, "api"
+            _run,
+            request,
+            parsed.policy,
+            parsed.project or None,
+            parsed.since,
+            _actor(request, access.who, "api"),
         )
     except BadInput as err:
         return json_error(400, str(err))
@@ -84,7 +92,7 @@ async def post_whatif(request: Request) -> JSONResponse:
 
 
 def _run(
-    request: Request, text: str, project: str | None, since: str | None, via: str
+    request: Request, text: str, project: str | None, since: str | None, actor: str
 ) -> WhatIfResult:
     """One replay for an HTTP request (:class:`BadInput` for a bad candidate, project or since)."""
     web = web_context(request)
@@ -95,19 +103,23 @@ def _run(
     policy_name = configured.policy if configured else None
     if policy_name is None and settings.projects:
         policy_name = settings.projects[0].policy
-    policy_file = settings.policy_path(policy_name) if policy_name else None
-    base_dir = policy_file.parent if policy_file is not None else Path.cwd()
-    client = request.client.host if request.client else "unknown"
+    data_from = web.services.intake.policy_set(policy_name) if policy_name else None
     now = datetime.now(UTC)
     return replay(
         store=web.services.store,
         settings=settings,
-        candidate=candidate_from_text(text, base_dir=base_dir),
+        candidate=candidate_from_text(text, data_from=data_from),
         project=project,
         since=parse_since(since, now),
-        actor=f"{via}:{client}",
+        actor=actor,
         now=now,
     )
+
+
+def _actor(request: Request, who: str, via: str) -> str:
+    """Who asked, for the audit trail: how they were let in, and from where."""
+    client = request.client.host if request.client else "unknown"
+    return f"{via}:{who or 'reader'}@{client}"
 
 
 def _form_page(
@@ -137,23 +149,20 @@ def _form_page(
 
 
 @pages_router.get("/policy/whatif", response_class=HTMLResponse)
-async def whatif_page(request: Request) -> HTMLResponse:
-    refused = guard(request)
-    if refused is not None:
-        return refused
+async def whatif_page(request: Request, _access: PageReadAllowed) -> HTMLResponse:
     return _form_page(request)
 
 
 @pages_router.post("/policy/whatif", response_class=HTMLResponse)
 async def whatif_submit(
     request: Request,
+    access: PageReadAllowed,
+    _same_site: PageNotCrossSite,
+    _csrf: CsrfChecked,
     policy: Annotated[str, Form(max_length=MAX_CANDIDATE_BYTES)] = "",
     project: Annotated[str, Form(max_length=255)] = "",
     since: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
-    refused = guard(request)
-    if refused is not None:
-        return refused
     if not policy.strip():
         return _form_page(
             request,
@@ -164,7 +173,12 @@ async def whatif_submit(
         )
     try:
         result = await run_in_threadpool(
-            _run, request, policy, project or None, since or None, "web"
+            _run,
+            request,
+            policy,
+            project or None,
+            since or None,
+            _actor(request, access.who, "web"),
         )
     except BadInput as err:
         return _form_page(

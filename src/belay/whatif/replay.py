@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from belay.config.settings import BelaySettings
@@ -33,7 +34,7 @@ from belay.gate import (
     read_bundle,
     read_data_files,
 )
-from belay.intake.judgement import judge_bundle
+from belay.intake.judgement import bundle_limits, judge_bundle
 from belay.store import NewAuditEvent, Store, StoredJudgement
 from belay.whatif.model import Flip, RuleChange, Skip, WhatIfResult
 
@@ -138,13 +139,46 @@ def candidate_from_file(path: Path) -> Candidate:
     )
 
 
-def candidate_from_text(text: str, *, base_dir: Path, label: str = "candidate") -> Candidate:
-    """Parse a pasted candidate; its data file paths are read relative to ``base_dir``."""
-    return Candidate(
-        policy=parse_policy_set(text, source=label, base_dir=str(base_dir)),
-        label=label,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-    )
+def candidate_from_text(
+    text: str, *, data_from: PolicySet | None, label: str = "candidate"
+) -> Candidate:
+    """Parse a pasted candidate (from the web page or the API).
+
+    A pasted candidate comes from a reader, not from the policy repository, so it may not name
+    files on the server: data files (``belay.data``) and YAML aliases (which expand without
+    bound) are refused. Its KEV/EPSS data are those of ``data_from``, the configured policy.
+    """
+    try:
+        aliased = any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
+    except yaml.YAMLError:
+        aliased = False  # the parser below says what is wrong, naming the line
+    if aliased:
+        raise BadInput(f"{label}: YAML aliases (*name) are not accepted in a pasted policy")
+    policy = parse_policy_set(text, source=label)
+    named = [
+        p.belay.data
+        for p in (policy.default, *(b for _, b in policy.branches))
+        if p.belay.data.kev or p.belay.data.epss
+    ]
+    if named:
+        raise BadInput(
+            f"{label}: a pasted policy may not name data files (belay.data); the configured "
+            "policy's KEV and EPSS data are used"
+        )
+    if data_from is not None:
+        policy = policy.model_copy(
+            update={
+                "default": policy.default.model_copy(
+                    update={
+                        "belay": policy.default.belay.model_copy(
+                            update={"data": data_from.default.belay.data}
+                        )
+                    }
+                ),
+                "base_dir": data_from.base_dir,
+            }
+        )
+    return Candidate(policy=policy, label=label, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 class _Data:
@@ -201,11 +235,12 @@ class _Data:
 
 def _judge_again(
     row: StoredJudgement,
+    bundle_bytes: bytes | None,
     settings: BelaySettings,
     candidate: PolicySet,
     data: _Data,
 ) -> tuple[Verdict, str | None] | Skip:
-    if row.bundle is None:
+    if bundle_bytes is None:
         return Skip(
             submission=row.submission_id,
             reason="the bundle was not stored (intake.store_bundles off, or an unreadable upload)",
@@ -216,7 +251,7 @@ def _judge_again(
             submission=row.submission_id, reason=f"project {row.project!r} is not in belay.yaml"
         )
     try:
-        bundle = read_bundle(row.bundle, "stored bundle")
+        bundle = read_bundle(bundle_bytes, "stored bundle", limits=bundle_limits(settings.intake))
     except BundleError as err:
         return Skip(submission=row.submission_id, reason=f"the stored bundle cannot be read: {err}")
     intel, note = data.intel(row.data_digests)
@@ -264,7 +299,11 @@ def replay(
             break
         after = (page[-1].decided_at, page[-1].submission_id)
         for row in page:
-            outcome = _judge_again(row, settings, candidate.policy, data)
+            # One bundle in memory at a time (a page of 200 could otherwise be gigabytes), read
+            # in a short transaction of its own so that no lock is held while judging.
+            with store.unit_of_work() as uow:
+                stored = uow.submissions.bundle(row.submission_id)
+            outcome = _judge_again(row, stored, settings, candidate.policy, data)
             if isinstance(outcome, Skip):
                 skipped.append(outcome)
                 continue

@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 import atheris
 
 with atheris.instrument_imports(include=["belay"]):
+    from belay.argocd import InvalidArgoCDName, check_name, path_segment
     from belay.gate import BundleError, ReportError, parse_report, read_bundle, write_bundle
     from belay.gate.reports import PARSERS
     from belay.intake import AuthError, Credentials, WebhookKey, authenticate, sign_standard_webhook
     from belay.investigate.alerts import AlertParseError, parse_alert_bytes
+    from belay.web.csrf import CsrfTokens
+    from belay.web.guard import allowed_host_names, cross_site_refusal, host_name
 
 _KEY = b"fuzz-webhook-key-0123456789abcdef"
 _CREDENTIALS = Credentials(webhook_keys=(WebhookKey(project="p", label="fuzz", key=_KEY),))
@@ -101,11 +104,63 @@ def signatures(data: bytes) -> None:
     assert result.projects == frozenset({"p"})
 
 
+_KINDS = ["application", "project", "namespace"]
+
+
+def names(data: bytes) -> None:
+    """A name that passes is a Kubernetes name; an encoded segment never walks the path."""
+    fdp = atheris.FuzzedDataProvider(data)
+    kind = fdp.PickValueInList(_KINDS)
+    value = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 300))
+    try:
+        checked = check_name(value, kind)
+    except InvalidArgoCDName as err:
+        if "\n" in str(err):
+            raise AssertionError("a name error spans lines") from err
+    else:
+        assert checked == value and value not in (".", "..") and "/" not in value
+        assert value == value.lower() and len(value) <= 253
+    try:
+        segment = path_segment(value, "revision")
+    except InvalidArgoCDName:
+        return
+    assert "/" not in segment and segment not in (".", "..") and "?" not in segment
+
+
+_ALLOWED = allowed_host_names("https://belay.example.com", ["belay.ns.svc"])
+_CSRF = CsrfTokens(b"fuzz-csrf-key-0123456789abcdef01")
+
+
+def web_headers(data: bytes) -> None:
+    """Host parsing, the allow-list, the cross-site rule and CSRF checks never crash, and a
+    forged CSRF token never passes."""
+    fdp = atheris.FuzzedDataProvider(data)
+    host = fdp.ConsumeUnicodeNoSurrogates(80)
+    name = host_name(host)
+    if name is not None:
+        assert ":" not in name or host.strip().startswith("[")
+        _ = name in _ALLOWED
+    headers = {}
+    if fdp.ConsumeBool():
+        headers["origin"] = fdp.ConsumeUnicodeNoSurrogates(80)
+    if fdp.ConsumeBool():
+        headers["sec-fetch-site"] = fdp.ConsumeUnicodeNoSurrogates(20)
+    reason = cross_site_refusal(headers, host=host, public_url="https://belay.example.com")
+    if headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+        assert reason is not None
+    nonce = fdp.ConsumeUnicodeNoSurrogates(40)
+    token = fdp.ConsumeUnicodeNoSurrogates(70)
+    if _CSRF.valid(nonce, token):
+        assert token == _CSRF.token(nonce)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "alerts": alerts,
     "reports": reports,
     "bundles": bundles,
     "signatures": signatures,
+    "names": names,
+    "web_headers": web_headers,
 }
 
 if __name__ == "__main__":

@@ -13,7 +13,17 @@ from collections.abc import Callable
 import msgspec
 
 from belay.gate.errors import ReportError
-from belay.gate.reports import clamav, coverage, cyclonedx, gitleaks, grype, sarif, semgrep, trivy
+from belay.gate.reports import (
+    clamav,
+    coverage,
+    cyclonedx,
+    gitleaks,
+    grype,
+    sarif,
+    sbom,
+    semgrep,
+    trivy,
+)
 from belay.gate.reports.model import Report, ReportKind
 
 __all__ = ["PARSERS", "detect_kind", "parse_report"]
@@ -28,6 +38,8 @@ PARSERS: dict[ReportKind, Parser] = {
     ReportKind.clamav: clamav.parse,
     ReportKind.sarif: sarif.parse,
     ReportKind.trivy: trivy.parse,
+    ReportKind.syft: sbom.parse_syft,
+    ReportKind.spdx: sbom.parse_spdx,
 }
 
 _EMPTY = msgspec.Raw()
@@ -46,6 +58,8 @@ class _Probe(msgspec.Struct):
     results: msgspec.Raw = _EMPTY
     paths: msgspec.Raw = _EMPTY
     errors: msgspec.Raw = _EMPTY
+    artifacts: msgspec.Raw = _EMPTY
+    spdxVersion: msgspec.Raw = _EMPTY
 
 
 class _LeakProbe(msgspec.Struct):
@@ -56,7 +70,10 @@ _probe_decoder = msgspec.json.Decoder(_Probe)
 _leaks_probe_decoder = msgspec.json.Decoder(list[msgspec.Raw])
 _leak_decoder = msgspec.json.Decoder(_LeakProbe)
 
-_KNOWN = "grype, CycloneDX, semgrep, gitleaks, SARIF 2.1.0, trivy, ClamAV, lcov, Cobertura, Clover"
+_KNOWN = (
+    "grype, CycloneDX, syft JSON, SPDX JSON, semgrep, gitleaks, SARIF 2.1.0, trivy, ClamAV, "
+    "lcov, Cobertura, Clover"
+)
 
 
 def _has(raw: msgspec.Raw) -> bool:
@@ -83,6 +100,23 @@ def _detect_object(data: bytes, name: str) -> ReportKind:
         raise ReportError(name, f"not valid JSON: {err}") from None
     except RecursionError:
         raise ReportError(name, "JSON nested too deeply to be a report") from None
+    markers = [
+        label
+        for label, present in (
+            ("bomFormat (CycloneDX)", _has(probe.bomFormat)),
+            ("matches (grype)", _has(probe.matches)),
+            ("runs (SARIF)", _has(probe.runs)),
+            ("Results (trivy)", _has(probe.Results)),
+            ("results (semgrep)", _has(probe.results)),
+            ("spdxVersion (SPDX)", _has(probe.spdxVersion)),
+            ("artifacts (syft)", _has(probe.artifacts)),
+        )
+        if present
+    ]
+    if len(markers) > 1:
+        # A document that reads as two formats would be judged as one and its other findings
+        # ignored: refuse it instead.
+        raise ReportError(name, f"looks like more than one report format: {', '.join(markers)}")
     if _has(probe.bomFormat):
         return ReportKind.cyclonedx
     if _has(probe.matches):
@@ -95,6 +129,10 @@ def _detect_object(data: bytes, name: str) -> ReportKind:
         return ReportKind.trivy
     if _has(probe.results) and (_has(probe.paths) or _has(probe.errors)):
         return ReportKind.semgrep
+    if _has(probe.spdxVersion):
+        return ReportKind.spdx
+    if _has(probe.artifacts) and _has(probe.descriptor):
+        return ReportKind.syft
     raise ReportError(name, f"JSON of an unknown report format (known: {_KNOWN})")
 
 

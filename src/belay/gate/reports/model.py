@@ -26,6 +26,10 @@ class ReportKind(enum.StrEnum):
     coverage = "coverage"
     sarif = "sarif"
     trivy = "trivy"
+    syft = "syft"
+    """syft's native JSON SBOM."""
+    spdx = "spdx"
+    """An SPDX 2.x JSON SBOM."""
 
 
 class Finding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

@@ -78,6 +78,7 @@ class _Result(msgspec.Struct):
 class _Invocation(msgspec.Struct):
     endTimeUtc: str | None = None
     startTimeUtc: str | None = None
+    executionSuccessful: bool | None = None
 
 
 class _Run(msgspec.Struct):
@@ -121,7 +122,22 @@ def parse(data: bytes, name: str) -> Report:
     findings = []
     producer = "sarif"
     created = None
+    if not doc.runs:
+        raise ReportError(name, "runs is empty: no tool run is recorded, so nothing was scanned")
     for run_index, run in enumerate(doc.runs):
+        # An absent results array means the run computed none (SARIF 2.1.0, 3.14.23): that is an
+        # incomplete scan, not a clean one; so is an invocation that says it did not succeed.
+        if run.results is None:
+            raise ReportError(
+                name, f"runs[{run_index}].results is absent: the run computed no results"
+            )
+        for n, invocation in enumerate(run.invocations or ()):
+            if invocation.executionSuccessful is False:
+                raise ReportError(
+                    name,
+                    f"runs[{run_index}].invocations[{n}].executionSuccessful is false: "
+                    "the scan did not complete",
+                )
         driver = run.tool.driver if run.tool is not None else None
         rules = (driver.rules if driver is not None else None) or []
         by_id = {rule.id: rule for rule in rules if rule.id}

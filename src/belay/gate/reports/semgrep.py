@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
+from belay.gate.errors import ReportError
 from belay.gate.reports._common import decode, severity_from
 from belay.gate.reports.model import Finding, Report, ReportKind
 
@@ -35,9 +36,15 @@ class _Result(msgspec.Struct):
     extra: _Extra | None = None
 
 
+class _Error(msgspec.Struct):
+    level: str | None = None
+    type: str | list[object] | None = None
+
+
 class _Document(msgspec.Struct):
     results: list[_Result]
     version: str | None = None
+    errors: list[_Error] | None = None
 
 
 # semgrep's match severities (semgrep-interfaces' match_severity): rules may declare the newer
@@ -60,6 +67,14 @@ _SEVERITY = {
 def parse(data: bytes, name: str) -> Report:
     """Parse a semgrep JSON report."""
     doc = decode(data, _Document, name, "semgrep")
+    for index, error in enumerate(doc.errors or ()):
+        # A rule or a target that failed at level "error" (an invalid rule, a crash) means some
+        # code was not scanned: not a clean result. Parse errors of single files are "warn".
+        if (error.level or "").lower() == "error":
+            kind = error.type if isinstance(error.type, str) else "an error"
+            raise ReportError(
+                name, f"errors[{index}] is {kind[:60]!r} at level error: the scan is incomplete"
+            )
     findings = []
     for index, result in enumerate(doc.results):
         extra = result.extra or _Extra()

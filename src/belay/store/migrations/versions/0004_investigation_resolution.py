@@ -1,7 +1,7 @@
 """Investigations: the alert name, the finding kinds, and resolution by alert fingerprint.
 
 Revision ID: 0004_investigation_resolution
-Revises: 0001
+Revises: 0003_attestations
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from belay.store.tables import UTCDateTime
 
 revision = "0004_investigation_resolution"
-down_revision = "0001"
+down_revision = "0003_attestations"
 branch_labels = None
 depends_on = None
 

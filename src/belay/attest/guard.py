@@ -1,0 +1,83 @@
+"""The worker's check before a sync: is the decision behind this job signed, and unchanged?
+
+:class:`DecisionGuard` reads the job's decision row and its envelope from the store, verifies the
+envelope with the trusted keys and compares the job and row with the signed statement
+(:func:`belay.attest.verify.check_job`). It returns ``None`` (go on) or the one-line reason to
+refuse; the worker records the refusal and fails the job, which raises a ``deploy_failed`` alert.
+
+When this Belay does not sign (no ``signing_key_file`` / ``signing_key_env``), there is no key to
+check against and the guard is not installed (docs/attestations.md says what that means).
+Manual syncs (``belay sync``) have no decision: they are audited with the person who asked.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from belay.attest.dsse import Envelope
+from belay.attest.errors import AttestationInvalid
+from belay.attest.keys import Keyring
+from belay.attest.verify import DeploymentClaim, check_job, verify_attestation
+from belay.logs import get_logger
+from belay.store import JobRecord, Store
+
+__all__ = ["DecisionGuard", "GuardResult"]
+
+_log = get_logger("belay.attest")
+
+
+class GuardResult(BaseModel):
+    """The guard's ruling on one job: ``refusal`` is ``None`` when it may be synced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refusal: str | None = None
+    keyid: str | None = None
+    envelope_sha256: str | None = None
+
+
+class DecisionGuard:
+    """Verifies the signed decision of each job before the worker syncs it."""
+
+    def __init__(self, store: Store, keyring: Keyring) -> None:
+        self.store = store
+        self.keyring = keyring
+
+    def __call__(self, job: JobRecord) -> GuardResult:
+        """Rule on ``job`` (see the module docstring)."""
+        if job.decision_id is None:
+            return GuardResult()
+        with self.store.unit_of_work() as uow:
+            decision = uow.decisions.get(job.decision_id)
+            attestation = uow.attestations.get(job.decision_id)
+        if decision is None:
+            return self._refuse(job, f"decision {job.decision_id} is not in the store")
+        if attestation is None:
+            return self._refuse(job, f"decision {job.decision_id} has no signed attestation")
+        try:
+            verified = verify_attestation(Envelope.from_json(attestation.envelope), self.keyring)
+            check_job(
+                verified.statement,
+                DeploymentClaim(
+                    decision_id=decision.id,
+                    decision=decision.decision,
+                    decision_revision=decision.revision,
+                    decision_project=decision.project,
+                    decision_instance=decision.instance,
+                    decision_application=decision.application,
+                    job_instance=job.instance,
+                    job_application=job.application,
+                    job_project=job.argocd_project,
+                    job_app_namespace=job.app_namespace,
+                    job_revision=job.revision,
+                    job_spec=job.spec,
+                ),
+            )
+        except AttestationInvalid as err:
+            return self._refuse(job, f"decision {job.decision_id}: {err}")
+        return GuardResult(keyid=verified.key.keyid, envelope_sha256=attestation.sha256)
+
+    def _refuse(self, job: JobRecord, reason: str) -> GuardResult:
+        text = f"refused: the signed decision does not verify ({reason})"
+        _log.error("attest.refused", job_id=job.id, application=job.application, reason=reason)
+        return GuardResult(refusal=text)

@@ -1,0 +1,19 @@
+"""Fixtures shared by the deploy tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from belay.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store."""
+    s = Store(f"sqlite:///{tmp_path / 'belay.db'}")
+    s.upgrade()
+    yield s
+    s.dispose()
