@@ -33,6 +33,22 @@ def test_standard_library_records_are_json_and_redacted() -> None:
     assert second["component"] == "uvicorn.error" and second["level"] == "warning"
 
 
+def test_uvicorn_own_handlers_are_routed_back() -> None:
+    """After uvicorn's default logging configuration (the simulator's), its records are JSON."""
+    import uvicorn
+
+    from belay.logs import route_library_logs
+
+    stream = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=stream)
+    uvicorn.Config(app=lambda *_: None, log_level="info")  # installs uvicorn's own handlers
+    assert logging.getLogger("uvicorn").handlers  # and propagate=False: root never saw them
+    route_library_logs()
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+    (line,) = stream.getvalue().splitlines()
+    assert loads(line)["event"] == "Started server process [42]"
+
+
 def test_changing_the_level_keeps_the_chosen_format() -> None:
     """A command that quiets logs to WARNING does not switch --log-format json back to console."""
     configure_logging(level="INFO", fmt="json", stream=io.StringIO())

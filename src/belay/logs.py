@@ -31,6 +31,7 @@ __all__ = [
     "get_logger",
     "notice",
     "redact_processor",
+    "route_library_logs",
 ]
 
 LogFormat = Literal["json", "console"]
@@ -121,12 +122,21 @@ def configure_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    route_library_logs()
+    logging.captureWarnings(True)
+
+
+def route_library_logs() -> None:
+    """Send the :data:`LIBRARY_LOGGERS` through Belay's handler again.
+
+    Call it after building a ``uvicorn.Config`` with uvicorn's default logging configuration
+    (the simulator's): that installs plain-text handlers of uvicorn's own on its loggers.
+    """
     for name in LIBRARY_LOGGERS:
         library = logging.getLogger(name)
         for old in list(library.handlers):
             library.removeHandler(old)
         library.propagate = True
-    logging.captureWarnings(True)
 
 
 def current_format() -> LogFormat:
