@@ -4,16 +4,21 @@ It starts the simulator with one application (``belay-portage-gitlab-example-app
 published integration guide) and a least-privilege ``belay-webhook`` account, starts the gate
 on SQLite with its worker, submits a passing and a failing Portage-shaped bundle over HTTP,
 shows both verdicts, follows the passing one to Synced+Healthy, prints the audit trail and the
-web page's address. Everything it writes lives in one folder (a temporary one by default).
+web page's address. Everything it writes lives in one folder (a temporary one by default),
+removed when the demo ends: normally, on Ctrl-C or on SIGTERM alike.
+
+With ``--once`` the gate stops before the command returns, so no address of it is printed as
+something to open; the audit table is sized for a 100-column terminal.
 """
 
 from __future__ import annotations
 
 import secrets
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -223,7 +228,9 @@ def _submit(url: str, token: str, data: bytes) -> dict[str, Any]:
     return body
 
 
-def _show_verdict(console: Console, title: str, verdict: dict[str, Any]) -> None:
+def _show_verdict(
+    console: Console, title: str, verdict: dict[str, Any], *, with_link: bool = True
+) -> None:
     colour = "green" if verdict["decision"] == "pass" else "red"
     decision = verdict["decision"].upper()
     console.print(f"\n[bold]{title}[/bold]: [bold {colour}]{decision}[/] — {verdict['summary']}")
@@ -233,9 +240,10 @@ def _show_verdict(console: Console, title: str, verdict: dict[str, Any]) -> None
     passed = [r["rule"] for r in verdict["reasons"] if r["status"] == "pass"]
     if passed:
         console.print(f"  [green]✓[/green] {len(passed)} rules passed: " + ", ".join(passed))
-    console.print(f"  details: {verdict.get('detailsUrl', '')}")
-    if verdict.get("attestationUrl"):
-        console.print(f"  signed statement: {verdict['attestationUrl']}")
+    if with_link:
+        console.print(f"  details: {verdict.get('detailsUrl', '')}")
+        if verdict.get("attestationUrl"):
+            console.print(f"  signed statement: {verdict['attestationUrl']}")
 
 
 def _verify_attestation(console: Console, services: Services, verdict: dict[str, Any]) -> None:
@@ -288,6 +296,23 @@ def _follow(
     return job
 
 
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the demo the way Ctrl-C does (its folder and threads cleaned up)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: Callable[[int, Any], Any] | int | None = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def run_demo(
     *, once: bool, port: int = 8080, work_dir: Path | None = None, console: Console | None = None
 ) -> DemoResult:
@@ -296,23 +321,28 @@ def run_demo(
 
     # The demo talks to its simulator over loopback http on purpose; keep warnings off the display.
     configure_logging(level="ERROR")
-    console = console or Console(width=None if Console().is_terminal else 120)
+    console = console or Console(width=None if Console().is_terminal else 100)
     if port == 0 or not _port_free(port):
         chosen = free_port()
         if port:
             console.print(f"[yellow]port {port} is busy; using {chosen}[/yellow]")
         port = chosen
     with ExitStack() as stack:
+        stack.enter_context(_sigterm_as_interrupt())
+        temporary = work_dir is None
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="belay-demo-")))
         work_dir.mkdir(parents=True, exist_ok=True)
         services, url, sim, token = stack.enter_context(_running(work_dir, port))
         console.rule("[bold]Belay demo")
+        # With --once both servers are gone when the command returns: no address to keep.
+        sim_at, gate_at = ("", "") if once else (f" at {sim.url}", f" at {url}")
         console.print(
-            f"Argo CD simulator at {sim.url} with application [bold]{APP}[/bold] "
+            f"Argo CD simulator{sim_at} with application [bold]{APP}[/bold] "
             f"(OutOfSync at {OLD_COMMIT[:7]})"
         )
-        console.print(f"Belay gate at {url} (SQLite in {work_dir}), worker running")
+        where = "a temporary folder" if temporary else str(work_dir)
+        console.print(f"Belay gate{gate_at} (SQLite in {where}), worker running")
         now = datetime.now(UTC)
         good = write_bundle(
             sample_reports(now),
@@ -331,8 +361,14 @@ def run_demo(
         console.print("\nSubmitting two Portage bundles to POST /Build/SubmitArtifacts …")
         passing = _submit(url, token, good)
         failing = _submit(url, token, bad)
-        _show_verdict(console, f"Build {GOOD_COMMIT[:7]} (clean scans)", passing)
-        _show_verdict(console, f"Build {BAD_COMMIT[:7]} (xz backdoor + leaked AWS key)", failing)
+        link = not once
+        _show_verdict(console, f"Build {GOOD_COMMIT[:7]} (clean scans)", passing, with_link=link)
+        _show_verdict(
+            console,
+            f"Build {BAD_COMMIT[:7]} (xz backdoor + leaked AWS key)",
+            failing,
+            with_link=link,
+        )
         _verify_attestation(console, services, passing)
         with services.store.unit_of_work() as uow:
             decision = uow.decisions.for_revision(APP, GOOD_COMMIT)
@@ -344,7 +380,7 @@ def run_demo(
             broken = uow.audit.verify()
             submissions = uow.submissions.list()
         console.print()
-        console.print(audit_table(events, title="Audit trail"))
+        console.print(audit_table(events, title=f"Audit trail of {APP}", compact=True))
         console.print(
             "Audit chain: "
             + ("[green]intact[/green]" if broken is None else f"[red]BROKEN at {broken.seq}[/red]")
@@ -360,10 +396,16 @@ def run_demo(
         )
         sync_health = f"sync {status['sync']['status']}, health {status['health']['status']}"
         console.print(f"\nDeployment of {GOOD_COMMIT[:7]}: {outcome} ({sync_health})")
-        console.print(f"\nOpen the audit page: [bold]{url}/[/bold]  (this submission: {page_url})")
-        if not once:
-            console.print("Serving until you press Ctrl-C.")
-            try:
+        if once:
+            console.print(
+                "\nThe gate stopped with the demo (--once). To browse its page, run "
+                "[bold]belay demo[/bold] without --once."
+            )
+        else:
+            console.print(f"\nOpen the audit page: [bold]{url}/[/bold]")
+            console.print(f"This submission: {page_url}")
+            try:  # before the line that says so: a signal right after it is caught too
+                console.print("Serving until you press Ctrl-C (or send SIGTERM).")
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:

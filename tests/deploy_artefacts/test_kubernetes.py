@@ -19,6 +19,7 @@ import yaml
 from belay.config import resolve_argocd
 from belay.config.settings import load_settings
 from belay.gate import parse_policy_set
+from belay.gate.refresh import EPSS_FILENAME, KEV_FILENAME
 from belay.intake.service import credentials_from_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -284,3 +285,90 @@ def test_network_policies_allow_only_what_belay_needs() -> None:
     argocd = egress["egress"][0]["to"][0]
     assert argocd["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "argocd"}
     assert argocd["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "argocd-server"}
+
+
+def _pod_templates() -> list[tuple[str, dict[str, Any]]]:
+    """Every pod template: the Deployments' and the CronJob's."""
+    pods = []
+    for _, doc in _documents():
+        if doc["kind"] == "Deployment":
+            pods.append((doc["metadata"]["name"], doc["spec"]["template"]["spec"]))
+        elif doc["kind"] == "CronJob":
+            spec = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            pods.append((doc["metadata"]["name"], spec))
+    return pods
+
+
+def test_no_volume_is_an_empty_dir_mounted_read_only() -> None:
+    """A read-only emptyDir stays empty forever: nothing could ever fill it."""
+    for name, pod in _pod_templates():
+        empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+        for container in pod["containers"]:
+            for mount in container["volumeMounts"]:
+                assert not (mount["name"] in empty and mount.get("readOnly")), (name, mount)
+
+
+def test_threat_data_is_written_by_the_job_and_read_by_the_api() -> None:
+    """The CronJob writes `belay data refresh --out DIR` to the claim belay-api mounts read-only
+    at DIR, where the ConfigMap's policy looks for the KEV and EPSS files."""
+    claim = _one("PersistentVolumeClaim", "belay-data")
+    assert "ReadWriteMany" in claim["spec"]["accessModes"]
+    job = _one("CronJob", "belay-data-refresh")
+    job_pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (job_container,) = job_pod["containers"]
+    args = job_container["args"]
+    assert args[:2] == ["data", "refresh"]
+    out = args[args.index("--out") + 1]
+    job_volumes = {v["name"]: v for v in job_pod["volumes"]}
+    (written,) = [m for m in job_container["volumeMounts"] if m["mountPath"] == out]
+    assert not written.get("readOnly")
+    assert job_volumes[written["name"]]["persistentVolumeClaim"]["claimName"] == "belay-data"
+    assert job_container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert job_pod["securityContext"]["runAsNonRoot"] is True
+    assert job_container["image"] == "belay"
+
+    api_pod = _one("Deployment", "belay-api")["spec"]["template"]["spec"]
+    api_volumes = {v["name"]: v for v in api_pod["volumes"]}
+    (read,) = [
+        m
+        for m in _container(_one("Deployment", "belay-api"))["volumeMounts"]
+        if m["mountPath"] == out
+    ]
+    assert read.get("readOnly") is True
+    assert api_volumes[read["name"]]["persistentVolumeClaim"]["claimName"] == "belay-data"
+
+    text = _config_file("policy-default.yaml")
+    assert f"kev: {out}/{KEV_FILENAME}" in text
+    assert f"epss: {out}/{EPSS_FILENAME}" in text
+
+    help_text = subprocess.run(
+        [sys.executable, "-m", "belay.cli", "data", "refresh", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert "--out" in help_text.stdout
+
+
+def test_only_the_data_job_may_reach_the_internet() -> None:
+    """The open HTTPS egress selects the data-refresh pods alone, on port 443 alone."""
+    policy = _one("NetworkPolicy", "belay-data-refresh-egress")["spec"]
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "data-refresh"
+    assert [p for rule in policy["egress"] for p in rule["ports"]] == [
+        {"protocol": "TCP", "port": 443}
+    ]
+    job = _one("CronJob", "belay-data-refresh")
+    labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "data-refresh"
+    for name in ("belay-api", "belay-worker"):
+        component = _one("Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert component["app.kubernetes.io/component"] != "data-refresh"
+
+
+def test_image_digest_pinning_is_documented() -> None:
+    """kustomization.yaml and deploy/README.md say how to pin the image by digest."""
+    kustomization = (KUBE / "kustomization.yaml").read_text()
+    assert "kustomize edit set image belay=" in kustomization and "@sha256:" in kustomization
+    readme = (REPO / "deploy" / "README.md").read_text()
+    assert "pinned by digest" in readme and "--digestfile" in readme

@@ -148,20 +148,15 @@ def test_submission_to_healthy_and_audit_trace(running: tuple[str, dict[str, str
 
 
 def test_manual_sync_waits_for_result(running: tuple[str, dict[str, str], Path]) -> None:
-    """`belay sync APP --revision R --wait` deploys through the same engine and exits 0."""
+    """`belay sync APP --revision R --wait` refuses an unjudged commit, and with an override
+    deploys it through the same engine and exits 0."""
     _url, env, config = running
+    command = ["sync", "guestbook", "--revision", COMMIT, "--wait", "--config", str(config)]
+    refused = _cli([*command, "--actor", "alice"], env, config.parent)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "no gate decision" in refused.stderr
     result = _cli(
-        [
-            "sync",
-            "guestbook",
-            "--revision",
-            COMMIT,
-            "--wait",
-            "--config",
-            str(config),
-            "--actor",
-            "alice",
-        ],
+        [*command, "--actor", "alice", "--override-gate", "--reason", "rollback drill"],
         env,
         config.parent,
     )
@@ -172,6 +167,9 @@ def test_manual_sync_waits_for_result(running: tuple[str, dict[str, str], Path])
     events = loads(listing.stdout)
     assert any(
         e["kind"] == "sync.manual_requested" and e["actor"] == "manual:alice" for e in events
+    )
+    assert any(
+        e["kind"] == "sync.override" and e["data"]["reason"] == "rollback drill" for e in events
     )
 
 
@@ -187,4 +185,4 @@ def test_db_upgrade_and_verify_on_fresh_store(tmp_path: Path) -> None:
     assert _cli(["audit", "verify", "--config", str(config)], env, tmp_path).returncode == 0
     missing = _cli(["audit", "verify", "--config", str(tmp_path / "nope.yaml")], env, tmp_path)
     assert missing.returncode == 2
-    assert "not found" in missing.stderr
+    assert "cannot read settings" in missing.stderr and "no such file" in missing.stderr

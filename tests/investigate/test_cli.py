@@ -39,7 +39,7 @@ def test_missing_file_is_exit_2() -> None:
     """A path that does not exist is bad input."""
     result = runner.invoke(app, ["investigate", "-i", "nope.json"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: nope.json: no such file"
+    assert result.stderr.strip() == "error: cannot read alert nope.json: no such file"
 
 
 def test_stdin_and_json_output_without_gitops_context() -> None:

@@ -90,7 +90,7 @@ def test_token_lists_for_rotation(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     """No ./belay.yaml gives defaults; an explicit missing file is an error."""
     assert load_settings(environ={}).database_url == "sqlite:///belay.db"
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_settings(Path("nope.yaml"), environ={})
 
 

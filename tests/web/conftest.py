@@ -88,6 +88,24 @@ class Belay:
     url: str
     services: Services
     sim: RunningSimulator | None = None
+    config: Path | None = None
+
+    def override_sync(self, commit: str, *, reason: str, actor: str = "alice") -> None:
+        """`belay sync guestbook --revision COMMIT --override-gate --reason ...` (queued only),
+        as its own process: the served app's worker deploys it."""
+        import subprocess
+        import sys
+
+        assert self.config is not None
+        args = ["sync", "guestbook", "--revision", commit, "--override-gate", "--reason", reason]
+        result = subprocess.run(
+            [sys.executable, "-m", "belay.cli", *args, "--actor", actor, "-c", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
 
     def submit(self, data: bytes, token: str = SUBMIT_TOKEN) -> dict[str, Any]:
         """POST a bundle the way Portage does; the verdict document."""
@@ -174,7 +192,7 @@ def start_belay(
         threads = start_workers(services, stop=stop, count=1) if with_worker else []
         try:
             with serve_in_thread(create_app(services), port=port) as url:
-                yield Belay(url=url, services=services, sim=sim)
+                yield Belay(url=url, services=services, sim=sim, config=path)
         finally:
             stop.set()
             for thread in threads:

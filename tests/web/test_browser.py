@@ -99,6 +99,39 @@ def test_list_to_detail_in_chromium(
     page.screenshot(path=str(ARTIFACTS / "web-submission-fail.png"), full_page=True)
 
 
+def test_override_badge_in_chromium(
+    deployed: tuple[Belay, dict[str, Any], dict[str, Any]], browser_page: Any
+) -> None:
+    """A failing commit deployed with `belay sync --override-gate` shows a GATE OVERRIDDEN badge
+    with who and why; the passing commit's page has none."""
+    running, passing, failing = deployed
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    running.override_sync(FAIL_COMMIT, reason="vm2 is not loaded in production", actor="dana")
+    running.wait_for_job("succeeded")
+    page.goto(f"{running.url}/submissions")
+    page.fill("#token", READ_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{running.url}/submissions")
+
+    page.goto(failing["detailsUrl"])
+    badge = page.locator("section.status [data-override]")
+    assert badge.count() == 1 and badge.is_visible()
+    assert badge.inner_text() == "GATE OVERRIDDEN"
+    said = page.locator("section.status p.override").inner_text()
+    assert "dana" in said and "vm2 is not loaded in production" in said
+    kinds = [
+        line.split("\t")[2].strip()
+        for line in page.locator("table.events tbody tr").all_inner_texts()
+    ]
+    assert "sync.override" in kinds
+    assert "Deployed only by a manual sync past the gate" in page.inner_text("body")
+    page.screenshot(path=str(ARTIFACTS / "web-submission-override.png"), full_page=True)
+
+    page.goto(passing["detailsUrl"])
+    assert page.locator("[data-override]").count() == 0
+
+
 ATTACKER_PAGE = """<!doctype html><html><body>
 <form id="out" method="post" action="{belay}/logout">
   <input type="hidden" name="csrf_token" value="{forged}"><button id="go-out">win</button>

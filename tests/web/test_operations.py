@@ -118,3 +118,26 @@ def test_health_endpoints_are_open(belay_token: Belay) -> None:
     """/healthz and /readyz answer without a token (probes carry none)."""
     assert httpx.get(f"{belay_token.url}/healthz", timeout=10).text == "ok"
     assert httpx.get(f"{belay_token.url}/readyz", timeout=10).json() == {"ready": True}
+
+
+def test_metrics_latency_by_route_and_collectors(belay: Belay) -> None:
+    """/metrics has request latency by route template (static files as one route), the process
+    and Python collectors, and no _created series."""
+    for path in ("/static/belay.css", "/submissions", "/nope"):
+        httpx.get(f"{belay.url}{path}", timeout=10)
+    with httpx.Client(timeout=10) as client:
+        client.get(f"{belay.url}/static/belay.css?v=2")
+        client.get(f"{belay.url}/submissions/00000000-0000-0000-0000-000000000000")
+    text = httpx.get(f"{belay.url}/metrics", timeout=10).text
+    count = 'belay_http_request_duration_seconds_count{method="GET",route="%s"} '
+    assert count % "/static/{path}" + "2.0" in text
+    assert count % "/submissions" + "1.0" in text
+    assert count % "/submissions/{submission_id}" + "1.0" in text
+    assert count % "unmatched" + "1.0" in text
+    assert "belay.css" not in text
+    assert 'belay_http_request_duration_seconds_bucket{le="0.005",method="GET"' in text
+    assert "process_resident_memory_bytes " in text
+    assert "process_open_fds " in text
+    assert "python_info{" in text
+    assert "python_gc_collections_total{" in text
+    assert "_created" not in text

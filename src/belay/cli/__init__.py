@@ -5,17 +5,36 @@ Each command group lives in its own module and registers itself on :data:`app` h
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+import typer.core
 
 from belay import __version__
 
 __all__ = ["app", "main"]
 
+
+def _hide_flag_placeholders() -> None:
+    """Typer shows a ``<bool>`` placeholder after every flag (``--wait <bool>``), as if the flag
+    took a value; a flag takes none, so help shows nothing there."""
+    shown = typer.core.TyperOption.display_type_rich
+    if getattr(shown, "_belay", False):
+        return
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._belay = True  # type: ignore[attr-defined]
+    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_placeholders()
+
 app = typer.Typer(
     name="belay",
     help="Belay: a security gate and incident-evidence service for Argo CD.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
@@ -52,9 +71,31 @@ def _root(
 
 def _register() -> None:
     # Imported here, not at module top, so `belay --help` stays cheap and import cycles cannot form.
-    from belay.cli import attest, audit, demo, gate, integrations, investigate, serve, sim
+    from belay.cli import (
+        attest,
+        audit,
+        demo,
+        gate,
+        integrations,
+        investigate,
+        serve,
+        sim,
+        submissions,
+        sync,
+    )
 
-    for module in (integrations, sim, gate, demo, serve, audit, investigate, attest):
+    for module in (
+        integrations,
+        sim,
+        gate,
+        demo,
+        serve,
+        audit,
+        sync,
+        submissions,
+        investigate,
+        attest,
+    ):
         module.register(app)
 
 

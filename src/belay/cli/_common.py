@@ -6,19 +6,31 @@ import enum
 import functools
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from belay.errors import BadInput, BelayError
 from belay.redact import redact_text
 
-__all__ = ["OutputFormat", "audit_table", "die", "handle_errors"]
+__all__ = [
+    "ConfigOption",
+    "OutputFormat",
+    "TextOrJSON",
+    "TextOrJSONOption",
+    "actor_name",
+    "audit_table",
+    "die",
+    "handle_errors",
+    "open_store",
+]
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from belay.store import AuditEvent
+    from belay.config.settings import BelaySettings
+    from belay.store import AuditEvent, Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,9 +44,63 @@ class OutputFormat(enum.StrEnum):
     markdown = "markdown"
 
 
+class TextOrJSON(enum.StrEnum):
+    """The ``--output`` choices of commands that print records."""
+
+    text = "text"
+    json = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml if it exists)."),
+]
+"""``-c/--config``, the same on every command that reads belay.yaml."""
+TextOrJSONOption = Annotated[TextOrJSON, typer.Option("--output", "-o", help="text or json.")]
+"""``-o/--output text|json``, the same on every command that prints records."""
+
+
+def open_store(config: Path | None) -> tuple[BelaySettings, Store]:
+    """The settings and the ready store of ``config``; never creates a database.
+
+    A SQLite file that does not exist is a :class:`~belay.errors.BadInput` naming it (opening it
+    would create an empty database); an unmigrated store is a ``StoreError``.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from belay.config.settings import load_settings
+    from belay.store import Store
+
+    settings = load_settings(config)
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        url = None  # Store() below names the problem
+    if (
+        url is not None
+        and url.get_backend_name() == "sqlite"
+        and url.database not in ("", ":memory:", None)
+    ):
+        path = Path(str(url.database))
+        if not path.is_file():
+            raise BadInput(f"cannot read database {path}: no such file (run `belay db upgrade`)")
+    store = Store(settings.database_url)
+    store.check_ready()
+    return settings, store
+
+
 def die(message: str, code: int = 2) -> NoReturn:
-    """Print one redacted line to stderr and exit with ``code``."""
-    print(f"error: {redact_text(message)}", file=sys.stderr)
+    """Print one redacted line to stderr (a JSON object with ``--log-format json``) and exit."""
+    from belay.logs import current_format
+
+    if current_format() == "json":
+        from belay.jsonio import dumps_text
+
+        line = dumps_text({"event": redact_text(message), "level": "error", "exit_code": code})
+        print(line, file=sys.stderr)
+    else:
+        print(f"error: {redact_text(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -53,23 +119,63 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def audit_table(events: Sequence[AuditEvent], *, title: str | None = None) -> Table:
-    """The audit chain as a Rich table: sequence, time, event, actor, app, revision, detail."""
+_PEOPLE = ("manual", "cli")
+"""Actor prefixes that carry a person's user name."""
+_SYSTEM = {"belay": "Belay", "belay-alerts": "Belay alerts", "unauthenticated": "unauthenticated"}
+
+
+def actor_name(actor: str, *, project: str | None = None) -> str:
+    """An audit actor as a person reads it: ``manual:alice`` → ``alice``, ``gate:shop`` →
+    ``Belay worker``, a pipeline's credential (``token:token_sha256[0]``) → ``shop CI``.
+
+    The stored actor is unchanged (JSON output and the page show it whole).
+    """
+    if actor in _SYSTEM:
+        return _SYSTEM[actor]
+    kind, _, rest = actor.partition(":")
+    if not rest:
+        return actor
+    if kind in _PEOPLE:
+        return rest
+    if kind == "gate":
+        return "Belay worker"
+    if kind in ("token", "standard-webhooks", "gitlab-token"):  # the intake's AuthMethod
+        return f"{project} CI" if project else "CI credential"
+    return actor
+
+
+def audit_table(
+    events: Sequence[AuditEvent], *, title: str | None = None, compact: bool = False
+) -> Table:
+    """The audit chain as a Rich table: sequence, time, event, actor, app, revision, detail.
+
+    ``compact`` (the demo's, one application, one day) drops the application and the date so the
+    table fits 100 columns; words are never broken, a detail too long is cut with an ellipsis.
+    """
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for column in ("#", "time (UTC)", "event", "actor", "application", "revision", "detail"):
-        table.add_column(column, overflow="fold")
+    columns = ["#", "time (UTC)", "event", "actor", "application", "revision", "detail"]
+    if compact:
+        columns.remove("application")
+    for column in columns:
+        if column == "detail":
+            table.add_column(column, overflow="ellipsis", ratio=1)
+        else:
+            table.add_column(column, no_wrap=True)
     for event in events:
         data = event.data
         detail = data.get("reason") or data.get("summary") or data.get("phase") or ""
-        table.add_row(
+        cells = [
             str(event.seq),
-            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.at.strftime("%H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S"),
             event.kind,
-            event.actor,
+            actor_name(event.actor, project=event.project),
             event.application or "",
-            (event.revision or "")[:12],
+            (event.revision or "")[: 7 if compact else 12],
             str(detail)[:120],
-        )
+        ]
+        if compact:
+            del cells[4]
+        table.add_row(*cells)
     return table

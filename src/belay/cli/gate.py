@@ -6,7 +6,6 @@ Thin: parse arguments, read files, call :mod:`belay.gate`, print, map outcomes t
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +13,8 @@ from typing import Annotated
 import typer
 
 from belay import jsonio
-from belay.cli._common import OutputFormat, die, handle_errors
-from belay.errors import BadInput
+from belay.cli._common import ConfigOption, OutputFormat, die, handle_errors
+from belay.errors import BadInput, cannot_read
 from belay.gate import (
     EvaluationContext,
     Submission,
@@ -33,7 +32,6 @@ from belay.gate import (
 )
 from belay.gate.bundle import bundle_tag
 from belay.gate.refresh import DEFAULT_EPSS_URL, DEFAULT_KEV_URL
-from belay.redact import redact_text
 
 __all__ = ["register"]
 
@@ -53,7 +51,7 @@ def _read(path: Path) -> bytes:
             raise BadInput(f"{path}: larger than {_MAX_INPUT_BYTES} bytes")
         return path.read_bytes()
     except OSError as err:
-        raise BadInput(f"{path}: cannot read ({err.strerror or err})") from None
+        raise BadInput(cannot_read("report", path, err)) from None
 
 
 def _now(value: str | None) -> datetime:
@@ -67,7 +65,9 @@ def _now(value: str | None) -> datetime:
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {redact_text(message)}", file=sys.stderr)
+    from belay.logs import notice
+
+    notice(message, level="warning")
 
 
 def _print_verdict(verdict: Verdict, output: OutputFormat) -> None:
@@ -103,7 +103,7 @@ def evaluate_command(
         str | None, typer.Option("--now", help="Judge as of this ISO 8601 time.")
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--output", help="Output format.")
+        OutputFormat, typer.Option("--output", "-o", help="Output format.")
     ] = OutputFormat.text,
 ) -> None:
     """Judge a gatecheck bundle or loose reports; exit 0 pass, 1 fail, 2 bad input."""
@@ -184,9 +184,7 @@ def export_command(
         Path | None,
         typer.Option("--policy", help="Policy file (default: the project's, from belay.yaml)."),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print a project's server-side policy as gatecheck YAML (Belay-only rules as comments).
 

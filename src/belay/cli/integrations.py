@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from belay.cli._common import handle_errors
+from belay.cli._common import TextOrJSON, handle_errors
 from belay.config import (
     ConfigError,
     add_store_instance,
@@ -27,7 +27,7 @@ from belay.config import (
 from belay.config.settings import DEFAULT_SETTINGS_FILE, ArgoCDTarget, load_settings
 from belay.integrations import InstanceCheck, VerifyReport, verify_argocd
 from belay.jsonio import dumps_text
-from belay.logs import configure_logging
+from belay.logs import configure_logging, notice
 from belay.redact import redact_data, redact_text
 
 __all__ = ["register"]
@@ -37,13 +37,6 @@ class Service(enum.StrEnum):
     """Services Belay integrates with."""
 
     argocd = "argocd"
-
-
-class TextOrJSON(enum.StrEnum):
-    """``--output`` choices of the integrations commands."""
-
-    text = "text"
-    json = "json"
 
 
 integrations_app = typer.Typer(
@@ -58,23 +51,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(integrations_app, name="integrations")
 
 
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is at write time (test runners swap it), for the log output."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 def _quiet_logs() -> None:
     # Library log lines must never mix into the results on stdout; only warnings are worth it.
-    configure_logging(level="WARNING", stream=_CurrentStderr())
+    configure_logging(level="WARNING")
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {redact_text(message)}", file=sys.stderr)
+    notice(message, level="warning")
 
 
 @integrations_app.command("verify")
@@ -91,6 +74,7 @@ def verify_command(
         Path | None,
         typer.Option(
             "--config",
+            "-c",
             help="belay.yaml whose mapped applications get least-privilege checks "
             "(default: ./belay.yaml when it exists).",
         ),

@@ -14,20 +14,10 @@ from typing import Annotated
 import typer
 
 from belay.cli._common import OutputFormat, handle_errors
-from belay.errors import BadInput
+from belay.errors import BadInput, cannot_read
 from belay.logs import configure_logging
 
 __all__ = ["register"]
-
-
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is at write time (test runners swap it), for log output."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
 
 
 def register(app: typer.Typer) -> None:
@@ -41,12 +31,8 @@ def _read_input(source: str) -> tuple[bytes, str]:
     path = Path(source)
     try:
         return path.read_bytes(), source
-    except FileNotFoundError:
-        raise BadInput(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{source}: is a directory, not an alert file") from None
     except OSError as err:
-        raise BadInput(f"{source}: cannot be read ({err.strerror})") from None
+        raise BadInput(cannot_read("alert", source, err)) from None
 
 
 @handle_errors
@@ -70,7 +56,7 @@ def investigate_command(
     ] = OutputFormat.text,
 ) -> None:
     """Investigate an alert: read Argo CD (read-only) and report findings with their evidence."""
-    configure_logging(level="WARNING", stream=_CurrentStderr())
+    configure_logging(level="WARNING")
     # Imported here so `belay --help` stays cheap.
     from belay.config import resolve_argocd
     from belay.investigate.alerts import parse_notification_bytes

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from belay.cli._common import handle_errors
+from belay.cli._common import ConfigOption, handle_errors
+from belay.logs import notice
 
 __all__ = ["register"]
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="belay.yaml (default: ./belay.yaml if it exists)."),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,12 +49,17 @@ def register(app: typer.Typer) -> None:
         _start_background(services)
         web_app = create_app(services)
         freeze_startup_heap()
-        typer.echo(
+        notice(
             f"Belay listening on http://{host}:{port} (worker: {'on' if threads else 'off'})",
-            err=True,
+            url=f"http://{host}:{port}",
+            worker=bool(threads),
         )
         try:
-            uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
+            # log_config and log_level None: uvicorn's lines go through Belay's logging, at
+            # --log-level, JSON with --log-format json; the request log is Belay's http.request.
+            uvicorn.run(
+                web_app, host=host, port=port, log_level=None, access_log=False, log_config=None
+            )
         finally:
             stop.set()
             for thread in threads:
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         _start_background(services)
         freeze_startup_heap()
         threads = start_workers(services, stop=stop, count=count)
-        typer.echo(f"Belay worker running ({count} at a time)", err=True)
+        notice(f"Belay worker running ({count} at a time)", concurrency=count)
         while not stop.wait(0.5):
             pass
         for thread in threads:

@@ -1,4 +1,4 @@
-"""`belay sim argocd`: serve the Argo CD API simulator (DESIGN.md §6)."""
+"""`belay sim argocd`: serve the Argo CD API simulator (state file: docs/simulator.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from belay.cli._common import handle_errors
+from belay.logs import route_library_logs
 
 __all__ = ["register"]
 
@@ -52,6 +53,8 @@ def argocd(
         config, _store = serve_config(
             sim_state, host=host, port=bound, tls_files=tls_files[:2] if tls_files else None
         )
+        # uvicorn's Config installed its own plain-text handlers: back through Belay's logging.
+        route_library_logs()
         scheme = "https" if tls else "http"
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"Argo CD simulator listening on {scheme}://{shown}:{bound}", err=False)

@@ -1,7 +1,7 @@
 """The single-instance variables and ``ARGOCD_INSTANCES``, read from the environment and ``.env``.
 
 The environment wins over ``.env`` variable by variable. Names follow the Argo CD integration
-docs, with the gate guide's ``ARGOCD_API_URL`` / ``ARGOCD_API_TOKEN`` as aliases.
+docs, with the older ``ARGOCD_API_URL`` / ``ARGOCD_API_TOKEN`` as aliases (docs/configuration.md).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from pydantic import (
 
 from belay.argocd.names import InvalidArgoCDName, NameKind, check_name
 from belay.config.errors import ConfigError
+from belay.errors import cannot_read
 from belay.redact import register_secret
 
 __all__ = [
@@ -59,6 +60,7 @@ ALERT_EVENTS = (
     "repeated_failures",
     "token_expiry",
     "verdict_fail",
+    "gate_override",
 )
 
 
@@ -405,11 +407,11 @@ def load_settings(
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise ConfigError(f"{file}: not valid YAML{where}") from None
         except OSError as err:
-            raise ConfigError(f"{file}: cannot be read ({err.strerror})") from None
+            raise ConfigError(cannot_read("settings", file, err)) from None
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: must be a mapping of settings, not {type(data).__name__}")
     elif required or path is not None:
-        raise ConfigError(f"{file}: settings file not found")
+        raise ConfigError(f"cannot read settings {file}: no such file")
     data = dict(data)
     if env.get("BELAY_DATABASE_URL"):
         data["database_url"] = env["BELAY_DATABASE_URL"]

@@ -74,8 +74,8 @@ def normalise_base_url(value: str, label: str) -> tuple[str, tuple[str, ...]]:
                 "(plain http is allowed only for localhost, 127.0.0.0/8 and ::1)"
             )
         warnings = (
-            f"{label} uses plain http:// on loopback host {host}: allowed, but the gate guide "
-            "asks for TLS even on localhost",
+            f"{label} uses plain http:// on loopback host {host}: allowed, but the token "
+            "crosses it unencrypted; use TLS (https://) where you can (docs/configuration.md)",
         )
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings, SyncSettings
+from belay.deploy.permit import GateOverride
 from belay.deploy.spec import SyncSpec
 from belay.store import JobRecord, NewAuditEvent, Store
 
@@ -20,11 +21,16 @@ def queue_manual_sync(
     revision: str | None,
     actor: str,
     instance: str | None = None,
+    override: GateOverride | None = None,
 ) -> JobRecord:
     """Queue a sync of ``application`` (at ``revision``, or its target when ``None``).
 
     When a project in ``belay.yaml`` maps to the application, its instance, Argo CD project,
     namespace and sync options are used; otherwise the default instance with default options.
+    An ``override`` of the gate is audited in the same transaction as the job, linked to the
+    overridden decision (see :mod:`belay.deploy.permit`, which decides whether a sync may be
+    queued at all). The job itself carries no decision id: it is not a gate job, so the worker's
+    signed-decision check does not apply to it.
     """
     mapped = [p for p in settings.projects if p.argocd and p.argocd.application == application]
     if instance is not None:
@@ -71,5 +77,8 @@ def queue_manual_sync(
             ),
             now=now,
         )
+        if override is not None:
+            event = override.audit_event(job, project=project.name if project else None)
+            uow.audit.append(event, now=now)
         uow.commit()
     return job

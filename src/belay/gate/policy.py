@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from belay.errors import cannot_read
 from belay.gate.errors import PolicyError
 
 __all__ = [
@@ -395,7 +396,7 @@ def load_policy_set(path: str | Path) -> PolicySet:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError(f"{file}: cannot read policy: {err.__class__.__name__}") from None
+        raise PolicyError(cannot_read("policy", file, err)) from None
     return parse_policy_set(text, source=str(file), base_dir=str(file.parent))
 
 

@@ -20,7 +20,7 @@ from belay.notify.channels import (
 from belay.notify.delivery import Dispatcher
 from belay.notify.model import Alert, AlertEvent
 from belay.notify.render import render_markdown, render_slack, render_text, render_webhook
-from belay.notify.triggers import deploy_alerts, token_alerts, verdict_alert
+from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 
 __all__ = [
     "Alert",
@@ -36,6 +36,7 @@ __all__ = [
     "build_alerting",
     "build_channels",
     "deploy_alerts",
+    "override_alert",
     "render_markdown",
     "render_slack",
     "render_text",

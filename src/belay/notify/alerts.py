@@ -26,7 +26,7 @@ from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels
 from belay.notify.delivery import Dispatcher, alert_audit_event
 from belay.notify.model import Alert
-from belay.notify.triggers import deploy_alerts, token_alerts, verdict_alert
+from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 from belay.retry import RetryPolicy
 from belay.store import DecisionRecord, JobRecord, Store
 
@@ -171,6 +171,29 @@ class Alerting:
         if alert is None or not self.raise_alert(alert):
             return None
         return alert
+
+    def on_gate_override(
+        self,
+        job: JobRecord,
+        *,
+        decision: DecisionRecord | None,
+        gate: str,
+        reason: str,
+        refusal: str,
+    ) -> Alert | None:
+        """Announce a manual sync queued past the gate (every channel subscribed to
+        ``gate_override``), linking the overridden decision's page; the alert, or ``None`` if
+        it was raised before."""
+        alert = override_alert(
+            job,
+            decision_id=decision.id if decision else None,
+            gate=gate,
+            reason=reason,
+            refusal=refusal,
+            now=self.clock(),
+            link=self._link(decision),
+        )
+        return alert if self.raise_alert(alert) else None
 
     def check_token_expiry(
         self, resolution: ArgoCDResolution, now: datetime | None = None

@@ -32,6 +32,8 @@ class AlertEvent(enum.StrEnum):
     """An Argo CD token expires soon, has expired, or never expires (one-time notice)."""
     verdict_fail = "verdict_fail"
     """The gate's policy failed a submission."""
+    gate_override = "gate_override"
+    """A person queued a manual sync of a revision the gate did not pass (``--override-gate``)."""
 
 
 class Alert(BaseModel):

@@ -4,12 +4,14 @@
   failure alert (``deploy_failed``, ``sync_failed`` or ``auth_failed``) and, when the failures in
   a row reach the threshold, one ``repeated_failures`` alert per streak;
 * :func:`verdict_alert`: a failing verdict;
+* :func:`override_alert`: a manual sync queued past the gate (``belay sync --override-gate``);
 * :func:`token_alerts`: Argo CD tokens that expire soon, have expired, or never expire.
 
 Dedup keys: ``<event>:<instance>/<application>@<revision>`` for deployments and verdicts (a
 retry, a second worker or a restart cannot alert twice about one revision),
 ``repeated_failures:<instance>/<application>:<first job of the streak>`` (one alert per streak)
-and ``token_expiry:<instance>:<token id>:<stage>`` (one alert per token and stage; a rotated
+``gate_override:<instance>/<application>@<revision>:<job>`` (each override is news) and
+``token_expiry:<instance>:<token id>:<stage>`` (one alert per token and stage; a rotated
 token starts afresh). Nothing here does I/O.
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "dedup_key",
     "deploy_alerts",
     "failure_streak",
+    "override_alert",
     "token_alerts",
     "verdict_alert",
 ]
@@ -242,6 +245,48 @@ def verdict_alert(decision: DecisionRecord, *, now: datetime, link: str | None) 
         decision_id=decision.id,
         failed_resources=tuple(reasons[:20]),
         link=link or verdict.get("detailsUrl"),
+        severity="warning",
+    )
+
+
+def override_alert(
+    job: JobRecord,
+    *,
+    decision_id: str | None,
+    gate: str,
+    reason: str,
+    refusal: str,
+    now: datetime,
+    link: str | None,
+) -> Alert:
+    """The alert announcing that ``job`` deploys a revision the gate did not pass.
+
+    ``gate`` is the gate's word on the revision (``fail``, ``none``, ``unchecked``), ``reason``
+    the person's reason and ``refusal`` why the gate would have refused.
+    """
+    who = job.actor.removeprefix("manual:")
+    rev = _short(job.revision) if job.revision else "its target revision"
+    what = (
+        f"{who} overrode the gate to sync {job.application} at {rev}: {refusal}. "
+        f"Reason given: {reason}"
+    )
+    return Alert(
+        event=AlertEvent.gate_override,
+        dedup_key=dedup_key(
+            AlertEvent.gate_override.value,
+            f"{job.instance}/{job.application}@{job.revision or 'target'}",
+            job.id,
+        ),
+        title=f"Gate overridden by {who}: {job.application} at {rev} (gate: {gate})",
+        what_happened=what,
+        occurred_at=now,
+        instance=job.instance,
+        application=job.application,
+        project=job.argocd_project,
+        revision=job.revision,
+        decision_id=decision_id,
+        job_id=job.id,
+        link=link,
         severity="warning",
     )
 

@@ -332,6 +332,25 @@ class DecisionRepository:
         )
         return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
 
+    def for_revision_prefix(
+        self, application: str, prefix: str, *, limit: int = 50
+    ) -> list[DecisionRecord]:
+        """Decisions about ``application`` whose revision starts with ``prefix``, newest first.
+
+        For a short commit SHA given by a person; the caller decides what an ambiguous prefix
+        (several revisions) means.
+        """
+        query = (
+            select(DecisionRow)
+            .where(
+                DecisionRow.application == application,
+                DecisionRow.revision.startswith(prefix, autoescape=True),
+            )
+            .order_by(DecisionRow.decided_at.desc())
+            .limit(limit)
+        )
+        return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
+
 
 class AttestationRepository:
     """Decisions' signed envelopes (one per decision), stored byte for byte."""
@@ -586,11 +605,14 @@ class AuditRepository:
         job_id: str | None = None,
         application: str | None = None,
         revision: str | None = None,
+        revision_prefix: str | None = None,
         after_seq: int = 0,
         limit: int = 1000,
     ) -> list[AuditEvent]:
-        """Events in chain order, filtered by any of the linking ids."""
+        """Events in chain order, filtered by any of the linking ids (or a revision's prefix)."""
         query = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+        if revision_prefix:
+            query = query.where(AuditEventRow.revision.startswith(revision_prefix, autoescape=True))
         filters = {
             AuditEventRow.submission_id: submission_id,
             AuditEventRow.decision_id: decision_id,

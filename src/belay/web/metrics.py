@@ -7,7 +7,12 @@ Two sources:
   sync attempts by outcome, and the deployment duration histogram (fed incrementally from
   jobs that finished since the last scrape);
 * this process, observed live: Argo CD request latency by endpoint and status (through
-  :func:`belay.argocd.add_call_observer`) and HTTP requests served by route and status.
+  :func:`belay.argocd.add_call_observer`), HTTP requests served by route and status and their
+  latency by route template (files under ``/static`` grouped as one route), and the standard
+  process (CPU, memory, open files) and Python (version, garbage collection) collectors.
+
+The ``_created`` series prometheus_client adds beside every counter and histogram (the time
+each series was first seen) are turned off: nothing reads them and they double the output.
 
 With several replicas on one PostgreSQL, aggregate the store-derived series with ``max``, not
 ``sum``: each replica reports the whole store.
@@ -19,7 +24,16 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -45,6 +59,7 @@ SYNC_ATTEMPT_KINDS = {
 END_STATES = ("succeeded", "failed", "timed_out", "superseded")
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 _NAMED = ("applications", "projects", "clusters", "repositories", "applicationsets")
 """Argo CD collections whose next path segment is a name (templated to keep labels few)."""
@@ -193,7 +208,12 @@ class Metrics:
     """The metrics of one app: its registry, the Argo CD observer and the HTTP counters."""
 
     def __init__(self, store: Store) -> None:
+        # Process-wide and idempotent: no _created series beside counters and histograms.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.argocd_latency = Histogram(
             "belay_argocd_request_duration_seconds",
             "Argo CD API request latency, by method, endpoint (names templated) and status.",
@@ -214,6 +234,13 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.http_latency = Histogram(
+            "belay_http_request_duration_seconds",
+            "HTTP request latency, by method and route template (static files as one route).",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
         self._store_collector = _StoreCollector(store, self.deployment_duration)
         self.registry.register(self._store_collector)
 
@@ -227,9 +254,10 @@ class Metrics:
             status=str(status) if status is not None else "error",
         ).observe(seconds)
 
-    def observe_request(self, method: str, route: str, status: int) -> None:
-        """Count one served HTTP request."""
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one served HTTP request and observe its latency (the request log's observer)."""
         self.http_requests.labels(method=method, route=route, status=str(status)).inc()
+        self.http_latency.labels(method=method, route=route).observe(seconds)
 
     def render(self) -> bytes:
         """The exposition text for ``/metrics``."""

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exists, select
 
+from belay.deploy.permit import OVERRIDE_KIND
 from belay.store import AuditEvent, DecisionRecord, JobRecord, Store, SubmissionRecord
 from belay.store.tables import DecisionRow, JobRow, SubmissionRow
 
@@ -102,6 +103,11 @@ class SubmissionDetail(_View):
         """The latest job's state, or ``none``."""
         return self.job.state if self.job else "none"
 
+    @property
+    def overrides(self) -> tuple[AuditEvent, ...]:
+        """Manual syncs that went past the gate for this decision (who, why: in ``data``)."""
+        return tuple(e for e in self.events if e.kind == OVERRIDE_KIND)
+
 
 class DecisionStatus(_View):
     """The decision API's answer (see docs/decision-api.md; keys are camelCase on the wire)."""
@@ -122,6 +128,8 @@ class DecisionStatus(_View):
     decided_at: datetime | None = None
     details_url: str | None = None
     job: dict[str, Any] | None = None
+    override: dict[str, Any] | None = None
+    """The newest gate override of this revision: ``{by, reason, at, gate, jobId, jobState}``."""
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body, with the documented camelCase keys."""
@@ -140,6 +148,7 @@ class DecisionStatus(_View):
             "decidedAt": self.decided_at.isoformat() if self.decided_at else None,
             "detailsUrl": self.details_url,
             "job": self.job,
+            "override": self.override,
         }
 
 
@@ -277,14 +286,34 @@ def _job_view(job: JobRecord) -> dict[str, Any]:
     }
 
 
+def _override_view(event: AuditEvent, job: JobRecord | None) -> dict[str, Any]:
+    return {
+        "by": event.actor.removeprefix("manual:"),
+        "reason": event.data.get("reason"),
+        "at": event.at.isoformat(),
+        "gate": event.data.get("gate"),
+        "jobId": event.job_id,
+        "jobState": job.state if job else None,
+    }
+
+
 def decision_status(
     store: Store, *, application: str, revision: str, public_url: str
 ) -> DecisionStatus:
-    """The latest decision about ``application`` at ``revision`` and its deployment state."""
+    """The latest decision about ``application`` at ``revision``, its deployment state and the
+    newest gate override of that revision (if a person deployed it past the gate)."""
     with store.unit_of_work() as uow:
         decisions = uow.decisions.for_revision(application, revision)
         latest = decisions[0] if decisions else None
         jobs = uow.jobs.for_decision(latest.id) if latest else []
+        overrides = [
+            e
+            for e in uow.audit.list(application=application, revision=revision, limit=100_000)
+            if e.kind == OVERRIDE_KIND
+        ]
+        newest = overrides[-1] if overrides else None
+        override_job = uow.jobs.get(newest.job_id) if newest and newest.job_id else None
+    override = _override_view(newest, override_job) if newest else None
     if latest is None:
         return DecisionStatus(
             application=application,
@@ -294,6 +323,7 @@ def decision_status(
             approved=False,
             deployment="none",
             deployed=False,
+            override=override,
         )
     state = deployment_state(jobs)
     return DecisionStatus(
@@ -313,4 +343,5 @@ def decision_status(
             f"{public_url}/submissions/{latest.submission_id}" if latest.submission_id else None
         ),
         job=_job_view(jobs[-1]) if jobs else None,
+        override=override,
     )

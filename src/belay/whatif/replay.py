@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from belay.config.settings import BelaySettings
-from belay.errors import BadInput
+from belay.errors import BadInput, cannot_read
 from belay.gate import (
     BundleError,
     DataFile,
@@ -130,7 +130,7 @@ def candidate_from_file(path: Path) -> Candidate:
     try:
         text = path.read_bytes()
     except OSError as err:
-        raise BadInput(f"cannot read policy {path}: {err.strerror or err}") from None
+        raise BadInput(cannot_read("policy", path, err)) from None
     return Candidate(
         policy=load_policy_set(path),
         label=str(path),

@@ -1,0 +1,151 @@
+"""Whether a manual sync may be queued: the gate's decision for the revision, or an override.
+
+A manual sync (``belay sync APP --revision R``) deploys what a person names, so it passes the
+same gate as a Portage delivery: the newest decision Belay holds about that application at that
+revision must be ``pass``. Everything else fails closed and is refused: a failing verdict, no
+verdict, no revision (the application's target is whatever its branch points at when the sync
+runs), a branch or tag name, a prefix matching several judged commits. A person may still deploy
+such a revision by overriding the gate with a reason; :class:`GateOverride` is the audit event
+(``sync.override``) written in the same transaction as the job, and the alert that announces it.
+
+A SHA prefix of at least :data:`MIN_PREFIX` hex characters that matches exactly one judged
+commit stands for that commit, and the job syncs the full SHA the gate judged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from belay.store import DecisionRecord, JobRecord, NewAuditEvent, Store
+
+__all__ = [
+    "MIN_PREFIX",
+    "OVERRIDE_KIND",
+    "GateOverride",
+    "GateStanding",
+    "SyncPermit",
+    "check_manual_sync",
+]
+
+MIN_PREFIX = 7
+"""The shortest SHA prefix looked up (git's own default abbreviation)."""
+OVERRIDE_KIND = "sync.override"
+"""The audit kind of a manual sync that went past the gate."""
+
+GateStanding = Literal["pass", "fail", "none", "unchecked"]
+"""The gate's word on a revision: passed, failed, never judged, or not a judgeable commit."""
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_PREFIX = re.compile(rf"^[0-9a-f]{{{MIN_PREFIX},39}}$")
+
+
+class SyncPermit(BaseModel):
+    """What the gate says about a manual sync of ``application`` at ``requested``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application: str
+    requested: str | None
+    """The revision as the person gave it (``None``: the application's target)."""
+    revision: str | None
+    """The revision to sync: the full SHA the gate judged when a prefix named it."""
+    gate: GateStanding
+    decision: DecisionRecord | None = None
+    """The newest decision about that revision, if any."""
+    reason: str
+    """One line: why the sync may or may not go ahead."""
+
+    @property
+    def allowed(self) -> bool:
+        """True only when the newest decision about the revision is a pass."""
+        return self.gate == "pass"
+
+
+class GateOverride(BaseModel):
+    """A person's decision to sync a revision the gate did not pass, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: str
+    """Who overrides, as the audit trail names people (``manual:<user>``)."""
+    reason: str
+    permit: SyncPermit
+
+    def audit_event(self, job: JobRecord, *, project: str | None) -> NewAuditEvent:
+        """The ``sync.override`` event for ``job`` (linked to the overridden decision, if any)."""
+        decision = self.permit.decision
+        return NewAuditEvent(
+            kind=OVERRIDE_KIND,
+            actor=self.actor,
+            project=project,
+            instance=job.instance,
+            application=job.application,
+            revision=job.revision,
+            decision_id=decision.id if decision else None,
+            submission_id=decision.submission_id if decision else None,
+            job_id=job.id,
+            data={
+                "reason": self.reason,
+                "gate": self.permit.gate,
+                "requested": self.permit.requested,
+                "refusal": self.permit.reason,
+            },
+        )
+
+
+def _standing(found: DecisionRecord) -> GateStanding:
+    return "pass" if found.decision == "pass" else "fail"
+
+
+def check_manual_sync(store: Store, *, application: str, revision: str | None) -> SyncPermit:
+    """The gate's answer for a manual sync; reads the store, writes nothing."""
+
+    def refused(gate: GateStanding, reason: str) -> SyncPermit:
+        return SyncPermit(
+            application=application,
+            requested=revision,
+            revision=revision,
+            gate=gate,
+            reason=reason,
+        )
+
+    if revision is None:
+        return refused(
+            "unchecked", f"no --revision given: the gate cannot vouch for {application}'s target"
+        )
+    wanted = revision.strip().lower()
+    if not (_FULL_SHA.match(wanted) or _PREFIX.match(wanted)):
+        return refused(
+            "unchecked",
+            f"{revision!r} is not a commit SHA the gate judged (branches and tags are not)",
+        )
+    with store.unit_of_work() as uow:
+        if _FULL_SHA.match(wanted):
+            found = uow.decisions.for_revision(application, wanted)
+        else:
+            found = uow.decisions.for_revision_prefix(application, wanted)
+    commits = sorted({d.revision for d in found if d.revision})
+    if len(commits) > 1:
+        return refused(
+            "unchecked",
+            f"{revision!r} matches {len(commits)} judged commits of {application}: "
+            "give more of the SHA",
+        )
+    if not found:
+        return refused("none", f"no gate decision for {application} at {revision}")
+    newest = found[0]
+    gate = _standing(newest)
+    verdict = newest.verdict.get("verdict", newest.verdict)
+    summary = str(verdict.get("summary") or "").strip()[:200]
+    said = f"the gate's decision for {application} at {newest.revision} is {newest.decision}"
+    return SyncPermit(
+        application=application,
+        requested=revision,
+        revision=newest.revision,
+        gate=gate,
+        decision=newest,
+        reason=f"{said} ({summary})" if summary and gate != "pass" else said,
+    )
