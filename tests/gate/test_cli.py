@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +208,26 @@ def test_data_refresh(tmp_path: Path, data_server: str) -> None:
         "http://127.0.0.1:9/e.csv",
     )
     assert down.exit_code == 1
+
+
+def test_evaluate_json_lists_the_findings_behind_each_rule(tmp_path: Path, scans: Path) -> None:
+    """`gate evaluate --output json` gives each failing rule's findings, with fixed-in versions
+    and advisory links, while the HTTP verdict for Portage keeps rule, status and message."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text("grype: {severityLimit: {critical: {enabled: true, limit: 0}}}\n")
+    result = _run(
+        "gate",
+        "evaluate",
+        "--policy",
+        str(policy),
+        "--output",
+        "json",
+        str(scans / "grype-report.json"),
+    )
+    assert result.exit_code == 1, result.output
+    [reason] = [r for r in json.loads(result.stdout)["verdict"]["reasons"] if r["status"] == "fail"]
+    assert reason["findings_total"] == 8 and len(reason["findings"]) == 8
+    row = reason["findings"][0]
+    assert row["status"] == "fail" and row["severity"] == "critical"
+    assert row["url"].startswith("https://") and row["package"]
+    assert any(r.get("fixed_in") for r in reason["findings"])

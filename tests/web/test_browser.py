@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import ACCEPTED_ID, FAIL_COMMIT, PASS_COMMIT, READ_TOKEN, Belay, bundle
+from .conftest import (
+    ACCEPTED_ID,
+    FAIL_COMMIT,
+    FAILING_ID,
+    PASS_COMMIT,
+    READ_TOKEN,
+    Belay,
+    bundle,
+)
 
 CHROMIUM = os.environ.get("BELAY_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -231,3 +239,42 @@ def test_sign_in_sign_out_and_csrf_in_chromium(
         f"{url}/api/v1/submissions", cookies={"belay_session": session["value"]}, timeout=10
     )
     assert replay.status_code == 401
+
+
+def test_finding_table_in_chromium(
+    deployed: tuple[Belay, dict[str, Any], dict[str, Any]], browser_page: Any
+) -> None:
+    """A failing rule shows its findings as a table, open: the id linked to its advisory, the
+    package, installed and fixed-in versions, severity. An accepted rule's table starts folded
+    and says what accepted each finding; a sort link reorders the rows."""
+    running, _passing, failing = deployed
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{running.url}/submissions")
+    page.fill("#token", READ_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{running.url}/submissions")
+
+    page.goto(failing["detailsUrl"])
+    critical = page.locator("table.finding-table[data-rule='grype.critical']")
+    assert critical.is_visible()
+    row = critical.locator("tbody tr")
+    assert row.count() == 1
+    link = row.locator("td a")
+    assert link.inner_text() == FAILING_ID
+    assert (link.get_attribute("href") or "").startswith("https://")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == "critical" and cells[2] and cells[7] == "fail"
+    page.screenshot(path=str(ARTIFACTS / "web-findings.png"), full_page=True)
+
+    accepted = page.locator("table.finding-table[data-rule='grype.high']")
+    assert not accepted.is_visible()  # folded until asked for
+    page.locator("tr[data-rule='grype.high'] details.findings summary").click()
+    assert accepted.is_visible()
+    assert ACCEPTED_ID in accepted.inner_text()
+    assert "accepted: exception" in accepted.inner_text()
+
+    page.locator("p.sort a", has_text="package").first.click()
+    page.wait_for_url("**sort=package")
+    assert page.locator("p.sort strong").first.inner_text() == "package"
+    assert page.locator("table.finding-table[data-rule='grype.critical']").is_visible()

@@ -6,6 +6,7 @@ Thin: parse arguments, read files, call :mod:`belay.gate`, print, map outcomes t
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -78,9 +79,61 @@ def _print_verdict(verdict: Verdict, output: OutputFormat) -> None:
     if output is OutputFormat.markdown:
         lines = [f"**Decision:** {verdict.decision}", "", verdict.summary, ""]
         lines += [f"- `{r.rule}` **{r.status}**: {r.message}" for r in verdict.reasons]
+    elif sys.stdout.isatty():
+        _print_tables(verdict)
+        return
     else:
         lines += [f"  [{r.status}] {r.rule}: {r.message}" for r in verdict.reasons]
     typer.echo("\n".join(lines))
+
+
+def _print_tables(verdict: Verdict) -> None:
+    """On a terminal: the reasons as a table, then each failing rule's findings as one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]Decision:[/bold] {verdict.decision}  {verdict.summary}", highlight=False)
+    reasons = Table(show_lines=False)
+    for column in ("status", "rule", "message"):
+        reasons.add_column(column, overflow="fold")
+    for r in verdict.reasons:
+        reasons.add_row(r.status, r.rule, r.message)
+    console.print(reasons)
+    for r in verdict.reasons:
+        if not r.findings or r.status == "pass":
+            continue
+        shown = (
+            f" ({len(r.findings)} of {r.findings_total} shown)"
+            if r.findings_total > len(r.findings)
+            else ""
+        )
+        table = Table(title=f"{r.rule}: {r.findings_total} findings{shown}", title_justify="left")
+        for column in (
+            "finding",
+            "severity",
+            "package",
+            "installed → fixed",
+            "EPSS",
+            "KEV",
+            "where",
+            "status",
+        ):
+            table.add_column(column, overflow="fold")
+        for f in r.findings:
+            versions = f"{f.installed or ''}{' → ' + f.fixed_in if f.fixed_in else ''}"
+            where = f"{f.path}:{f.line}" if f.path and f.line else (f.path or "")
+            table.add_row(
+                f.id,
+                f.severity,
+                f.package or "",
+                versions,
+                f"{f.epss:.3f}" if f.epss is not None else "",
+                "KEV" if f.kev else "",
+                where,
+                f.status + (f": {f.accepted_by}" if f.accepted_by else ""),
+            )
+        console.print(table)
 
 
 @gate_app.command("evaluate")

@@ -33,6 +33,7 @@ from belay.web.deps import (
 from belay.web.sessions import SESSION_COOKIE
 from belay.web.views import (
     DEPLOYMENT_STATES,
+    FINDING_SORTS,
     SubmissionFilter,
     list_submissions,
     submission_detail,
@@ -146,10 +147,16 @@ async def submissions_page(
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 async def submission_page(
-    request: Request, _access: PageReadAllowed, submission_id: str
+    request: Request,
+    _access: PageReadAllowed,
+    submission_id: str,
+    sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     web = web_context(request)
-    detail = await run_in_threadpool(submission_detail, web.services.store, submission_id[:64])
+    order = sort if sort in FINDING_SORTS else None
+    detail = await run_in_threadpool(
+        lambda: submission_detail(web.services.store, submission_id[:64], sort=order)
+    )
     if detail is None:
         return page(
             request,
@@ -157,7 +164,7 @@ async def submission_page(
             {"what": "submission", "ident": submission_id[:64]},
             status=404,
         )
-    return page(request, "submission.html", {"d": detail})
+    return page(request, "submission.html", {"d": detail, "sort": order, "sorts": FINDING_SORTS})
 
 
 @router.get("/investigations/{report_id}", response_class=HTMLResponse)

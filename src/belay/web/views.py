@@ -89,8 +89,8 @@ class SubmissionDetail(_View):
     decision: DecisionRecord | None
     jobs: tuple[JobRecord, ...]
     events: tuple[AuditEvent, ...]
-    reasons: dict[str, list[dict[str, str]]]
-    """Reasons grouped by status: ``fail``, ``accepted``, ``pass``."""
+    reasons: dict[str, list[dict[str, Any]]]
+    """Reasons grouped by status: ``fail``, ``accepted``, ``pass``; each with its finding rows."""
     exceptions: tuple[AcceptedException, ...]
 
     @property
@@ -220,18 +220,66 @@ def list_submissions(store: Store, filters: SubmissionFilter) -> list[Submission
     return out
 
 
-def _grouped(verdict: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
-    groups: dict[str, list[dict[str, str]]] = {"fail": [], "accepted": [], "pass": []}
+FINDING_SORTS = ("severity", "epss", "package", "id", "path")
+"""The orders the submission page's finding tables can be sorted in (``?sort=``)."""
+
+_SEVERITY_RANK = {
+    s: n
+    for n, s in enumerate(
+        (
+            "critical",
+            "high",
+            "error",
+            "secret",
+            "infected",
+            "scan-error",
+            "medium",
+            "warning",
+            "low",
+            "note",
+            "info",
+            "negligible",
+            "none",
+            "unknown",
+        )
+    )
+}
+
+
+def _sort_key(order: str) -> Any:
+    def severity(row: dict[str, Any]) -> tuple[int, str]:
+        return _SEVERITY_RANK.get(str(row.get("severity", "")).lower(), 99), str(row.get("id"))
+
+    def epss(row: dict[str, Any]) -> tuple[float, str]:
+        value = row.get("epss")
+        return -(value if isinstance(value, int | float) else -1.0), str(row.get("id"))
+
+    def text(name: str) -> Any:
+        return lambda row: (str(row.get(name) or "~"), str(row.get("id")))
+
+    return {"severity": severity, "epss": epss}.get(order) or text(order)
+
+
+def _grouped(verdict: dict[str, Any], sort: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {"fail": [], "accepted": [], "pass": []}
     for reason in verdict.get("reasons") or []:
         if isinstance(reason, dict):
             status = str(reason.get("status", ""))
+            rows = [r for r in reason.get("findings") or [] if isinstance(r, dict)]
+            if sort in FINDING_SORTS:
+                rows.sort(key=_sort_key(sort))
             groups.setdefault(status, []).append(
-                {"rule": str(reason.get("rule", "")), "message": str(reason.get("message", ""))}
+                {
+                    "rule": str(reason.get("rule", "")),
+                    "message": str(reason.get("message", "")),
+                    "findings": rows,
+                    "findings_total": int(reason.get("findings_total") or len(rows)),
+                }
             )
     return groups
 
 
-def _exceptions(groups: dict[str, list[dict[str, str]]]) -> tuple[AcceptedException, ...]:
+def _exceptions(groups: dict[str, list[dict[str, Any]]]) -> tuple[AcceptedException, ...]:
     found: dict[str, AcceptedException] = {}
     for status in ("accepted", "fail"):
         for reason in groups.get(status, []):
@@ -245,8 +293,11 @@ def _exceptions(groups: dict[str, list[dict[str, str]]]) -> tuple[AcceptedExcept
     return tuple(found.values())
 
 
-def submission_detail(store: Store, submission_id: str) -> SubmissionDetail | None:
-    """The submission, its decision, jobs and full event chain; ``None`` if unknown."""
+def submission_detail(
+    store: Store, submission_id: str, *, sort: str | None = None
+) -> SubmissionDetail | None:
+    """The submission, its decision, jobs and full event chain; ``None`` if unknown. ``sort``
+    orders the findings behind each rule (one of :data:`FINDING_SORTS`)."""
     with store.unit_of_work() as uow:
         submission = uow.submissions.get(submission_id)
         if submission is None:
@@ -260,7 +311,9 @@ def submission_detail(store: Store, submission_id: str) -> SubmissionDetail | No
             events.update({e.seq: e for e in uow.audit.list(decision_id=decision.id)})
         for job in jobs:
             events.update({e.seq: e for e in uow.audit.list(job_id=job.id)})
-    groups = _grouped(decision.verdict) if decision else {"fail": [], "accepted": [], "pass": []}
+    groups = (
+        _grouped(decision.verdict, sort) if decision else {"fail": [], "accepted": [], "pass": []}
+    )
     return SubmissionDetail(
         submission=submission,
         decision=decision,
