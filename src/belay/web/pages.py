@@ -154,8 +154,12 @@ async def submission_page(
 ) -> Response:
     web = web_context(request)
     order = sort if sort in FINDING_SORTS else None
+    resolution = web.services.clients.resolution
+    argocd_urls = {i.name: i.base_url for i in resolution.instances}
     detail = await run_in_threadpool(
-        lambda: submission_detail(web.services.store, submission_id[:64], sort=order)
+        lambda: submission_detail(
+            web.services.store, submission_id[:64], sort=order, argocd_urls=argocd_urls
+        )
     )
     if detail is None:
         return page(

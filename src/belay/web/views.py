@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exists, select
@@ -92,6 +93,14 @@ class SubmissionDetail(_View):
     reasons: dict[str, list[dict[str, Any]]]
     """Reasons grouped by status: ``fail``, ``accepted``, ``pass``; each with its finding rows."""
     exceptions: tuple[AcceptedException, ...]
+
+    links: dict[str, str] = {}
+    """Where to read more: ``commit`` (GitLab or GitHub), ``pipeline``, ``application``."""
+
+    @property
+    def in_flight(self) -> bool:
+        """True while the latest deployment is queued or running (the page refreshes itself)."""
+        return self.deployment in ("queued", "running")
 
     @property
     def job(self) -> JobRecord | None:
@@ -293,8 +302,55 @@ def _exceptions(groups: dict[str, list[dict[str, Any]]]) -> tuple[AcceptedExcept
     return tuple(found.values())
 
 
+def commit_link(remote: str | None, commit: str | None) -> str | None:
+    """The commit's page on GitLab or GitHub, from the remote it was cloned from (https or
+    ``git@host:path`` form, credentials dropped); ``None`` for other hosts or a bad commit."""
+    if not remote or not commit or not all(c in "0123456789abcdef" for c in commit.lower()):
+        return None
+    text = remote.strip()
+    if text.startswith("git@") and ":" in text:
+        host, _, path = text[4:].partition(":")
+    else:
+        parsed = urlsplit(text)
+        if parsed.scheme not in ("https", "http", "ssh") or not parsed.hostname:
+            return None
+        host, path = parsed.hostname, parsed.path
+    path = path.strip("/").removesuffix(".git")
+    if not path or any(c in path for c in " ?#\\"):
+        return None
+    if host == "github.com":
+        return f"https://{host}/{path}/commit/{commit}"
+    if host == "gitlab.com" or host.startswith("gitlab."):
+        return f"https://{host}/{path}/-/commit/{commit}"
+    return None
+
+
+def _pipeline_link(manifest: dict[str, Any] | None) -> str | None:
+    """A CI pipeline URL the bundle's context names (``pipelineUrl``), when it is https."""
+    context = (manifest or {}).get("context")
+    if not isinstance(context, dict):
+        return None
+    for key in ("pipelineUrl", "pipeline_url", "ciPipelineUrl"):
+        value = context.get(key)
+        if isinstance(value, str) and value.startswith("https://") and len(value) < 1024:
+            return value
+    return None
+
+
+def application_link(base_url: str | None, application: str, namespace: str | None) -> str | None:
+    """The application's page in the Argo CD UI."""
+    if not base_url:
+        return None
+    where = f"{quote(namespace, safe='')}/" if namespace else ""
+    return f"{base_url.rstrip('/')}/applications/{where}{quote(application, safe='')}"
+
+
 def submission_detail(
-    store: Store, submission_id: str, *, sort: str | None = None
+    store: Store,
+    submission_id: str,
+    *,
+    sort: str | None = None,
+    argocd_urls: dict[str, str] | None = None,
 ) -> SubmissionDetail | None:
     """The submission, its decision, jobs and full event chain; ``None`` if unknown. ``sort``
     orders the findings behind each rule (one of :data:`FINDING_SORTS`)."""
@@ -321,7 +377,23 @@ def submission_detail(
         events=tuple(events[k] for k in sorted(events)),
         reasons=groups,
         exceptions=_exceptions(groups),
+        links=_links(submission, jobs, argocd_urls or {}),
     )
+
+
+def _links(
+    submission: SubmissionRecord, jobs: list[JobRecord], argocd_urls: dict[str, str]
+) -> dict[str, str]:
+    found = {
+        "commit": commit_link(submission.remote, submission.commit_sha),
+        "pipeline": _pipeline_link(submission.manifest),
+    }
+    if jobs:
+        job = jobs[-1]
+        found["application"] = application_link(
+            argocd_urls.get(job.instance), job.application, job.app_namespace
+        )
+    return {key: value for key, value in found.items() if value}
 
 
 def _job_view(job: JobRecord) -> dict[str, Any]:
