@@ -161,6 +161,9 @@ def test_read_endpoints_on_examples(schemas: SwaggerSchemas, path: Path) -> None
 def test_sync_terminate_watch_and_events(schemas: SwaggerSchemas) -> None:
     """Sync and terminate answers, every watch line (JSON lines and SSE) and the events list."""
     state = make_state(failAttempts=1, message="one or more objects failed to apply, reason: x")
+    # The retry below backs off 5 s; scaled down, so no stream sits idle near the read timeout
+    # on a busy machine.
+    state["timeScale"] = 50.0
     with running_simulator(state) as sim, client(sim, sim.token_for("admin")) as admin:
         base = "/api/v1/applications/guestbook"
         lines: list[dict[str, Any]] = []
