@@ -107,3 +107,15 @@ def test_missing_file() -> None:
 def test_remote_normalisation(remote: str) -> None:
     """Remotes match with or without newline, .git, credentials, scp form or host case."""
     assert normalize_remote(remote) == "gitlab.com/HolomuaTech/belay-portage-gitlab-example-app"
+
+
+def test_database_password_never_in_a_repr(tmp_path: Path) -> None:
+    """A settings object printed (a traceback, a test failure) never shows the database password."""
+    config = tmp_path / "belay.yaml"
+    config.write_text(
+        'database_url: "postgresql+psycopg://belay:repr-canary-pw-7731@db.example/belay"\n'
+    )
+    settings = load_settings(config)
+    assert settings.database_url.endswith("@db.example/belay")
+    assert "repr-canary-pw-7731" not in repr(settings)
+    assert "repr-canary-pw-7731" not in str(settings)

@@ -316,7 +316,8 @@ class RetiredSigningKey(_Strict):
 class BelaySettings(_Strict):
     """The whole of ``belay.yaml`` after loading, with paths made absolute."""
 
-    database_url: str = "sqlite:///belay.db"
+    database_url: str = Field(default="sqlite:///belay.db", repr=False)
+    """Left out of the repr: a PostgreSQL URL carries its password."""
     public_url: str = "http://127.0.0.1:8080"
     notifications: tuple[NotificationChannel, ...] = ()
     policies: dict[str, str] = {}
