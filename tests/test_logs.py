@@ -69,3 +69,55 @@ def test_notice_and_errors_follow_the_format(capsys: pytest.CaptureFixture[str])
     (line,) = result.stderr.splitlines()
     error = loads(line)
     assert error["level"] == "error" and "missing.yaml" in error["event"]
+
+
+def test_lines_from_two_threads_never_merge() -> None:
+    """structlog and the standard library each write a line and its newline apart; from two
+    threads at once their lines once merged ("...}{...") and broke JSON logs."""
+    import io
+    import json
+    import logging
+    import sys
+    import threading
+    import time
+
+    import structlog
+
+    from belay.logs import configure_logging
+
+    class Pipe(io.StringIO):
+        """A stream that lets other threads run inside each write, as a real pipe can."""
+
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            time.sleep(0)
+            return written
+
+    out = Pipe()
+    configure_logging(level="INFO", fmt="json", stream=out)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: a merge shows at once
+    try:
+
+        def belay_events() -> None:
+            log = structlog.get_logger("belay.test")
+            for n in range(400):
+                log.info("belay.event", n=n)
+
+        def library_records() -> None:
+            log = logging.getLogger("httpx")
+            for n in range(400):
+                log.info("HTTP Request: GET /x %d", n)
+
+        threads = [threading.Thread(target=f) for f in (belay_events, library_records) * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        configure_logging(level="INFO", fmt="console")
+    lines = [line for line in out.getvalue().splitlines() if line]
+    assert len(lines) == 1600
+    for line in lines:
+        json.loads(line)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -56,6 +57,37 @@ class CurrentStderr:
         sys.stderr.flush()
 
 
+class WholeLines:
+    """Writes whole lines to ``target``: each thread's text is held until its newline, then the
+    line goes out in one write under one lock. structlog's printer and the standard library's
+    handler each write a line and its newline separately, so without this two threads' lines
+    could merge into one ("...}{...") and break JSON logs."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._local = threading.local()
+
+    def write(self, text: str) -> int:
+        """Buffer ``text``; write out every line it completes."""
+        pending = getattr(self._local, "pending", "") + text
+        if "\n" not in pending:
+            self._local.pending = pending
+            return len(text)
+        lines, _, rest = pending.rpartition("\n")
+        self._local.pending = rest
+        with self._lock:
+            self._target.write(lines + "\n")
+            self._target.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the target (a partial line stays held until its newline)."""
+        with self._lock:
+            self._target.flush()
+
+
 def redact_processor(_logger: Any, _method: str, event_dict: Any) -> Any:
     """structlog processor that redacts the whole event dict."""
     return redact_data(event_dict)
@@ -86,7 +118,7 @@ def configure_logging(
     """
     chosen: LogFormat = fmt or _state["format"]
     _state["format"] = chosen
-    out: Any = stream if stream is not None else CurrentStderr()
+    out: Any = WholeLines(stream if stream is not None else CurrentStderr())
     numeric = logging.getLevelName(level.upper())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
