@@ -449,3 +449,21 @@ def test_unchanged_policy_flips_nothing_with_portage_config_and_pages(world: Wor
     assert code == 0, out
     doc = jsonio.loads(out)
     assert (doc["evaluated"], doc["unchanged"], doc["skipped"]) == (7, 7, [])
+
+
+def test_hostile_candidates_and_ranges_are_bad_input() -> None:
+    """A policy nested thousands deep, or a range reaching before year 1, is a one-line BadInput
+    (they were a RecursionError and an OverflowError: a 500 over HTTP)."""
+    from datetime import UTC, datetime
+
+    from belay.errors import BadInput
+    from belay.whatif import candidate_from_text, parse_since
+
+    for text in (
+        "[" * 100_000 + "]" * 100_000,
+        "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000)),
+    ):
+        with pytest.raises(BadInput, match="nested too deeply"):
+            candidate_from_text(text, data_from=None)
+    with pytest.raises(BadInput, match="before year 1"):
+        parse_since("99999999999999999d", datetime.now(UTC))

@@ -358,6 +358,14 @@ def _validate(source: str, where: str, data: dict[str, Any]) -> Policy:
 def parse_policy_set(text: str, *, source: str, base_dir: str = ".") -> PolicySet:
     """Parse policy YAML text into a :class:`PolicySet`; errors name ``source`` and key path."""
     try:
+        return _parse_policy_set(text, source=source, base_dir=base_dir)
+    except RecursionError:
+        # YAML nested thousands deep (a pasted what-if candidate can be): bad input, not a crash.
+        raise PolicyError(f"{source}: nested too deeply to be a policy") from None
+
+
+def _parse_policy_set(text: str, *, source: str, base_dir: str) -> PolicySet:
+    try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)

@@ -63,7 +63,10 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     text = value.strip()
     match = _SINCE.match(text)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except (OverflowError, ValueError):
+            raise BadInput(f"since {text[:40]!r}: reaches back before year 1") from None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -150,8 +153,8 @@ def candidate_from_text(
     """
     try:
         aliased = any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
-    except yaml.YAMLError:
-        aliased = False  # the parser below says what is wrong, naming the line
+    except (yaml.YAMLError, RecursionError):
+        aliased = False  # the parser below says what is wrong
     if aliased:
         raise BadInput(f"{label}: YAML aliases (*name) are not accepted in a pasted policy")
     policy = parse_policy_set(text, source=label)
