@@ -459,11 +459,13 @@ def test_hostile_candidates_and_ranges_are_bad_input() -> None:
     from belay.errors import BadInput
     from belay.whatif import candidate_from_text, parse_since
 
-    for text in (
-        "[" * 100_000 + "]" * 100_000,
-        "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000)),
-    ):
-        with pytest.raises(BadInput, match="nested too deeply"):
-            candidate_from_text(text, data_from=None)
+    deep_map = "grype:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000))
+    for pasted in ("[" * 20_000 + "]" * 20_000, "a: " + "[" * 20_000 + "]" * 20_000, deep_map):
+        with pytest.raises(BadInput) as refused:
+            candidate_from_text(pasted, data_from=None)
+        assert refused.value.args[0].startswith("candidate: ")
+        assert "\n" not in str(refused.value)
+    with pytest.raises(BadInput, match="larger than 64 KiB"):
+        candidate_from_text("#" * 70_000, data_from=None)
     with pytest.raises(BadInput, match="before year 1"):
         parse_since("99999999999999999d", datetime.now(UTC))

@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 _PAGE = 200
+MAX_PASTED_BYTES = 64 * 1024
+"""A pasted candidate larger than this is refused (real policies are a few kilobytes)."""
 _RANK = {"fail": 3, "accepted": 2, "pass": 1}
 _SINCE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -151,8 +153,13 @@ def candidate_from_text(
     files on the server: data files (``belay.data``) and YAML aliases (which expand without
     bound) are refused. Its KEV/EPSS data are those of ``data_from``, the configured policy.
     """
+    if len(text.encode()) > MAX_PASTED_BYTES:
+        raise BadInput(f"{label}: larger than {MAX_PASTED_BYTES // 1024} KiB (a policy is a few)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        aliased = any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
+        aliased = any(
+            isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)
+        )
     except (yaml.YAMLError, RecursionError):
         aliased = False  # the parser below says what is wrong
     if aliased:
