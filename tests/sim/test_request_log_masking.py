@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from belay import jsonio
 from belay.sim.sample import sample_state
 from belay.sim.testing import running_simulator
 
@@ -42,3 +43,32 @@ def test_login_password_and_body_tokens_are_masked() -> None:
     assert records[0]["body"]["username"] == "admin"
     assert records[0]["body"]["password"] == "[REDACTED]"
     assert records[1]["body"]["revision"] == "HEAD"
+
+
+def test_manifests_and_query_secrets_never_reach_the_log() -> None:
+    """A Secret's data in a server-side-diff query or a sync's manifests, and a password in a
+    query URL, were logged as sent."""
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "guestbook"},
+        "data": {"db-pass": "c2VjcmV0LWNhbmFyeS05OTE="},
+    }
+    with running_simulator(sample_state()) as sim:
+        httpx.get(
+            f"{sim.url}/api/v1/applications/guestbook/server-side-diff",
+            params={
+                "targetManifests": jsonio.dumps_text(secret),
+                "x": "postgres://u:plainpw1234@db/x",
+            },
+            timeout=10,
+        )
+        httpx.post(
+            f"{sim.url}/api/v1/applications/guestbook/sync",
+            json={"manifests": [jsonio.dumps_text(secret)]},
+            timeout=10,
+        )
+        log = httpx.get(f"{sim.url}/_sim/requests", timeout=10)
+    assert "c2VjcmV0LWNhbmFyeS05OTE=" not in log.text
+    assert "plainpw1234" not in log.text
+    assert "manifest" in log.text

@@ -217,23 +217,37 @@ class _Front:
         await self.app(scope, replay, tracking_send)
 
 
+# Parameters and body keys that carry whole manifests (a Secret's data among them): the log
+# shows their size, never their content.
+_MANIFEST_KEYS = frozenset({"targetManifests", "manifests"})
+
+
 def _query_dict(raw: bytes) -> dict[str, list[str]]:
+    """The query as the request log shows it: manifests left out, the rest through belay.redact."""
     from urllib.parse import parse_qsl
 
     out: dict[str, list[str]] = {}
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        out.setdefault(key, []).append(value)
-    return out
+        shown = f"[manifest, {len(value)} characters]" if key in _MANIFEST_KEYS else value
+        out.setdefault(key, []).append(shown)
+    redacted: dict[str, list[str]] = redact_data(out)
+    return redacted
 
 
 def _body_for_log(body: bytes) -> Any:
-    """The body as the request log shows it: passwords and tokens masked by belay.redact."""
+    """The body as the request log shows it: manifests left out, passwords and tokens masked by
+    belay.redact."""
     if not body:
         return None
     try:
-        return redact_data(jsonio.loads(body))
+        parsed = jsonio.loads(body)
     except jsonio.JSONDecodeError:
         return redact_text(body.decode("utf-8", errors="replace"))
+    if isinstance(parsed, dict):
+        for key in _MANIFEST_KEYS & parsed.keys():
+            items = parsed[key]
+            parsed[key] = f"[{len(items) if isinstance(items, list) else 1} manifest(s)]"
+    return redact_data(parsed)
 
 
 # -- request helpers ---------------------------------------------------------------------------
