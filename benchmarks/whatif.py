@@ -112,7 +112,8 @@ def _walk(store: Store, projects: tuple[str, ...]) -> int:
         if not page:
             return seen
         for row in page:
-            gzip.decompress(row.bundle or b"")
+            with store.unit_of_work() as uow:
+                gzip.decompress(uow.submissions.bundle(row.submission_id) or b"")
             seen += 1
         after = (page[-1].decided_at, page[-1].submission_id)
 

@@ -110,6 +110,8 @@ class KeyPairPem(BaseModel):
     def __repr__(self) -> str:
         return f"KeyPairPem(keyid={self.keyid[:16]}..., private key not shown)"
 
+    __str__ = __repr__  # pydantic's str() lists every field, the private PEM included
+
 
 def generate_key_pair() -> KeyPairPem:
     """A new random Ed25519 key pair (the private PEM is registered as a secret)."""
