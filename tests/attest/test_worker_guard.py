@@ -257,3 +257,51 @@ def test_a_decision_re_signed_with_another_key_is_refused(
         )
         session.commit()
     _refused(services, sim, _run_worker(services), "no signature by a trusted key")
+
+
+def test_a_job_with_its_decision_link_removed_is_refused(
+    gate: tuple[str, Services, RunningSimulator],
+) -> None:
+    """Nulling a job's decision and pointing it at another commit made the guard skip it (it
+    looked like a manual sync); without the audited manual request it is refused."""
+    url, services, sim = gate
+    decision_id = _decision_id(_submit(url, GOOD))
+    spec = SyncSpec(revision=OTHER, approved_commit=OTHER).model_dump(mode="json")
+    with services.store.session() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.decision_id == decision_id)
+            .values(decision_id=None, revision=OTHER, spec=spec)
+        )
+        session.commit()
+    _refused(services, sim, _run_worker(services), "no audited manual request")
+
+
+def test_an_old_signed_pass_is_not_replayed(
+    gate: tuple[str, Services, RunningSimulator],
+) -> None:
+    """A pass deployed once, then the same commit judged 'fail': a job row re-pointed at the
+    old pass is refused (superseded), and so is a second job for a pass already deployed."""
+    url, services, sim = gate
+    first = _submit(url, GOOD)
+    assert first["decision"] == "pass"
+    decision_id = _decision_id(first)
+    done = _run_worker(services)
+    assert done.state == "succeeded"
+    with services.store.unit_of_work() as uow:
+        uow.jobs.enqueue(
+            instance=done.instance,
+            application=done.application,
+            argocd_project=done.argocd_project,
+            app_namespace=done.app_namespace,
+            spec=done.spec,
+            actor=done.actor,
+            revision=done.revision,
+            decision_id=decision_id,
+            now=datetime.now(UTC),
+        )
+        uow.commit()
+    before = len(_syncs(sim))
+    again = _run_worker(services)
+    assert again.state == "failed" and "already deployed" in (again.error or "")
+    assert len(_syncs(sim)) == before

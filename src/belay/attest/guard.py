@@ -7,7 +7,9 @@ refuse; the worker records the refusal and fails the job, which raises a ``deplo
 
 When this Belay does not sign (no ``signing_key_file`` / ``signing_key_env``), there is no key to
 check against and the guard is not installed (docs/attestations.md says what that means).
-Manual syncs (``belay sync``) have no decision: they are audited with the person who asked.
+Manual syncs (``belay sync``) have no decision: they must match the ``sync.manual_requested``
+event audited when they were queued (application and revision). A signed decision is good for one
+deployment while it is the newest judgement of its commit; a replay is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from belay.store import JobRecord, Store
 __all__ = ["DecisionGuard", "GuardResult"]
 
 _log = get_logger("belay.attest")
+_MANUAL_REQUEST = "sync.manual_requested"
 
 
 class GuardResult(BaseModel):
@@ -46,12 +49,27 @@ class DecisionGuard:
     def __call__(self, job: JobRecord) -> GuardResult:
         """Rule on ``job`` (see the module docstring)."""
         if job.decision_id is None:
-            return GuardResult()
+            return self._manual(job)
         with self.store.unit_of_work() as uow:
             decision = uow.decisions.get(job.decision_id)
             attestation = uow.attestations.get(job.decision_id)
+            newest = (
+                uow.decisions.for_revision(decision.application, decision.revision)
+                if decision is not None and decision.application and decision.revision
+                else []
+            )
+            other_jobs = [j for j in uow.jobs.for_decision(job.decision_id) if j.id != job.id]
         if decision is None:
             return self._refuse(job, f"decision {job.decision_id} is not in the store")
+        # A signed pass is good for one deployment, and only while it is the newest judgement
+        # of that commit: an old job row re-pointed at it, or a pass that a later fail
+        # superseded, is a replay.
+        if newest and newest[0].id != decision.id:
+            return self._refuse(
+                job, f"decision {decision.id} was superseded by decision {newest[0].id}"
+            )
+        if any(j.state == "succeeded" for j in other_jobs):
+            return self._refuse(job, f"decision {decision.id} was already deployed by another job")
         if attestation is None:
             return self._refuse(job, f"decision {job.decision_id} has no signed attestation")
         try:
@@ -76,6 +94,22 @@ class DecisionGuard:
         except AttestationInvalid as err:
             return self._refuse(job, f"decision {job.decision_id}: {err}")
         return GuardResult(keyid=verified.key.keyid, envelope_sha256=attestation.sha256)
+
+    def _manual(self, job: JobRecord) -> GuardResult:
+        """A job without a decision is a manual sync: it must be the one its audited request
+        (``sync.manual_requested``) names, or a row edited into the queue would sync unchecked."""
+        with self.store.unit_of_work() as uow:
+            requested = [
+                e for e in uow.audit.list(job_id=job.id, limit=20) if e.kind == _MANUAL_REQUEST
+            ]
+        if not requested:
+            return self._refuse(job, f"job {job.id} has no decision and no audited manual request")
+        asked = requested[0]
+        if asked.application != job.application or (asked.revision or None) != (
+            job.revision or None
+        ):
+            return self._refuse(job, f"job {job.id} differs from its audited manual request")
+        return GuardResult()
 
     def _refuse(self, job: JobRecord, reason: str) -> GuardResult:
         text = f"refused: the signed decision does not verify ({reason})"
