@@ -305,3 +305,36 @@ def test_an_old_signed_pass_is_not_replayed(
     again = _run_worker(services)
     assert again.state == "failed" and "already deployed" in (again.error or "")
     assert len(_syncs(sim)) == before
+
+
+def test_a_tampered_pass_grants_no_manual_sync(
+    gate: tuple[str, Services, RunningSimulator],
+) -> None:
+    """A 'fail' row rewritten as 'pass' let `belay sync --revision SHA` through with no
+    override; with signing on, the stored pass must verify, or the sync needs one."""
+    from belay.deploy.permit import check_manual_sync
+
+    url, services, _sim = gate
+    verdict = _submit(url, OTHER, failing=True)
+    decision_id = _decision_id(verdict)
+    guard = decision_check(services.store, services.signing)
+    assert guard is not None
+    honest = check_manual_sync(
+        services.store, application="guestbook", revision=OTHER, trust=guard.decision_problem
+    )
+    assert not honest.allowed and honest.gate == "fail"
+    with services.store.session() as session:
+        session.execute(
+            update(DecisionRow).where(DecisionRow.id == decision_id).values(decision="pass")
+        )
+        session.commit()
+    tampered = check_manual_sync(
+        services.store, application="guestbook", revision=OTHER, trust=guard.decision_problem
+    )
+    assert not tampered.allowed
+    assert "does not verify" in tampered.reason
+    _submit(url, GOOD)
+    signed = check_manual_sync(
+        services.store, application="guestbook", revision=GOOD, trust=guard.decision_problem
+    )
+    assert signed.allowed and signed.gate == "pass"

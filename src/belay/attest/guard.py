@@ -21,7 +21,7 @@ from belay.attest.errors import AttestationInvalid
 from belay.attest.keys import Keyring
 from belay.attest.verify import DeploymentClaim, check_job, verify_attestation
 from belay.logs import get_logger
-from belay.store import JobRecord, Store
+from belay.store import DecisionRecord, JobRecord, Store
 
 __all__ = ["DecisionGuard", "GuardResult"]
 
@@ -94,6 +94,35 @@ class DecisionGuard:
         except AttestationInvalid as err:
             return self._refuse(job, f"decision {job.decision_id}: {err}")
         return GuardResult(keyid=verified.key.keyid, envelope_sha256=attestation.sha256)
+
+    def decision_problem(self, decision: DecisionRecord) -> str | None:
+        """Why ``decision``'s row cannot be trusted as signed (``None`` when its envelope
+        verifies and names the same decision, verdict, commit and application)."""
+        with self.store.unit_of_work() as uow:
+            attestation = uow.attestations.get(decision.id)
+        if attestation is None:
+            return f"decision {decision.id} has no signed attestation"
+        try:
+            verified = verify_attestation(Envelope.from_json(attestation.envelope), self.keyring)
+        except AttestationInvalid as err:
+            return f"decision {decision.id}: {err}"
+        predicate = verified.statement.predicate
+        target = predicate.argocd
+        signed = (
+            predicate.decision_id,
+            predicate.decision,
+            (verified.statement.commit or "").lower(),
+            target.application if target else None,
+        )
+        stored = (
+            decision.id,
+            decision.decision,
+            (decision.revision or "").lower(),
+            decision.application,
+        )
+        if signed != stored:
+            return f"decision {decision.id} differs from its signed statement"
+        return None
 
     def _manual(self, job: JobRecord) -> GuardResult:
         """A job without a decision is a manual sync: it must be the one its audited request

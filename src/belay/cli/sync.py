@@ -74,7 +74,16 @@ def register(app: typer.Typer) -> None:
             die("--override-gate needs --reason TEXT: say why the gate is overridden")
         settings, store = open_store(config)
         who = _who(actor)
-        permit = check_manual_sync(store, application=application, revision=revision)
+        from belay.attest import load_signing
+        from belay.bootstrap import decision_check
+
+        guard = decision_check(store, load_signing(settings))
+        permit = check_manual_sync(
+            store,
+            application=application,
+            revision=revision,
+            trust=guard.decision_problem if guard is not None else None,
+        )
         if not permit.allowed and not override_gate:
             die(
                 f"refused, nothing queued: {permit.reason} "

@@ -15,6 +15,7 @@ commit stands for that commit, and the job syncs the full SHA the gate judged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -100,8 +101,18 @@ def _standing(found: DecisionRecord) -> GateStanding:
     return "pass" if found.decision == "pass" else "fail"
 
 
-def check_manual_sync(store: Store, *, application: str, revision: str | None) -> SyncPermit:
-    """The gate's answer for a manual sync; reads the store, writes nothing."""
+def check_manual_sync(
+    store: Store,
+    *,
+    application: str,
+    revision: str | None,
+    trust: Callable[[DecisionRecord], str | None] | None = None,
+) -> SyncPermit:
+    """The gate's answer for a manual sync; reads the store, writes nothing.
+
+    ``trust`` (when this Belay signs) says why a decision row cannot be trusted as signed: a
+    'pass' that does not verify grants nothing, and the sync then needs an override.
+    """
 
     def refused(gate: GateStanding, reason: str) -> SyncPermit:
         return SyncPermit(
@@ -137,6 +148,10 @@ def check_manual_sync(store: Store, *, application: str, revision: str | None) -
     if not found:
         return refused("none", f"no gate decision for {application} at {revision}")
     newest = found[0]
+    if trust is not None and newest.decision == "pass":
+        problem = trust(newest)
+        if problem is not None:
+            return refused("unchecked", f"the stored pass does not verify: {problem}")
     gate = _standing(newest)
     verdict = newest.verdict.get("verdict", newest.verdict)
     summary = str(verdict.get("summary") or "").strip()[:200]
