@@ -210,3 +210,25 @@ def test_registering_many_secrets_compiles_the_matcher_once(
     assert len(compiled) == 1
     redact_text("nothing new")
     assert len(compiled) == 1
+
+
+def test_name_maps_keep_file_names_but_not_secrets() -> None:
+    """A manifest's files keep names such as gitleaks-secrets-report.json, but a secret-named
+    field inside an entry, a secret-named scalar, a registered secret used as a name, and a
+    "files" key anywhere but the top are redacted as ever."""
+    names = frozenset({"files"})
+    register_secret("name-canary-secret-5521")
+    doc = {
+        "files": {
+            "gitleaks-secrets-report.json": {"digest": "d", "password": "p-canary-1234"},
+            "secret_key": "abcdefgh-canary",
+            "name-canary-secret-5521": {"digest": "e"},
+        },
+        "context": {"files": {"secret_key": "deeper-canary-77"}},
+    }
+    out = redact_data(doc, name_maps=names)
+    files = out["files"]
+    assert files["gitleaks-secrets-report.json"] == {"digest": "d", "password": REDACTED}
+    assert files["secret_key"] == REDACTED
+    assert "name-canary-secret-5521" not in files and files[REDACTED] == {"digest": "e"}
+    assert out["context"]["files"]["secret_key"] == REDACTED

@@ -228,18 +228,48 @@ def redact_data(data: Any, *, name_maps: frozenset[str] = frozenset()) -> Any:
 
     A mapping value whose key names a secret becomes ``[REDACTED]`` whatever its type (an empty
     value stays empty so that "not set" remains visible); strings are cleaned with
-    :func:`redact_text`; other scalars are returned as they are. The mappings held under a key in
-    ``name_maps`` are keyed by names, not fields (a manifest's ``files``, where
-    ``gitleaks-secrets-report.json`` is a file name): their keys blank nothing, their values are
-    redacted as usual.
+    :func:`redact_text`; other scalars are returned as they are.
+
+    ``name_maps`` names top-level keys whose mapping is keyed by names, not fields (a manifest's
+    ``files``, where ``gitleaks-secrets-report.json`` is a file name): there, a key that names a
+    secret does not blank a mapping value (its fields are redacted as usual), and the keys are
+    cleaned as text. Deeper down, and for any other value, the usual rule holds.
     """
     # Stored documents hold a hundred short strings or more, and almost never a secret: one
     # check over all of them joined spares the per-string passes. A string that would be
     # changed is found in the joined text too (nothing is split), so nothing is missed.
     strings: list[str] = []
     _collect_strings(data, strings)
-    clean = _text_is_clean("\x00".join(strings))
-    return _copy(data, _unchanged if clean else redact_text, name_maps)
+    if name_maps and isinstance(data, Mapping):
+        for key in name_maps & data.keys():
+            if isinstance(data[key], Mapping):
+                strings.extend(k for k in data[key] if isinstance(k, str))
+    clean_text = _unchanged if _text_is_clean("\x00".join(strings)) else redact_text
+    if not (name_maps and isinstance(data, Mapping)):
+        return _copy(data, clean_text)
+    cleaned = _copy({k: v for k, v in data.items() if k not in name_maps}, clean_text)
+    for key in name_maps & data.keys():
+        value = data[key]
+        cleaned[key] = (
+            _copy_name_map(value, clean_text)
+            if isinstance(value, Mapping)
+            else _copy({key: value}, clean_text)[key]
+        )
+    return {k: cleaned[k] for k in data}
+
+
+def _copy_name_map(names: Mapping[Any, Any], clean_text: Callable[[str], str]) -> dict[Any, Any]:
+    """A mapping keyed by names: a mapping value is kept (and redacted inside) whatever its
+    key says; any other value follows the usual secret-key rule."""
+    out: dict[Any, Any] = {}
+    for name, value in names.items():
+        shown = clean_text(name) if isinstance(name, str) else name
+        out[shown] = (
+            _copy(value, clean_text)
+            if isinstance(value, Mapping)
+            else _copy({name: value}, clean_text)[name]
+        )
+    return out
 
 
 def _unchanged(text: str) -> str:
@@ -257,9 +287,7 @@ def _collect_strings(data: Any, out: list[str]) -> None:
             _collect_strings(item, out)
 
 
-def _copy(
-    data: Any, clean_text: Callable[[str], str], name_maps: frozenset[str] = frozenset()
-) -> Any:
+def _copy(data: Any, clean_text: Callable[[str], str]) -> Any:
     kind = type(data)
     # Exact-type checks first: JSON data is str/dict/list/scalars, and ABC checks are slow.
     if kind is str:
@@ -267,27 +295,22 @@ def _copy(
     if kind is bool or kind is int or kind is float or data is None:
         return data
     if kind is list:
-        return [_copy(item, clean_text, name_maps) for item in data]
+        return [_copy(item, clean_text) for item in data]
     if isinstance(data, str):
         return clean_text(data)
     if isinstance(data, Mapping):
         cleaned: dict[Any, Any] = {}
         for key, value in data.items():
-            if key in name_maps and isinstance(value, Mapping):
-                cleaned[key] = {
-                    clean_text(k) if isinstance(k, str) else k: _copy(v, clean_text, name_maps)
-                    for k, v in value.items()
-                }
-            elif isinstance(key, str) and is_secret_key(key) and value not in (None, "", [], {}):
+            if isinstance(key, str) and is_secret_key(key) and value not in (None, "", [], {}):
                 if isinstance(value, bool | int | float):
                     cleaned[key] = value
                 else:
                     cleaned[key] = REDACTED
             else:
-                cleaned[key] = _copy(value, clean_text, name_maps)
+                cleaned[key] = _copy(value, clean_text)
         return cleaned
     if isinstance(data, Sequence) and not isinstance(data, bytes | bytearray):
-        return [_copy(item, clean_text, name_maps) for item in data]
+        return [_copy(item, clean_text) for item in data]
     return data
 
 
