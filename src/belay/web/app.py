@@ -245,28 +245,45 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        _log.error("web.unhandled", error=type(exc).__name__, detail=str(exc))
+        # The type only: a database error's text carries the statement's parameters (a whole
+        # alert payload, say), which do not belong in a log line.
+        _log.error("web.unhandled", error=type(exc).__name__)
         return json_error(500, "internal error; the event was logged")
 
     async def _authenticate(request: Request) -> AuthResult | JSONResponse:
         """Who sent the delivery, checked before its body is read when the headers suffice."""
         client = client_address(request)
-        locked = await web.intake.locked(client)
-        if locked is not None:
-            return json_error(
-                429,
-                "too many unauthenticated requests from this address",
-                {"Retry-After": str(locked)},
-            )
+        # A valid credential in the headers is served even while its address is locked out:
+        # behind a shared proxy, one client's wrong tokens must not stop everyone's deliveries.
         try:
             auth = _authenticate_headers(request.headers, services.credentials)
-            if auth is None:
-                body = await request.body()
-                auth = authenticate(request.headers, body, services.credentials, now=time.time())
         except AuthError as err:
-            await web.intake.failed(client, str(err))
-            return json_error(401, str(err), {"WWW-Authenticate": "Bearer"})
-        return auth
+            return await _refuse(client, str(err))
+        if auth is not None:
+            return auth
+        locked = await web.intake.locked(client)
+        if locked is not None:
+            return _locked_out(locked)
+        try:
+            body = await request.body()
+            return authenticate(request.headers, body, services.credentials, now=time.time())
+        except AuthError as err:
+            return await _refuse(client, str(err))
+
+    async def _refuse(client: str, reason: str) -> JSONResponse:
+        """A 401, counted against the address (a 429 when it is locked out already)."""
+        locked = await web.intake.locked(client)
+        if locked is not None:
+            return _locked_out(locked)
+        await web.intake.failed(client, reason)
+        return json_error(401, reason, {"WWW-Authenticate": "Bearer"})
+
+    def _locked_out(seconds: int) -> JSONResponse:
+        return json_error(
+            429,
+            "too many unauthenticated requests from this address",
+            {"Retry-After": str(seconds)},
+        )
 
     async def _read_form(request: Request) -> tuple[dict[str, str], UploadFile] | JSONResponse:
         content_type = request.headers.get("content-type", "")
