@@ -206,3 +206,22 @@ def test_api_docs_follow_the_read_access(belay_token: Belay) -> None:
     spec = httpx.get(f"{url}/openapi.json", headers=read_headers(), timeout=10)
     assert spec.status_code == 200 and "/api/v1/alerts" in spec.json()["paths"]
     assert "default-src 'none'" in spec.headers["content-security-policy"]
+
+
+def test_nul_in_path_query_or_alert_is_a_400(belay: Belay) -> None:
+    """A NUL in a path, a query or an alert was a 500 on PostgreSQL (which refuses it in text);
+    it is a one-line 400 on every store."""
+    for path in (
+        "/submissions/%00",
+        "/api/v1/investigations?application=%00",
+        "/investigations/a%00b",
+    ):
+        answer = httpx.get(belay.url + path, headers=read_headers(), timeout=10)
+        assert answer.status_code == 400 and "NUL" in answer.json()["error"], path
+    alert = httpx.post(
+        f"{belay.url}/api/v1/alerts",
+        content=b'{"alerts": [{"status": "firing", "labels": {"alertname": "a\\u0000b"}}]}',
+        headers={**read_headers(), "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert alert.status_code == 400 and "NUL" in alert.json()["error"]

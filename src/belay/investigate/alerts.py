@@ -86,6 +86,9 @@ def _decode(data: bytes | str, origin: str) -> Any:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     if not text.strip():
         raise AlertParseError(f"{origin}: the alert is empty")
+    if "\x00" in text or "\\u0000" in text:
+        # No label or annotation holds one, and PostgreSQL refuses it in the stored report.
+        raise AlertParseError(f"{origin}: the alert holds a NUL character")
     try:
         return loads(text)
     except JSONDecodeError as err:

@@ -137,6 +137,15 @@ class HostGuardMiddleware:
             await self.app(scope, receive, send)
             return
         hosts = [bytes(v).decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"]
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+        if (
+            b"%00" in raw_path
+            or "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"")
+        ):
+            # No name, id or filter holds a NUL; PostgreSQL refuses one in text (a 500 otherwise).
+            await _send_json(send, 400, "the path or query holds a NUL character")
+            return
         if scope.get("path") not in _ANY_HOST_PATHS:
             name = host_name(hosts[0]) if len(hosts) == 1 else None
             if name is None or name not in self.allowed:
