@@ -72,8 +72,8 @@ def test_notice_and_errors_follow_the_format(capsys: pytest.CaptureFixture[str])
 
 
 def test_lines_from_two_threads_never_merge() -> None:
-    """structlog and the standard library each write a line and its newline apart; from two
-    threads at once their lines once merged ("...}{...") and broke JSON logs."""
+    """structlog, the standard library and notice() each wrote a line and its newline apart (or
+    under locks of their own); from several threads their lines merged ("...}{...")."""
     import io
     import json
     import logging
@@ -83,7 +83,7 @@ def test_lines_from_two_threads_never_merge() -> None:
 
     import structlog
 
-    from belay.logs import configure_logging
+    from belay.logs import configure_logging, notice
 
     class Pipe(io.StringIO):
         """A stream that lets other threads run inside each write, as a real pipe can."""
@@ -109,7 +109,11 @@ def test_lines_from_two_threads_never_merge() -> None:
             for n in range(400):
                 log.info("HTTP Request: GET /x %d", n)
 
-        threads = [threading.Thread(target=f) for f in (belay_events, library_records) * 2]
+        def notices() -> None:
+            for n in range(400):
+                notice(f"serving {n}")
+
+        threads = [threading.Thread(target=f) for f in (belay_events, library_records, notices) * 2]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -118,6 +122,6 @@ def test_lines_from_two_threads_never_merge() -> None:
         sys.setswitchinterval(interval)
         configure_logging(level="INFO", fmt="console")
     lines = [line for line in out.getvalue().splitlines() if line]
-    assert len(lines) == 1600
+    assert len(lines) == 2400
     for line in lines:
         json.loads(line)

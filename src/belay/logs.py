@@ -43,6 +43,8 @@ LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic", "htt
 
 _HANDLER_NAME = "belay"
 _state: dict[str, LogFormat] = {"format": "console"}
+_writer: dict[str, Any] = {}
+"""The :class:`WholeLines` writer the logs go through, once configured (``notice`` shares it)."""
 
 
 class CurrentStderr:
@@ -119,6 +121,7 @@ def configure_logging(
     chosen: LogFormat = fmt or _state["format"]
     _state["format"] = chosen
     out: Any = WholeLines(stream if stream is not None else CurrentStderr())
+    _writer["out"] = out
     numeric = logging.getLevelName(level.upper())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -190,10 +193,17 @@ def notice(message: str, *, level: Literal["info", "warning"] = "info", **fields
             "component": "belay.cli",
             **fields,
         }
-        print(dumps_text(redact_data(event)), file=sys.stderr, flush=True)
+        _emit(dumps_text(redact_data(event)))
         return
     prefix = "warning: " if level == "warning" else ""
-    print(f"{prefix}{redact_text(message)}", file=sys.stderr, flush=True)
+    _emit(f"{prefix}{redact_text(message)}")
+
+
+def _emit(line: str) -> None:
+    """One whole line to where the logs go (one write, under the logs' lock, so a notice
+    never merges with a log line of another thread)."""
+    out = _writer.get("out") or WholeLines(CurrentStderr())
+    out.write(line + "\n")
 
 
 def get_logger(name: str | None = None) -> Any:

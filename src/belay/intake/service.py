@@ -553,19 +553,6 @@ class IntakeService:
             )
             uow.commit()
 
-    def record_unauthenticated(self, reason: str, *, client: str | None) -> None:
-        """Write a 401 to the audit trail (the reason never holds what was sent)."""
-        with self.store.unit_of_work() as uow:
-            uow.audit.append(
-                NewAuditEvent(
-                    kind="intake.unauthorized",
-                    actor="unauthenticated",
-                    data={"status": 401, "reason": reason, "client": client},
-                ),
-                now=self.clock(),
-            )
-            uow.commit()
-
 
 def _replay(uow: UnitOfWork, key: str, content: str) -> IntakeResponse | None:
     """The answer for a delivery whose key is already stored, or ``None`` for a new key."""
