@@ -198,3 +198,14 @@ def test_reconciled_but_missing_is_not_deployed() -> None:
     reasons = _reasons_after_sync(_state(health="Missing"), "health is Missing, not ready yet")
     assert reasons[-1] == "health is Missing, not ready yet"
     assert "synced and healthy" not in reasons
+
+
+def test_sha256_commits_are_full_commits() -> None:
+    """A 64-hex commit (a SHA-256 repository) is a full commit: another one does not match it.
+    It used to fall through to 'a ref Belay cannot resolve', which matched anything."""
+    from belay.deploy.revision import is_full_sha, is_short_sha, revision_matches
+
+    assert is_full_sha("a" * 64) and not is_short_sha("a" * 64)
+    assert not revision_matches("a" * 64, "b" * 64)
+    assert revision_matches("a" * 64, "A" * 64)
+    assert not revision_matches("a" * 64, "b" * 64, resolved="a" * 64)

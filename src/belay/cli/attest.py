@@ -7,7 +7,6 @@ when the envelope is valid, 1 when it is not (with the reason), 2 when an input 
 from __future__ import annotations
 
 import enum
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +17,11 @@ import typer
 from belay import jsonio
 from belay.cli._common import die, handle_errors
 from belay.errors import BadInput
+from belay.gate import is_commit_id
 
 __all__ = ["register"]
 
 _MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
-_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 class VerifyOutput(enum.StrEnum):
@@ -104,8 +103,10 @@ def verify(
         verify_attestation,
     )
 
-    if commit is not None and not _SHA.fullmatch(commit.strip()):
-        die(f"--commit: {commit[:80]!r} is not a git commit SHA (7 to 64 hex characters)")
+    if commit is not None and not is_commit_id(commit.strip()):
+        # A statement names the full commit: a prefix could never match, and "invalid" would
+        # read as tampering.
+        die(f"--commit: {commit[:80]!r} is not a full commit id (40 or 64 hex characters)")
     try:
         data = _read_envelope(envelope)
         public = read_public_key(key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,6 +15,7 @@ from belay.cli._common import (
     handle_errors,
     open_store,
 )
+from belay.deploy.revision import MIN_PREFIX, is_full_sha, is_short_sha
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from belay.store import AuditEvent
 
 __all__ = ["register"]
-
-MIN_COMMIT_PREFIX = 7
-"""``audit trace --commit`` takes a full SHA or a prefix of at least this many characters."""
-_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 def _print_events(events: Sequence[AuditEvent], output: TextOrJSON) -> None:
@@ -98,7 +94,7 @@ def register(app: typer.Typer) -> None:
         commit: Annotated[
             str,
             typer.Option(
-                "--commit", help=f"The scanned commit: its SHA or a prefix of {MIN_COMMIT_PREFIX}+."
+                "--commit", help=f"The scanned commit: its SHA or a prefix of {MIN_PREFIX}+."
             ),
         ],
         config: ConfigOption = None,
@@ -106,14 +102,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every event about one commit: received, verdict, queued, sync, operation, outcome."""
         wanted = commit.strip().lower()
-        if len(wanted) < MIN_COMMIT_PREFIX or not _HEX.match(wanted):
+        if not (is_full_sha(wanted) or is_short_sha(wanted)):
             die(
-                f"--commit {commit!r}: give a commit SHA or a prefix of at least "
-                f"{MIN_COMMIT_PREFIX} hex characters"
+                f"--commit {commit[:80]!r}: give a commit SHA or a prefix of at least "
+                f"{MIN_PREFIX} hex characters"
             )
         _, store = open_store(config)
         with store.unit_of_work() as uow:
-            if len(wanted) >= 40:
+            if is_full_sha(wanted):
                 events = uow.audit.list(revision=wanted, limit=100_000)
             else:
                 events = uow.audit.list(revision_prefix=wanted, limit=100_000)

@@ -14,12 +14,12 @@ commit stands for that commit, and the job syncs the full SHA the gate judged.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from belay.deploy.revision import MIN_PREFIX, is_full_sha, is_short_sha
 from belay.store import DecisionRecord, JobRecord, NewAuditEvent, Store
 
 __all__ = [
@@ -31,16 +31,11 @@ __all__ = [
     "check_manual_sync",
 ]
 
-MIN_PREFIX = 7
-"""The shortest SHA prefix looked up (git's own default abbreviation)."""
 OVERRIDE_KIND = "sync.override"
 """The audit kind of a manual sync that went past the gate."""
 
 GateStanding = Literal["pass", "fail", "none", "unchecked"]
 """The gate's word on a revision: passed, failed, never judged, or not a judgeable commit."""
-
-_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_PREFIX = re.compile(rf"^[0-9a-f]{{{MIN_PREFIX},39}}$")
 
 
 class SyncPermit(BaseModel):
@@ -128,13 +123,13 @@ def check_manual_sync(
             "unchecked", f"no --revision given: the gate cannot vouch for {application}'s target"
         )
     wanted = revision.strip().lower()
-    if not (_FULL_SHA.match(wanted) or _PREFIX.match(wanted)):
+    if not (is_full_sha(wanted) or is_short_sha(wanted)):
         return refused(
             "unchecked",
             f"{revision!r} is not a commit SHA the gate judged (branches and tags are not)",
         )
     with store.unit_of_work() as uow:
-        if _FULL_SHA.match(wanted):
+        if is_full_sha(wanted):
             found = uow.decisions.for_revision(application, wanted)
         else:
             found = uow.decisions.for_revision_prefix(application, wanted)

@@ -5,31 +5,34 @@ ref points at before it sets the operation, and a short SHA when it checks the c
 synced revision (``syncResult.revision``) is always a full SHA while what we sent may be
 ``abc1234``, ``v1.4.3`` or ``main``. A revision matches when:
 
-* it is a full SHA: the synced SHA is the same commit (letter case ignored);
+* it is a full commit id (40 hex characters, or 64 in a SHA-256 repository): the synced SHA is
+  the same commit (letter case ignored);
 * Argo CD resolved it to a full SHA for our operation (``operationState.operation.sync.revision``,
   so it was a ref, even a hex-looking tag): the synced SHA is that one;
-* it is a short SHA (7 to 39 hex characters): the synced SHA starts with it;
+* it is a short SHA (from :data:`MIN_PREFIX` hex characters up): the synced SHA starts with it;
 * otherwise (a ref whose resolution is not known): anything, since Belay cannot resolve refs.
 """
 
 from __future__ import annotations
 
-import re
+from belay.gate import is_commit_id
 
-__all__ = ["is_full_sha", "is_short_sha", "revision_matches"]
+__all__ = ["MIN_PREFIX", "is_full_sha", "is_short_sha", "revision_matches"]
 
-_FULL = re.compile(r"^[0-9a-fA-F]{40}$")
-_SHORT = re.compile(r"^[0-9a-fA-F]{7,39}$")
+MIN_PREFIX = 7
+"""The shortest prefix of a commit id Belay takes for that commit (as git abbreviates)."""
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def is_full_sha(value: str) -> bool:
-    """Whether ``value`` is a full 40-hex commit SHA."""
-    return bool(_FULL.match(value))
+    """Whether ``value`` is a full commit id (the gate's rule: 40 or 64 hex characters)."""
+    return is_commit_id(value)
 
 
 def is_short_sha(value: str) -> bool:
-    """Whether ``value`` looks like an abbreviated commit SHA (7 to 39 hex characters)."""
-    return bool(_SHORT.match(value))
+    """Whether ``value`` looks like an abbreviated commit id (:data:`MIN_PREFIX` hex characters
+    or more, short of a full one)."""
+    return MIN_PREFIX <= len(value) < 64 and not is_commit_id(value) and set(value) <= _HEX
 
 
 def _same_commit(sha: str, synced: str) -> bool:
