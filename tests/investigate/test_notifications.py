@@ -116,3 +116,26 @@ def test_an_app_named_two_ways_is_investigated_once() -> None:
     assert report.application == "cart"
     assert report.fingerprints == ("by-label", "by-namespace")
     assert len(gets) == 1
+
+
+def test_a_bad_name_in_one_alert_does_not_sink_the_others() -> None:
+    """An alert naming an app that could never be a Kubernetes name made the whole notification
+    bad input (no report at all). Now its report says Argo CD was not asked, and the other
+    apps are investigated."""
+    notification = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "Down", "argocd_application": "cart"}},
+            {"status": "firing", "labels": {"alertname": "Down", "argocd_application": "Bad_Name"}},
+        ],
+    }
+    with running_simulator(_state(["cart"])) as sim:
+        reports = investigate_alerts(
+            parse_notification(notification), _resolution(sim.url), now=NOW
+        )
+        calls = sim.requests()
+    by_app = {r.application: r for r in reports}
+    assert "degraded" in {f.kind for f in by_app["cart"].findings}
+    assert any("Argo CD was not asked" in n for n in by_app["Bad_Name"].notes)
+    assert not any("Bad_Name" in c.path for c in calls)

@@ -431,7 +431,12 @@ def _report(
     diff: DiffEvidence | None = None
     tree: ResourceTreeEvidence | None = None
     if target.client is not None and target.instance is not None and target.name is not None:
-        status, diff, tree = _gather(target.client, target.instance.name, target, settings)
+        try:
+            status, diff, tree = _gather(target.client, target.instance.name, target, settings)
+        except BadInput as err:
+            # A name the alert gives that Argo CD could never hold (not a Kubernetes name):
+            # nothing was sent; this report says so, the notification's other apps go on.
+            target.notes.append(f"Argo CD was not asked: {err}")
     if target.configuration is not None:
         evidence["argocd_configuration"] = target.configuration
     listing = target.listing
