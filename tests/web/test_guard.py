@@ -152,8 +152,9 @@ def test_cross_site_post_runs_no_investigation(belay: Belay) -> None:
 
 
 def test_bad_application_name_is_bad_input(belay: Belay) -> None:
-    """An alert naming the application '..' is a 400 naming the problem; Argo CD is not called
-    (before: GET /api/v1 and GET /api/v1/applications/managed-resources)."""
+    """An alert naming the application '..' is reported as bad input, naming the problem, and
+    Argo CD is not called (before: GET /api/v1 and GET /api/v1/applications/managed-resources).
+    The report is stored, so a notification's other alerts are not lost with it."""
     assert belay.sim is not None
     belay.sim.reset()
     alert = {
@@ -165,8 +166,12 @@ def test_bad_application_name_is_bad_input(belay: Belay) -> None:
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
-    assert response.status_code == 400
-    assert "dot segment" in response.json()["error"]
+    assert response.status_code == 201, response.text
+    report = httpx.get(
+        response.json()["url"].replace("/investigations/", "/api/v1/investigations/"), timeout=30
+    )
+    notes = report.json()["report"]["notes"]
+    assert any("Argo CD was not asked" in n and "dot segment" in n for n in notes), notes
     assert [r.path for r in belay.sim.requests() if r.path != "/api/v1/session"] == []
 
 
