@@ -153,3 +153,22 @@ def test_list_needs_read_access(belay_token: Belay) -> None:
         timeout=10,
     )
     assert ok.status_code == 200 and ok.json() == {"investigations": []}
+
+
+def test_signing_in_from_the_list_page_works(belay_token: Belay) -> None:
+    """The list's sign-in page carried no CSRF token (it skipped the shared page renderer), so
+    signing in there was always refused; it now signs in like every other page."""
+    import re
+
+    with httpx.Client(base_url=belay_token.url, timeout=10) as client:
+        denied = client.get("/investigations")
+        assert denied.status_code == 401
+        token = re.search(r'name="csrf_token" value="([^"]+)"', denied.text)
+        assert token is not None
+        signed_in = client.post(
+            "/login",
+            data={"token": READ_TOKEN, "next": "/investigations", "csrf_token": token.group(1)},
+            follow_redirects=True,
+        )
+        assert signed_in.status_code == 200
+        assert "Sign out" in signed_in.text

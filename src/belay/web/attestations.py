@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from belay.store import AttestationRecord, Store
-from belay.web.deps import json_error, read_ruling, web_context
+from belay.web.deps import ReadAllowed, json_error, web_context
 
 __all__ = ["router"]
 
@@ -32,14 +32,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "No read access is configured and the client is not on loopback."},
     404: {"description": "No signed decision with that id (or for that revision)."},
 }
-
-
-def _refusal(request: Request) -> JSONResponse | None:
-    ruling = read_ruling(request)
-    if ruling.allowed:
-        return None
-    headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-    return json_error(ruling.status, ruling.reason, headers)
 
 
 def _envelope(record: AttestationRecord) -> Response:
@@ -67,11 +59,10 @@ def _latest(store: Store, application: str, revision: str) -> AttestationRecord 
     responses=_RESPONSES,
 )
 async def get_attestation(
-    request: Request, decision_id: Annotated[str, Path(min_length=1, max_length=64)]
+    request: Request,
+    _access: ReadAllowed,
+    decision_id: Annotated[str, Path(min_length=1, max_length=64)],
 ) -> Response:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
     store = web_context(request).services.store
     found = await run_in_threadpool(_by_decision, store, decision_id.strip())
     if found is None:
@@ -86,12 +77,10 @@ async def get_attestation(
 )
 async def find_attestation(
     request: Request,
+    _access: ReadAllowed,
     application: Annotated[str, Query(min_length=1, max_length=255)],
     revision: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> Response:
-    refused = _refusal(request)
-    if refused is not None:
-        return refused
     if not application.strip() or not revision.strip():
         return json_error(400, "application and revision must not be blank")
     store = web_context(request).services.store

@@ -5,7 +5,8 @@
 * ``GET /api/v1/investigations``: the same list as JSON;
 * ``GET /api/v1/investigations/{id}``: one stored report with its resolution.
 
-Behind the read-access rule (:func:`belay.web.deps.read_ruling`) like every read page and API.
+Behind the read-access rule (the ``ReadAllowed`` / ``PageReadAllowed`` dependencies) like every
+read page and API.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from belay.investigate import FINDING_KINDS
 from belay.store import InvestigationRecord, Store
-from belay.web.deps import SECURITY_HEADERS, json_error, read_ruling, web_context
+from belay.web.deps import PageReadAllowed, ReadAllowed, json_error, web_context
+from belay.web.pages import page
 
 __all__ = ["INVESTIGATION_STATES", "api_router", "page_router"]
 
@@ -77,16 +79,13 @@ def _wire(record: InvestigationRecord, public_url: str) -> dict[str, Any]:
 )
 async def list_investigations(
     request: Request,
+    _access: ReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     alertname: Annotated[str | None, Query(max_length=255)] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JSONResponse:
-    ruling = read_ruling(request)
-    if not ruling.allowed:
-        headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-        return json_error(ruling.status, ruling.reason, headers)
     problem = _check_filters(state, kind)
     if problem is not None:
         return json_error(400, problem)
@@ -111,11 +110,7 @@ async def list_investigations(
     summary="One stored investigation report, with its state and resolution time",
     responses={404: {"description": "No investigation has this id."}},
 )
-async def get_investigation(request: Request, report_id: str) -> JSONResponse:
-    ruling = read_ruling(request)
-    if not ruling.allowed:
-        headers = {"WWW-Authenticate": "Bearer"} if ruling.status == 401 else None
-        return json_error(ruling.status, ruling.reason, headers)
+async def get_investigation(request: Request, _access: ReadAllowed, report_id: str) -> JSONResponse:
     web = web_context(request)
 
     def load() -> tuple[InvestigationRecord | None, dict[str, Any] | None]:
@@ -131,32 +126,15 @@ async def get_investigation(request: Request, report_id: str) -> JSONResponse:
     return JSONResponse(data, headers=_NO_STORE)
 
 
-def _html(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    web = web_context(request)
-    response = web.templates.TemplateResponse(
-        request, name, {"access_mode": web.access.mode, **context}, status_code=status
-    )
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
 @page_router.get("/investigations", response_class=HTMLResponse)
 async def investigations_page(
     request: Request,
+    _access: PageReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     alertname: Annotated[str | None, Query(max_length=255)] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
-    ruling = read_ruling(request)
-    if not ruling.allowed:
-        web = web_context(request)
-        context = {
-            "reason": ruling.reason,
-            "can_sign_in": web.access.uses_token,
-            "next": request.url.path,
-        }
-        return _html(request, "denied.html", context, status=ruling.status)
     filters = {
         "application": application or "",
         "alertname": alertname or "",
@@ -177,7 +155,7 @@ async def investigations_page(
                 limit=200,
             )
         )
-    return _html(
+    return page(
         request,
         "investigations.html",
         {
