@@ -119,3 +119,32 @@ def test_database_password_never_in_a_repr(tmp_path: Path) -> None:
     assert settings.database_url.endswith("@db.example/belay")
     assert "repr-canary-pw-7731" not in repr(settings)
     assert "repr-canary-pw-7731" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("2026-02-30", "not valid YAML"),
+        ("2026", "must be a date"),
+        ("'soon'", "is not a date"),
+    ],
+)
+def test_signing_key_dates_are_dates(tmp_path: Path, value: str, problem: str) -> None:
+    """An impossible date was a traceback, a year a 1970 timestamp; both are one-line errors."""
+    from belay.config.errors import ConfigError
+
+    config = tmp_path / "belay.yaml"
+    config.write_text(f"signing_key_created: {value}\n")
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(config)
+
+
+def test_a_quoted_retirement_time_is_utc(tmp_path: Path) -> None:
+    """'2026-06-01T00:00:00' in quotes stayed naive and crashed signature checks later."""
+    config = tmp_path / "belay.yaml"
+    config.write_text(
+        "retired_signing_keys:\n"
+        "  - {public_key_file: old.pub.pem, retired: '2026-06-01T00:00:00'}\n"
+    )
+    settings = load_settings(config)
+    assert settings.retired_signing_keys[0].retired.tzinfo is not None

@@ -292,7 +292,19 @@ class InvestigationSettings(_Strict):
 
 
 def _utc_moment(value: Any) -> Any:
-    """A YAML date or datetime as an aware UTC datetime (a date means its start, 00:00 UTC)."""
+    """A YAML date or datetime, or the same quoted, as an aware UTC datetime (a date means its
+    start, 00:00 UTC). A number is refused: pydantic would read it as seconds since 1970."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be a date or date-time (2026-06-01, 2026-06-01T12:00:00Z)")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            try:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"{text[:40]!r} is not a date or date-time") from None
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -407,6 +419,8 @@ def load_settings(
             mark = getattr(err, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise ConfigError(f"{file}: not valid YAML{where}") from None
+        except ValueError as err:  # a date YAML reads but the calendar has not (2026-02-30)
+            raise ConfigError(f"{file}: not valid YAML ({err})") from None
         except OSError as err:
             raise ConfigError(cannot_read("settings", file, err)) from None
         if not isinstance(data, dict):
