@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from belay.sim.testing import RunningSimulator, running_simulator
 
@@ -368,3 +369,24 @@ def test_request_log_and_reset(sim: RunningSimulator, admin: httpx.Client) -> No
     assert {"time", "body"} <= log[0].keys()
     sim.reset()
     assert sim.requests() == []
+
+
+@pytest.mark.parametrize(
+    "retry",
+    [
+        {"limit": 2, "backoff": "str"},
+        {"limit": "2"},
+        {"limit": 2, "backoff": {"duration": "soon"}},
+        {"limit": 2, "backoff": {"factor": 1e308, "duration": "1s"}},
+    ],
+)
+def test_a_retry_strategy_the_controller_cannot_run_is_a_400(retry: dict[str, Any]) -> None:
+    """Accepted before, these stopped the simulator's controller for good (the operation stayed
+    Running); they are refused as the real server's unmarshalling refuses them."""
+    state = make_state(failAttempts=1, message="boom")
+    with running_simulator(state) as sim, client(sim, sim.token_for("admin")) as admin:
+        answer = admin.post("/api/v1/applications/guestbook/sync", json={"retryStrategy": retry})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == 3
+        ok = admin.post("/api/v1/applications/guestbook/sync", json={})
+        assert ok.status_code == 200

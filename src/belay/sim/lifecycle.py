@@ -161,8 +161,11 @@ def backoff_seconds(retry: dict[str, Any], retry_count: int) -> float:
         maximum = parse_duration(str(backoff["maxDuration"]))
     if backoff.get("factor") is not None:
         factor = int(backoff["factor"])
-    wait = duration * float(factor) ** retry_count
-    return min(maximum, wait) if maximum > 0 else wait
+    try:
+        wait = duration * float(factor) ** retry_count
+    except OverflowError:
+        wait = float("inf")
+    return min(maximum, wait) if maximum > 0 else min(wait, 10 * 365 * 86400.0)
 
 
 def advance(

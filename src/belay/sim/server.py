@@ -31,7 +31,7 @@ from belay.redact import redact_data, redact_text
 from belay.sim import catalog
 from belay.sim.auth import NO_SESSION, AuthResult, Session, extract_token
 from belay.sim.fields import parse_fields, select_fields
-from belay.sim.lifecycle import AppEvent
+from belay.sim.lifecycle import AppEvent, parse_duration
 from belay.sim.masking import hide_secret_data, is_secret, mask_resource_diff
 from belay.sim.rbac import (
     ACTION_ORDER,
@@ -232,6 +232,29 @@ def _query_dict(raw: bytes) -> dict[str, list[str]]:
         out.setdefault(key, []).append(shown)
     redacted: dict[str, list[str]] = redact_data(out)
     return redacted
+
+
+def _check_retry(retry: Any) -> None:
+    """A retry strategy the controller can run, or a 400 code 3 as the real server's
+    unmarshalling gives (a bad one accepted here would stop the controller later)."""
+    backoff = retry.get("backoff") if isinstance(retry, dict) else None
+    problem = None
+    if not isinstance(retry, dict) or not isinstance(backoff, dict | None):
+        problem = "retryStrategy.backoff must be an object"
+    elif not isinstance(retry.get("limit", 0), int) or isinstance(retry.get("limit"), bool):
+        problem = "retryStrategy.limit must be an integer"
+    elif backoff is not None:
+        factor = backoff.get("factor", 2)
+        if not isinstance(factor, int) or isinstance(factor, bool) or not 0 <= factor <= 1000:
+            problem = "retryStrategy.backoff.factor must be an integer"
+        for key in ("duration", "maxDuration"):
+            if problem is None and backoff.get(key) is not None:
+                try:
+                    parse_duration(str(backoff[key]))
+                except ValueError as err:
+                    problem = f"retryStrategy.backoff.{key}: {err}"
+    if problem is not None:
+        raise ApiError(3, f"error unmarshaling request: {problem}")
 
 
 def _body_for_log(body: bytes) -> Any:
@@ -711,6 +734,8 @@ class _Api:
         retry = body.get("retryStrategy")
         if retry is None:
             retry = (spec.get("syncPolicy") or {}).get("retry")
+        if retry:
+            _check_retry(retry)
         operation: dict[str, Any] = {
             "sync": sync_op,
             "initiatedBy": {"username": session.account.name},
