@@ -11,13 +11,17 @@ import gzip
 import io
 import tarfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from belay import jsonio
+from belay.bootstrap import build_services
+from belay.config.settings import load_settings
 from belay.gate import write_bundle
+from belay.web import create_app, serve_in_thread
 
-from .conftest import COMMIT, OTHER_TOKEN, REMOTE, Gate, bundle, clean_reports
+from .conftest import COMMIT, OTHER_TOKEN, REMOTE, Gate, bundle, clean_reports, settings_text
 from .test_intake_http import post
 
 
@@ -198,3 +202,44 @@ def test_huge_manifest_is_answered_briefly(gate: Gate) -> None:
     with gate.services.store.unit_of_work() as uow:
         [submission] = uow.submissions.list()
     assert submission.manifest is None
+
+
+def test_refreshed_threat_data_is_read_while_running(
+    tmp_path: Path, gate_env: None, database_url: str
+) -> None:
+    """A running gate read its KEV file once, forever (even a missing one): a daily refresh
+    was never seen. A changed file is read again, and the decision records its new digest."""
+    import json
+
+    from belay.policies import PACKAGED_POLICIES
+
+    kev = tmp_path / "kev.json"
+    policy = tmp_path / "kev-policy.yaml"
+    policy.write_text(
+        'version: "1"\ngrype: {kevLimitEnabled: true}\nbelay: {data: {kev: kev.json}}\n'
+    )
+    text = settings_text(database_url).replace(str(PACKAGED_POLICIES / "default.yaml"), str(policy))
+    (tmp_path / "belay.yaml").write_text(text)
+    services = build_services(load_settings(tmp_path / "belay.yaml"))
+    try:
+        with serve_in_thread(create_app(services)) as url:
+            gate = Gate(url=url, services=services)
+            reports = [r for r in clean_reports(datetime.now(UTC)) if "grype" not in r[0]]
+            reports.append(("grype-vulnerability-report.json", _CRITICAL, ["type:grype"]))
+            missing = post(gate, bundle(reports, commit="1" * 40))
+            kev_rule = [r for r in missing.json()["verdict"]["reasons"] if r["rule"] == "grype.kev"]
+            assert kev_rule[0]["status"] == "fail"  # no catalog: fails closed
+            kev.write_text(json.dumps({"vulnerabilities": [{"cveID": "CVE-2000-0001"}]}))
+            now_read = post(gate, bundle(reports, commit="2" * 40))
+            kev_rule = [
+                r for r in now_read.json()["verdict"]["reasons"] if r["rule"] == "grype.kev"
+            ]
+            assert kev_rule[0]["status"] == "pass"
+            kev.write_text(json.dumps({"vulnerabilities": [{"cveID": "CVE-2024-3094"}]}))
+            refreshed = post(gate, bundle(reports, commit="3" * 40))
+            kev_rule = [
+                r for r in refreshed.json()["verdict"]["reasons"] if r["rule"] == "grype.kev"
+            ]
+            assert kev_rule[0]["status"] == "fail" and "CVE-2024-3094" in kev_rule[0]["message"]
+    finally:
+        services.close()

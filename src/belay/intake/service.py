@@ -20,6 +20,7 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -155,6 +156,17 @@ def _hashed(env: Mapping[str, str], name: str, where: str) -> str:
     return hash_token(token)
 
 
+def _file_version(path: Path | None) -> str:
+    """A file's identity for caching: its path with its size and change time (or its absence)."""
+    if path is None:
+        return "-"
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -183,7 +195,8 @@ class IntakeService:
         """Called after a commit that queued a deployment job (wakes in-process workers)."""
         self.bundle_limits = bundle_limits(settings.intake)
         self._policies: dict[str, PolicySet] = {}
-        self._intel: dict[tuple[str, str], Intel] = {}
+        self._intel: dict[tuple[str, str], tuple[tuple[str, str], Intel]] = {}
+        """Parsed threat data by its files, with the files' versions it was read at."""
         for name in {p.policy for p in settings.projects} | set(settings.policies):
             path = settings.policy_path(name)
             if path is None:
@@ -334,16 +347,18 @@ class IntakeService:
     def _intel_for(
         self, policy_name: str, branch: str | None, policy_set: PolicySet, policy: Policy
     ) -> Intel:
-        """KEV/EPSS data for a policy, read once; each file is kept in the store by its digest
+        """KEV/EPSS data for a policy, read again when a file changes (`belay data refresh` or a
+        refresh job writes them while Belay runs); each file is kept in the store by its digest
         the first time, so a later replay of a decision can use exactly what it used."""
         files = policy.belay.data
         kev_path, epss_path = policy_set.data_path(files.kev), policy_set.data_path(files.epss)
-        # Keyed by the files, not by the branch a submitter names: any number of branches share
-        # one parsed copy of each file.
+        # Keyed by the files as they are now (not by the branch a submitter names): every
+        # branch shares one parsed copy, and a refreshed or newly written file is read again.
         key = (str(kev_path), str(epss_path))
-        intel = self._intel.get(key)
-        if intel is not None:
-            return intel
+        version = (_file_version(kev_path), _file_version(epss_path))
+        cached = self._intel.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         read, problems = read_data_files(kev_path, epss_path)
         intel = intel_from_files(read, problems)
         kept = [f for f in read.values() if f.sha256 in intel.digests().values()]
@@ -358,7 +373,7 @@ class IntakeService:
                         now=self.clock(),
                     )
                 uow.commit()
-        self._intel[key] = intel
+        self._intel[key] = (version, intel)
         return intel
 
     def _store(
