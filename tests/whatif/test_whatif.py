@@ -469,3 +469,19 @@ def test_hostile_candidates_and_ranges_are_bad_input() -> None:
         candidate_from_text("#" * 70_000, data_from=None)
     with pytest.raises(BadInput, match="before year 1"):
         parse_since("99999999999999999d", datetime.now(UTC))
+
+
+def test_a_missing_database_is_bad_input_and_stays_missing(tmp_path: Path) -> None:
+    """Against a SQLite file that does not exist, whatif created an empty database and failed
+    with exit 1; it is exit 2 with one line, and no file is made."""
+    database = tmp_path / "absent.db"
+    config = tmp_path / "belay.yaml"
+    config.write_text(f'database_url: "sqlite:///{database}"\n')
+    policy = tmp_path / "p.yaml"
+    policy.write_text(CURRENT)
+    result = CliRunner().invoke(
+        app, ["policy", "whatif", "--config", str(config), "--policy", str(policy)]
+    )
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not database.exists()

@@ -21,6 +21,7 @@ __all__ = [
     "TextOrJSONOption",
     "actor_name",
     "audit_table",
+    "current_user",
     "die",
     "handle_errors",
     "open_store",
@@ -58,6 +59,18 @@ ConfigOption = Annotated[
 """``-c/--config``, the same on every command that reads belay.yaml."""
 TextOrJSONOption = Annotated[TextOrJSON, typer.Option("--output", "-o", help="text or json.")]
 """``-o/--output text|json``, the same on every command that prints records."""
+
+
+def current_user() -> str:
+    """Who runs the command, for the audit trail: ``$USER``, else the account name, else
+    ``unknown`` (a container may run as a uid with no passwd entry)."""
+    import getpass
+    import os
+
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def open_store(config: Path | None) -> tuple[BelaySettings, Store]:

@@ -7,14 +7,12 @@ overrides the gate with ``--override-gate --reason TEXT``; the override is audit
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from belay.cli._common import ConfigOption, die, handle_errors, open_store
+from belay.cli._common import ConfigOption, current_user, die, handle_errors, open_store
 from belay.logs import notice
 
 if TYPE_CHECKING:
@@ -29,7 +27,7 @@ _DELIVERY_WAIT_SECONDS = 30.0
 
 
 def _who(actor: str | None) -> str:
-    return actor or os.environ.get("USER") or getpass.getuser()
+    return actor or current_user()
 
 
 def register(app: typer.Typer) -> None:

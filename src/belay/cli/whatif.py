@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from belay.cli._common import OutputFormat, handle_errors
+from belay.cli._common import OutputFormat, current_user, handle_errors, open_store
 
 __all__ = ["register"]
 
@@ -46,9 +45,7 @@ def register(policy_app: typer.Typer) -> None:
         queues a job or syncs."""
         from datetime import UTC, datetime
 
-        from belay.config.settings import load_settings
         from belay.jsonio import dumps_text
-        from belay.store import Store
         from belay.whatif import (
             candidate_from_file,
             parse_since,
@@ -60,9 +57,7 @@ def register(policy_app: typer.Typer) -> None:
         now = datetime.now(UTC)
         start = parse_since(since, now)
         candidate = candidate_from_file(policy)
-        settings = load_settings(config)
-        store = Store(settings.database_url)
-        store.check_ready()
+        settings, store = open_store(config)
         with _progress() as advance:
             result = replay(
                 store=store,
@@ -70,7 +65,7 @@ def register(policy_app: typer.Typer) -> None:
                 candidate=candidate,
                 project=project,
                 since=start,
-                actor=f"cli:{_user()}",
+                actor=f"cli:{current_user()}",
                 now=now,
                 on_progress=advance,
             )
@@ -100,13 +95,6 @@ def register(policy_app: typer.Typer) -> None:
 
         lines = policy_diff(load_policy_set(old), load_policy_set(new))
         typer.echo("\n".join(lines) if lines else "no rule changes")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class _progress:
