@@ -67,7 +67,9 @@ def build_services(
     ``worker``), so one-shot commands never send token reminders.
     """
     env = os.environ if environ is None else environ
-    signing = load_signing(settings, env)  # a named but unusable key stops here, before the store
+    # A named but unusable key stops here, before the store. A worker (no intake) reads only the
+    # verifying key when one is named: it never signs, so it need not hold the private key.
+    signing = load_signing(settings, env, sign=with_intake)
     store = Store(settings.database_url)
     if migrate:
         store.upgrade()
@@ -95,7 +97,7 @@ def build_services(
         alerting=alerting,
         signing=signing,
     )
-    if not signing.enabled:
+    if not signing.verifies:
         _log.warning(
             "attest.signing_off",
             detail="no signing_key_file or signing_key_env in belay.yaml: decisions are not "
@@ -133,9 +135,9 @@ def start_workers(
 
 
 def decision_check(store: Store, signing: Signing) -> DecisionGuard | None:
-    """The worker's signature check when this Belay signs decisions (``None`` when it does not:
-    there is no key to check against)."""
-    if not signing.enabled:
+    """The worker's signature check when this Belay signs or verifies decisions (``None`` when
+    it does neither: there is no key to check against)."""
+    if not signing.verifies:
         return None
     return DecisionGuard(store, signing.keyring)
 

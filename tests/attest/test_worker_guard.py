@@ -338,3 +338,55 @@ def test_a_tampered_pass_grants_no_manual_sync(
         services.store, application="guestbook", revision=GOOD, trust=guard.decision_problem
     )
     assert signed.allowed and signed.gate == "pass"
+
+
+def test_a_worker_with_only_the_public_key_verifies(
+    gate: tuple[str, Services, RunningSimulator], tmp_path: Path
+) -> None:
+    """`belay worker` with verifying_key_file never reads the private key, yet syncs a signed
+    decision and refuses a tampered one (the worker pod need not hold the signing key)."""
+    from belay.attest.keyfiles import PUBLIC_KEY_NAME
+
+    url, services, sim = gate
+    settings = services.settings.model_copy(
+        update={
+            "signing_key_file": "keys/absent.key.pem",
+            "verifying_key_file": f"keys/{PUBLIC_KEY_NAME}",
+        }
+    )
+    worker_services = build_services(
+        settings,
+        environ={
+            "ARGOCD_BASE_URL": sim.url,
+            "ARGOCD_USERNAME": "admin",
+            "ARGOCD_PASSWORD": "admin",
+        },
+        with_intake=False,
+    )
+    try:
+        assert worker_services.signing.key is None and worker_services.signing.verifies
+        _submit(url, GOOD)
+        assert _run_worker(worker_services).state == "succeeded"
+        verdict = _submit(url, OTHER, failing=True)
+        decision_id = _decision_id(verdict)
+        spec = SyncSpec(revision=OTHER, approved_commit=OTHER).model_dump(mode="json")
+        with services.store.session() as session:
+            session.execute(
+                update(DecisionRow).where(DecisionRow.id == decision_id).values(decision="pass")
+            )
+            session.commit()
+        with services.store.unit_of_work() as uow:
+            uow.jobs.enqueue(
+                instance="default",
+                application="guestbook",
+                spec=spec,
+                actor="gate:guestbook",
+                revision=OTHER,
+                decision_id=decision_id,
+                now=datetime.now(UTC),
+            )
+            uow.commit()
+        refused = _run_worker(worker_services)
+        assert refused.state == "failed" and "does not verify" in (refused.error or "")
+    finally:
+        worker_services.close()

@@ -226,14 +226,20 @@ def test_configmap_settings_load_and_name_only_provided_variables(tmp_path: Path
         credentials_from_settings(settings, fake)  # raises ConfigError if one is missing
     api_env = _env_names(_container(_one("Deployment", "belay-api")))
     assert settings.web_token_env in api_env
-    # Both sign or verify decisions: the signing key's variable is set on both, and it loads.
-    assert settings.signing_key_env is not None
-    for name in ("belay-api", "belay-worker"):
-        assert settings.signing_key_env in _env_names(_container(_one("Deployment", name)))
+    # The API signs (the private key's variable); the worker only verifies, with the public
+    # half, and never holds the private key.
+    assert settings.signing_key_env is not None and settings.verifying_key_env is not None
+    api_env = _env_names(_container(_one("Deployment", "belay-api")))
+    worker_env = _env_names(_container(_one("Deployment", "belay-worker")))
+    assert settings.signing_key_env in api_env
+    assert settings.verifying_key_env in worker_env
+    assert settings.signing_key_env not in worker_env
     from belay.attest import generate_key_pair, load_signing
 
-    pem = generate_key_pair().private_pem
-    assert load_signing(settings, {settings.signing_key_env: pem}).enabled
+    pair = generate_key_pair()
+    assert load_signing(settings, {settings.signing_key_env: pair.private_pem}).enabled
+    worker = load_signing(settings, {settings.verifying_key_env: pair.public_pem}, sign=False)
+    assert worker.verifies and not worker.enabled
 
 
 def test_argocd_environment_resolves_to_a_tls_instance() -> None:

@@ -48,11 +48,18 @@ class Signing:
 
     key: SigningKey | None
     keyring: Keyring
+    verify_only: bool = False
+    """A worker holding only the signing key's public half: it signs nothing, verifies all."""
 
     @property
     def enabled(self) -> bool:
-        """Whether decisions are signed (and so whether the worker demands signatures)."""
+        """Whether decisions are signed here."""
         return self.key is not None
+
+    @property
+    def verifies(self) -> bool:
+        """Whether the worker demands a valid signature before each sync."""
+        return self.key is not None or self.verify_only
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -82,13 +89,27 @@ def read_public_key(
     )
 
 
-def load_signing(settings: BelaySettings, environ: Mapping[str, str] | None = None) -> Signing:
+def load_signing(
+    settings: BelaySettings, environ: Mapping[str, str] | None = None, *, sign: bool = True
+) -> Signing:
     """Read the signing key and the retired public keys that ``settings`` name.
 
     A key named but missing or unusable is a :class:`KeyFileError` (fail closed: Belay does not
-    start rather than sign with nothing). With no key named, signing is off.
+    start rather than sign with nothing). With no key named, signing is off. With
+    ``sign=False`` (``belay worker``) and a verifying key named, the private key is not read at
+    all: the worker trusts the verifying key and the retired ones, and signs nothing.
     """
     env = os.environ if environ is None else environ
+    retired = [
+        read_public_key(
+            _resolve(settings, entry.public_key_file), created=entry.created, retired=entry.retired
+        )
+        for entry in settings.retired_signing_keys
+    ]
+    if not sign and (settings.verifying_key_file or settings.verifying_key_env):
+        public = _verifying_key(settings, env)
+        keyring = Keyring.of([public, *retired], current=public.keyid)
+        return Signing(key=None, keyring=keyring, verify_only=True)
     key: SigningKey | None = None
     created = settings.signing_key_created
     if settings.signing_key_file:
@@ -97,24 +118,41 @@ def load_signing(settings: BelaySettings, environ: Mapping[str, str] | None = No
             _read(path, "signing_key_file"), source=f"signing_key_file {path}", created=created
         )
     elif settings.signing_key_env:
-        name = settings.signing_key_env
-        value = env.get(name, "")
-        if not value.strip():
-            raise KeyFileError(f"signing_key_env: environment variable {name} is not set")
         key = parse_private_pem(
-            value.strip().replace("\\n", "\n"), source=f"signing_key_env {name}", created=created
+            _env_pem(env, settings.signing_key_env),
+            source=f"signing_key_env {settings.signing_key_env}",
+            created=created,
         )
-    retired = [
-        read_public_key(
-            _resolve(settings, entry.public_key_file), created=entry.created, retired=entry.retired
-        )
-        for entry in settings.retired_signing_keys
-    ]
     if key is not None and any(r.keyid == key.keyid for r in retired):
         raise KeyFileError("retired_signing_keys: lists the current signing key as retired")
+    named_verifier = settings.verifying_key_file or (
+        settings.verifying_key_env and env.get(settings.verifying_key_env, "").strip()
+    )
+    # One belay.yaml serves the API (which signs) and the workers (which verify): the two
+    # halves must be one key pair, or every signed decision would be refused.
+    if key is not None and named_verifier and _verifying_key(settings, env).keyid != key.keyid:
+        raise KeyFileError("verifying key: it is not the public half of the signing key")
     current = [key.public] if key is not None else []
     keyring = Keyring.of([*current, *retired], current=key.keyid if key else None)
     return Signing(key=key, keyring=keyring)
+
+
+def _env_pem(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value.strip():
+        raise KeyFileError(f"environment variable {name} is not set")
+    return value.strip().replace("\\n", "\n")
+
+
+def _verifying_key(settings: BelaySettings, env: Mapping[str, str]) -> PublicKey:
+    """The verifying key ``settings`` name (a file, or a variable that must be set)."""
+    created = settings.signing_key_created
+    if settings.verifying_key_file:
+        return read_public_key(_resolve(settings, settings.verifying_key_file), created=created)
+    name = settings.verifying_key_env or ""
+    return parse_public_pem(
+        _env_pem(env, name).encode(), source=f"verifying_key_env {name}", created=created
+    )
 
 
 @dataclass(frozen=True)

@@ -350,6 +350,11 @@ class BelaySettings(_Strict):
     signing_key_created: datetime | None = None
     """When the signing key was made (shown by ``GET /api/v1/attestation-keys``)."""
     retired_signing_keys: tuple[RetiredSigningKey, ...] = ()
+    verifying_key_file: str | None = None
+    """The signing key's public half (PEM), for ``belay worker``: it verifies every decision
+    before a sync but never signs, so it need not hold the private key."""
+    verifying_key_env: str | None = None
+    """Alternatively, an environment variable holding that PEM text."""
     base_dir: Path = Path()
     """Folder of the belay.yaml file; relative paths in it are resolved against it."""
 
@@ -367,6 +372,8 @@ class BelaySettings(_Strict):
     def _one_signing_key(self) -> BelaySettings:
         if self.signing_key_file and self.signing_key_env:
             raise ValueError("signing_key_file and signing_key_env: give one, not both")
+        if self.verifying_key_file and self.verifying_key_env:
+            raise ValueError("verifying_key_file and verifying_key_env: give one, not both")
         return self
 
     def project(self, name: str) -> ProjectSettings | None:
