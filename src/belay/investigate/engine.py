@@ -227,6 +227,10 @@ class _Session:
         return self.listings[key]
 
 
+_NAMES_IN_NOTE = 20
+"""At most this many skipped applications are named in a report's note (then a count)."""
+
+
 def investigate_alerts(
     alerts: Sequence[Alert],
     resolution: ArgoCDResolution,
@@ -251,23 +255,30 @@ def investigate_alerts(
             resolution, settings, client_factory or ArgoCDClient.from_instance, stack
         )
         targets: dict[tuple[str, ...], _Target] = {}
+        by_name: dict[tuple[str, str], list[tuple[str, ...]]] = {}
         for alert in firing:
             for key, target in _targets_for(alert, session):
-                key = _same_app(targets, key, target)
+                key = _same_app(targets, by_name, key, target)
                 if key in targets:
                     targets[key].alerts.append(alert)
                 else:
                     targets[key] = target
+                    if key[0] == "app":
+                        by_name.setdefault((key[1], key[3]), []).append(key)
         apps = [t for t in targets.values() if t.name is not None]
         skipped = apps[MAX_APPLICATIONS:]
+        skipped_ids = {id(t) for t in skipped}
+        names = [str(t.name) for t in skipped[:_NAMES_IN_NOTE]]
+        if len(skipped) > _NAMES_IN_NOTE:
+            names.append(f"and {len(skipped) - _NAMES_IN_NOTE} more")
         reports: list[InvestigationReport] = []
         for target in targets.values():
-            if any(target is t for t in skipped):
+            if id(target) in skipped_ids:
                 continue
             if skipped:
                 target.notes.append(
                     f"The notification names {len(apps)} applications; {MAX_APPLICATIONS} were "
-                    "investigated, not: " + ", ".join(str(t.name) for t in skipped)
+                    "investigated, not: " + ", ".join(names)
                 )
             if len(alerts) > 1:
                 target.notes.append(
@@ -279,16 +290,20 @@ def investigate_alerts(
 
 
 def _same_app(
-    targets: Mapping[tuple[str, ...], _Target], key: tuple[str, ...], target: _Target
+    targets: Mapping[tuple[str, ...], _Target],
+    by_name: Mapping[tuple[str, str], list[tuple[str, ...]]],
+    key: tuple[str, ...],
+    target: _Target,
 ) -> tuple[str, ...]:
     """The key of an app already targeted under another route (a label names it without its
-    namespace, a namespace lookup found it with one), else ``key``."""
+    namespace, a namespace lookup found it with one), else ``key``. ``by_name`` indexes the
+    app keys by instance and name, so a storm of alerts costs one lookup each."""
     if key[0] != "app":
         return key
     _, instance, namespace, name = key
-    for known, other in targets.items():
-        same = known[0] == "app" and known[1] == instance and known[3] == name
-        if same and (not namespace or not known[2] or known[2] == namespace):
+    for known in by_name.get((instance, name), ()):
+        if not namespace or not known[2] or known[2] == namespace:
+            other = targets[known]
             other.app_namespace = other.app_namespace or target.app_namespace
             return known
     return key
