@@ -15,7 +15,7 @@ import zlib
 
 from pydantic import BaseModel, ConfigDict
 
-from belay.gate.errors import BundleError
+from belay.gate.errors import BundleError, quoted
 
 __all__ = ["BundleLimits", "read_tar_gz"]
 
@@ -155,16 +155,12 @@ def _safe_label(member: tarfile.TarInfo, name: str) -> str:
         or "\x00" in label
         or label.startswith("~")
     ):
-        raise BundleError(name, f"entry {_short(member.name)} is not a plain file name")
+        raise BundleError(name, f"entry {quoted(member.name)} is not a plain file name")
     if not member.isreg():
         raise BundleError(
-            name, f"entry {_short(member.name)} is not a regular file (links refused)"
+            name, f"entry {quoted(member.name)} is not a regular file (links refused)"
         )
     return label
-
-
-def _short(label: str, limit: int = 80) -> str:
-    return repr(label if len(label) <= limit else label[:limit] + "...")
 
 
 def read_tar_gz(data: bytes, name: str, limits: BundleLimits) -> dict[str, bytes]:
@@ -185,11 +181,11 @@ def read_tar_gz(data: bytes, name: str, limits: BundleLimits) -> dict[str, bytes
                     raise BundleError(name, f"more than {limits.max_entries} entries")
                 label = _safe_label(member, name)
                 if label in entries:
-                    raise BundleError(name, f"entry {_short(label)} appears twice")
+                    raise BundleError(name, f"entry {quoted(label)} appears twice")
                 if member.size > limits.max_entry_bytes:
                     raise BundleError(
                         name,
-                        f"entry {_short(label)} unpacks to more than "
+                        f"entry {quoted(label)} unpacks to more than "
                         f"{limits.max_entry_bytes} bytes",
                     )
                 kept += member.size
@@ -197,7 +193,7 @@ def read_tar_gz(data: bytes, name: str, limits: BundleLimits) -> dict[str, bytes
                     raise BundleError(name, f"unpacks to more than {limits.max_total_bytes} bytes")
                 handle = archive.extractfile(member)
                 if handle is None:  # pragma: no cover - regular files always have data
-                    raise BundleError(name, f"entry {_short(label)} has no data")
+                    raise BundleError(name, f"entry {quoted(label)} has no data")
                 entries[label] = handle.read()
     except BundleError:
         raise

@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from belay import jsonio
 from belay.gate.archive import BundleLimits, read_tar_gz
-from belay.gate.errors import BundleError, ReportError
+from belay.gate.errors import BundleError, ReportError, clip
 from belay.gate.reports import detect_kind
+from belay.gate.reports._common import parse_time
 from belay.gate.verdict import Reason
 from belay.redact import REDACTED, is_secret_key, redact_data, redact_text
 
@@ -54,8 +55,6 @@ __all__ = [
 MANIFEST_NAME = "gatecheck-manifest.json"
 PORTAGE_CONFIG_NAME = "portage-config.json"
 GATECHECK_CONFIG_NAMES = frozenset({"gatecheck-config.yml", "gatecheck-config.yaml"})
-PORTAGE_CONFIG_TAG = "type:portage-config"
-GATECHECK_CONFIG_TAG = "type:gatecheck-config"
 # The top-level keys of a gatecheck policy (gatecheck's config and Belay's extension).
 _GATECHECK_KEYS = frozenset(
     {
@@ -140,14 +139,10 @@ class Bundle(BaseModel):
 
 def name_list(labels: Sequence[str], limit: int = _NAMES_SHOWN) -> str:
     """At most ``limit`` names, then how many more: a message stays short whatever is sent."""
-    shown = ", ".join(_shorten(label) for label in labels[:limit])
+    shown = ", ".join(clip(label) for label in labels[:limit])
     if len(labels) > limit:
         shown += f" and {len(labels) - limit} more"
     return shown
-
-
-def _shorten(label: str, limit: int = 80) -> str:
-    return label if len(label) <= limit else label[:limit] + "..."
 
 
 def json_depth_exceeds(value: Any, limit: int) -> bool:
@@ -257,7 +252,7 @@ def _manifest_check(name: str, raw: bytes, limits: BundleLimits) -> BundleManife
         return BundleManifest.model_validate(parsed)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(_shorten(str(p), 40) for p in first["loc"])
+        where = ".".join(clip(str(p), 40) for p in first["loc"])
         return fail(f"{MANIFEST_NAME} is not a gatecheck manifest ({where}: {first['msg']})")
 
 
@@ -377,12 +372,7 @@ def read_bundle(data: bytes, name: str, *, limits: BundleLimits | None = None) -
         if declared is None and _is_gatecheck_config(entries[label]):
             declared_bytes = entries.pop(label)
             declared = declared_bytes.decode("utf-8", errors="replace")
-    created = None
-    if manifest is not None and manifest.created_at:
-        try:
-            created = datetime.fromisoformat(manifest.created_at.replace("Z", "+00:00"))
-        except ValueError:
-            created = None
+    created = parse_time(manifest.created_at) if manifest is not None else None
     # Portage's configuration is never stored as sent (a duplicate key can hide a secret from
     # the parsed view), nor a manifest holding a credential: the stored copy is rebuilt.
     rebuild = bool(replaced) or _needs_rebuild(raw_manifest)

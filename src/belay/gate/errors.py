@@ -16,7 +16,26 @@ from __future__ import annotations
 
 from belay.errors import BadInput, BelayError
 
-__all__ = ["BundleError", "DataRefreshError", "GateError", "PolicyError", "ReportError"]
+__all__ = [
+    "BundleError",
+    "DataRefreshError",
+    "GateError",
+    "PolicyError",
+    "ReportError",
+    "clip",
+    "quoted",
+]
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters (then ``...``): what a submitter sent can be any
+    length, and a message quoting it must stay one short line."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """``text`` clipped and quoted, as a message names a value it refuses."""
+    return repr(clip(text, limit))
 
 
 class GateError(BelayError):

@@ -29,6 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from belay.gate.errors import clip, quoted
 from belay.gate.intel import Intel
 from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
 from belay.gate.reports.model import Finding, Report, ReportKind
@@ -89,10 +90,6 @@ def is_commit_id(value: str | None) -> bool:
     )
 
 
-def _quoted(value: str, limit: int = 64) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
 # --- naming findings -------------------------------------------------------------------------
 
 
@@ -124,8 +121,7 @@ _MAX_LABEL = 160
 def _short_label(finding: Finding) -> str:
     # Ids, paths and rule names come from the report: a 2 MiB check_id must not make the
     # verdict (and the audit event and page that copy it) megabytes long.
-    label = _label(finding)
-    return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…"
+    return clip(_label(finding), _MAX_LABEL)
 
 
 def _names(findings: Sequence[Finding]) -> str:
@@ -535,7 +531,7 @@ def _commit_binding(submission: Submission, context: EvaluationContext) -> Reaso
         return Reason(
             rule=rule,
             status="fail",
-            message=f"the bundle's commitHash {_quoted(scanned)} is not a full commit id "
+            message=f"the bundle's commitHash {quoted(scanned, 64)} is not a full commit id "
             "(40 or 64 hexadecimal characters); nothing will be synced",
         )
     if context.deploy_commit is not None and not is_commit_id(context.deploy_commit):
@@ -564,7 +560,7 @@ def _not_a_commit(value: str) -> Reason:
         problem = "the bundle names no commit (context.commitHash) and the project syncs it"
     else:
         problem = (
-            f"the commit to deploy {_quoted(value)} is not a full commit id "
+            f"the commit to deploy {quoted(value, 64)} is not a full commit id "
             "(40 or 64 hexadecimal characters)"
         )
     return Reason(
