@@ -206,3 +206,17 @@ def test_facts_unchanged_sign_identically() -> None:
     assert signed(key).to_json() == signed(key).to_json()
     assert signed(key).to_json() != signed(key, decision="fail").to_json()
     assert facts().decision == "pass"
+
+
+def test_an_envelope_with_thousands_of_signatures_is_refused_unchecked() -> None:
+    """100,000 signatures took 14 s to check one by one; more than MAX_SIGNATURES is refused
+    before any is verified."""
+    from belay.attest.dsse import MAX_SIGNATURES
+
+    key = new_key()
+    envelope = signed(key)
+    many = envelope.signatures * (MAX_SIGNATURES + 1)
+    with pytest.raises(AttestationInvalid, match=f"at most {MAX_SIGNATURES}"):
+        verify_attestation(
+            envelope.model_copy(update={"signatures": many}), Keyring.of([key.public])
+        )

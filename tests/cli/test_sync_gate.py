@@ -176,3 +176,26 @@ def test_override_of_a_passing_revision_is_not_recorded(setup: Setup) -> None:
     assert result.exit_code == 0, result.output
     assert "--override-gate was not needed" in result.stderr
     assert setup.kinds() == ["sync.manual_requested"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--revision", "", "--override-gate", "--reason", "r"],
+        ["--revision=--prune", "--override-gate", "--reason", "r"],
+        ["--revision", "a" * 5000, "--override-gate", "--reason", "r"],
+        ["--revision", "main\nHEAD", "--override-gate", "--reason", "r"],
+        ["--revision", FAIL_SHA, "--override-gate", "--reason", "x" * 5000],
+        ["--revision", FAIL_SHA, "--wait", "--timeout", "-1"],
+    ],
+    ids=["empty", "option", "huge", "control", "huge-reason", "negative-timeout"],
+)
+def test_even_an_override_queues_only_a_plausible_revision(setup: Setup, args: list[str]) -> None:
+    """An override used to queue '', '--prune', 5,000 characters or a control character as the
+    revision (and a 100 KB reason into the audit trail): each is bad input, nothing queued."""
+    result = setup.sync(*args)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(result.stderr) < 400
+    with setup.store.unit_of_work() as uow:
+        assert uow.jobs.list() == []

@@ -20,7 +20,7 @@ from belay.attest.errors import AttestationInvalid
 from belay.attest.keys import Keyring, PublicKey, SigningKey
 from belay.jsonio import dumps, loads
 
-__all__ = ["DsseSignature", "Envelope", "pae", "sign_envelope", "verify_envelope"]
+__all__ = ["MAX_SIGNATURES", "DsseSignature", "Envelope", "pae", "sign_envelope", "verify_envelope"]
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -77,6 +77,10 @@ class Envelope(BaseModel):
         return _b64decode(self.payload, "payload")
 
 
+MAX_SIGNATURES = 8
+"""An envelope with more signatures than this is refused before any is checked."""
+
+
 def _b64decode(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
@@ -106,6 +110,12 @@ def verify_envelope(envelope: Envelope, keyring: Keyring) -> tuple[PublicKey, by
         raise AttestationInvalid("no trusted public key to verify with")
     if not envelope.signatures:
         raise AttestationInvalid("the envelope has no signature")
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        # Each signature costs a verification per trusted key: a forged envelope with thousands
+        # of them would hold the worker for seconds. Belay signs with one.
+        raise AttestationInvalid(
+            f"the envelope has {len(envelope.signatures)} signatures (at most {MAX_SIGNATURES})"
+        )
     payload = envelope.body()
     message = pae(envelope.payload_type, payload)
     named = []

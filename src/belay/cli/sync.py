@@ -26,6 +26,17 @@ _DELIVERY_WAIT_SECONDS = 30.0
 (an alert not delivered by then is delivered later by ``belay serve``)."""
 
 
+_MAX_REASON = 2000
+
+
+def _plausible_revision(value: str) -> bool:
+    """A revision Argo CD could be asked for: a short printable name, not an option."""
+    text = value.strip()
+    return (
+        0 < len(text) <= 255 and not text.startswith("-") and text.isprintable() and " " not in text
+    )
+
+
 def _who(actor: str | None) -> str:
     return actor or current_user()
 
@@ -70,6 +81,13 @@ def register(app: typer.Typer) -> None:
             die("--reason is only used with --override-gate")
         if override_gate and not (reason or "").strip():
             die("--override-gate needs --reason TEXT: say why the gate is overridden")
+        if timeout < 0:
+            die(f"--timeout {timeout:g}: must be 0 or more seconds")
+        if reason is not None and len(reason) > _MAX_REASON:
+            die(f"--reason is longer than {_MAX_REASON} characters")
+        if revision is not None and not _plausible_revision(revision):
+            # Even an override syncs only something Argo CD could take for a revision.
+            die(f"--revision {revision[:80]!r}: not a revision (empty, an option, or not text)")
         settings, store = open_store(config)
         who = _who(actor)
         from belay.attest import load_signing
