@@ -64,3 +64,27 @@ def test_allowed_hosts_are_names_only(tmp_path: Path, host: str) -> None:
     path.write_text(f"web: {{allowed_hosts: ['{host}']}}\n")
     with pytest.raises(ConfigError, match=r"web\.allowed_hosts.*not a host name"):
         load_settings(path)
+
+
+def test_a_flood_from_many_addresses_is_bounded(tmp_path: Path) -> None:
+    """Each new address kept a window and wrote an event at once, without a limit; past
+    MAX_CLIENTS the newcomers share one 'other clients' window."""
+    from belay.web import refusals
+
+    store = Store(f"sqlite:///{tmp_path / 'flood.db'}")
+    store.upgrade()
+    audit = refusals.RefusalAudit(store, refusals.INTAKE, clock=lambda: 1000.0)
+    original = refusals.MAX_CLIENTS
+    refusals.MAX_CLIENTS = 5
+    try:
+        for n in range(50):
+            audit.refused(f"10.0.0.{n}", reason="no token", status=401)
+    finally:
+        refusals.MAX_CLIENTS = original
+    assert len(audit._windows) == 6
+    audit.flush(everything=True)
+    with store.unit_of_work() as uow:
+        events = uow.audit.list()
+    assert len(events) <= 7
+    assert sum(e.data["count"] for e in events) == 50
+    store.dispose()

@@ -606,10 +606,12 @@ class AuditRepository:
         application: str | None = None,
         revision: str | None = None,
         revision_prefix: str | None = None,
+        kind: str | None = None,
         after_seq: int = 0,
         limit: int = 1000,
     ) -> list[AuditEvent]:
-        """Events in chain order, filtered by any of the linking ids (or a revision's prefix)."""
+        """Events in chain order, filtered by any of the linking ids, a revision's prefix or
+        the event kind."""
         query = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
         if revision_prefix:
             query = query.where(AuditEventRow.revision.startswith(revision_prefix, autoescape=True))
@@ -619,6 +621,7 @@ class AuditRepository:
             AuditEventRow.job_id: job_id,
             AuditEventRow.application: application,
             AuditEventRow.revision: revision,
+            AuditEventRow.kind: kind,
         }
         for column, value in filters.items():
             if value is not None:

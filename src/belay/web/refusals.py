@@ -59,6 +59,11 @@ def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat()
 
 
+MAX_CLIENTS = 10_000
+"""Clients tracked at once in a window; beyond it refusals are counted under ``OTHER_CLIENTS``."""
+OTHER_CLIENTS = "(other clients)"
+
+
 class RefusalAudit:
     """Writes one door's refusals to the audit trail, at most two events per client a minute."""
 
@@ -82,6 +87,10 @@ class RefusalAudit:
         now = self.clock()
         self.flush()
         with self._lock:
+            if client not in self._windows and len(self._windows) >= MAX_CLIENTS:
+                # A flood from many addresses: count the newcomers as one "other clients" window
+                # rather than hold (and write) one per address.
+                client = OTHER_CLIENTS
             window = self._windows.get(client)
             if window is not None:
                 if not window.pending:

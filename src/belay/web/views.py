@@ -431,11 +431,9 @@ def decision_status(
         decisions = uow.decisions.for_revision(application, revision)
         latest = decisions[0] if decisions else None
         jobs = uow.jobs.for_decision(latest.id) if latest else []
-        overrides = [
-            e
-            for e in uow.audit.list(application=application, revision=revision, limit=100_000)
-            if e.kind == OVERRIDE_KIND
-        ]
+        overrides = uow.audit.list(
+            application=application, revision=revision, kind=OVERRIDE_KIND, limit=1000
+        )
         newest = overrides[-1] if overrides else None
         override_job = uow.jobs.get(newest.job_id) if newest and newest.job_id else None
     override = _override_view(newest, override_job) if newest else None
