@@ -47,13 +47,32 @@ def test_file_key_and_retired_keys_form_the_keyring(tmp_path: Path) -> None:
 
 
 def test_key_from_an_environment_variable_is_a_secret(tmp_path: Path) -> None:
-    """signing_key_env reads the PEM (also with literal \\n), and its body is redacted after."""
-    pair = write_key_pair(tmp_path / "k")
-    pem = (tmp_path / "k" / PRIVATE_KEY_NAME).read_text()
+    """signing_key_env reads the PEM (also with literal \\n), and its body is redacted after.
+
+    The PEM is made here with cryptography, not with Belay's writer (which registers what it
+    writes), so only loading it from the variable can make it a secret.
+    """
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    keyid = hashlib.sha256(
+        private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).hexdigest()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    body = next(line for line in pem.splitlines() if "-----" not in line)
+    assert body in redact_text(f"oops {body}")  # not a secret yet
     settings = load_settings(_config(tmp_path, "signing_key_env: BELAY_SIGNING_KEY\n"))
     signing = load_signing(settings, {"BELAY_SIGNING_KEY": pem.replace("\n", "\\n")})
-    assert signing.key is not None and signing.key.keyid == pair.keyid
-    body = next(line for line in pem.splitlines() if "-----" not in line)
+    assert signing.key is not None and signing.key.keyid == keyid
     assert body not in redact_text(f"oops {body}")
 
 
