@@ -84,3 +84,36 @@ def test_resolution_by_fingerprint(store: Store) -> None:
         assert [r.id for r in uow.investigations.search(state="firing")] == [other]
         # Resolving again changes nothing: the alert is no longer firing anywhere.
         assert uow.investigations.resolve("a2", at=T0 + timedelta(hours=1)) == []
+
+
+def test_reports_stored_before_the_list_columns_are_backfilled(database_url: str) -> None:
+    """A report stored at migration 0003 had no alert name or finding kinds once upgraded, so
+    the list's filters never found it; 0004 fills them from the report itself."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from belay.store import _alembic_config
+
+    store = Store(database_url)
+    config = _alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003_attestations")
+    report = {"alert": {"name": "KubePodCrashLooping"}, "findings": [{"kind": "crash_loop"}]}
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO investigations (id, created_at, alert, report) "
+                "VALUES ('old-1', :at, :alert, :report)"
+            ),
+            {"at": "2026-01-01 00:00:00", "alert": "{}", "report": json.dumps(report)},
+        )
+    store.upgrade()
+    with store.unit_of_work() as uow:
+        found = uow.investigations.search(
+            alert_name="KubePodCrashLooping", finding_kind="crash_loop"
+        )
+    assert [r.id for r in found] == ["old-1"]
+    store.dispose()

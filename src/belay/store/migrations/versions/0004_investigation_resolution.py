@@ -38,6 +38,37 @@ def upgrade() -> None:
         sa.Column("resolved_at", UTCDateTime()),
     )
     op.create_index("ix_investigation_alerts_fingerprint", "investigation_alerts", ["fingerprint"])
+    _backfill()
+
+
+def _backfill() -> None:
+    """Fill the list columns of reports stored before this revision from their own JSON, so the
+    name and finding-kind filters find them (their alerts' fingerprints were never kept, so they
+    cannot be resolved and stay listed as firing)."""
+    investigations = sa.table(
+        "investigations",
+        sa.column("id", sa.String),
+        sa.column("report", sa.JSON),
+        sa.column("alert_name", sa.String),
+        sa.column("finding_kinds", sa.String),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(investigations.c.id, investigations.c.report)).all()
+    for report_id, report in rows:
+        if not isinstance(report, dict):
+            continue
+        alert = report.get("alert")
+        name = alert.get("name") if isinstance(alert, dict) else None
+        kinds = [str(f.get("kind")) for f in report.get("findings") or [] if isinstance(f, dict)]
+        joined = ",".join(dict.fromkeys(kinds))
+        bind.execute(
+            investigations.update()
+            .where(investigations.c.id == report_id)
+            .values(
+                alert_name=str(name)[:255] if name else None,
+                finding_kinds=f",{joined}," if joined else "",
+            )
+        )
 
 
 def downgrade() -> None:
