@@ -267,3 +267,11 @@ def test_notification_keeps_every_alert_with_fingerprints() -> None:
     # No fingerprint sent: a stable hash of the labels stands in.
     again = parse_notification(_am({"status": "resolved", "labels": {"alertname": "B"}}))
     assert len(alerts[1].fingerprint) == 16 and again[0].fingerprint == alerts[1].fingerprint
+
+
+def test_alert_fields_are_bounded() -> None:
+    """A megabyte 'revision' was copied three times into the report; fields are cut to 512."""
+    from belay.investigate import parse_alert
+
+    alert = parse_alert({"alert_name": "Down", "argocd_revision": "a" * 1_000_000})
+    assert alert.revision is not None and len(alert.revision) == 512

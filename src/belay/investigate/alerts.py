@@ -317,10 +317,15 @@ def _lookup(
         for key in keys:
             value = mapping.get(key)
             if isinstance(value, str | int) and not isinstance(value, bool):
-                text = str(value).strip()
+                # Names are at most 253 characters and revisions far less: a megabyte of
+                # "revision" would otherwise be copied into every line of the report.
+                text = str(value).strip()[:_MAX_FIELD]
                 if text:
                     return text, f"{prefix}{key}"
     return None, None
+
+
+_MAX_FIELD = 512
 
 
 def _hints(texts: Iterable[str]) -> tuple[str, ...]:
