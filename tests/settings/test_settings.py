@@ -148,3 +148,22 @@ def test_a_quoted_retirement_time_is_utc(tmp_path: Path) -> None:
     )
     settings = load_settings(config)
     assert settings.retired_signing_keys[0].retired.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("intake: {max_entry_bytes: 4096, max_inflated_bytes: 2048}", "larger than max_inflated"),
+        ("intake: {max_inflated_bytes: 100000000000000000000000000}", "max_inflated_bytes"),
+        ("signing_key_env: ''", "signing_key_env"),
+    ],
+)
+def test_limits_and_key_names_that_cannot_work(tmp_path: Path, text: str, problem: str) -> None:
+    """An entry limit above the total, a total of 10^26 bytes, or an empty variable name (which
+    silently turned signing off) are one-line configuration errors."""
+    from belay.config.errors import ConfigError
+
+    config = tmp_path / "belay.yaml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(config)

@@ -215,12 +215,18 @@ class IntakeSettings(_Strict):
     store_bundles: bool = True
     max_bundle_files: int = Field(default=64, ge=1, le=10_000)
     """Files one bundle may hold (tar entries, and files its manifest lists)."""
-    max_inflated_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
-    """What a bundle may unpack to in all."""
-    max_entry_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
+    max_inflated_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, le=16 * 1024**3)
+    """What a bundle may unpack to in all (the memory one delivery may take)."""
+    max_entry_bytes: int = Field(default=128 * 1024 * 1024, ge=1024, le=16 * 1024**3)
     """What one file of a bundle may unpack to."""
     max_json_depth: int = Field(default=64, ge=4, le=512)
     """How deeply the manifest and Portage's configuration may nest."""
+
+    @model_validator(mode="after")
+    def _entry_within_total(self) -> IntakeSettings:
+        if self.max_entry_bytes > self.max_inflated_bytes:
+            raise ValueError("max_entry_bytes is larger than max_inflated_bytes")
+        return self
 
 
 class ThrottleSettings(_Strict):
@@ -345,7 +351,7 @@ class BelaySettings(_Strict):
     signing_key_file: str | None = None
     """Ed25519 private key (PKCS#8 PEM, unencrypted) that signs every decision
     (docs/attestations.md); relative to this file's folder."""
-    signing_key_env: str | None = None
+    signing_key_env: str | None = Field(default=None, min_length=1)
     """Alternatively, an environment variable holding that PEM text."""
     signing_key_created: datetime | None = None
     """When the signing key was made (shown by ``GET /api/v1/attestation-keys``)."""
