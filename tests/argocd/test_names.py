@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -131,3 +132,27 @@ def test_investigate_reports_a_bad_name_as_bad_input(
     assert result.stderr.strip().splitlines() == [
         "error: Argo CD application name '..' is a dot segment, which would change the API path"
     ]
+
+
+def test_investigate_reports_the_good_names_beside_a_bad_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one good name beside the bad one, `belay investigate` reports both (exit 0): the bad
+    one's report says Argo CD was not asked, the good one's was investigated."""
+    from typer.testing import CliRunner
+
+    from belay.cli import app
+
+    monkeypatch.setenv("ARGOCD_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ARGOCD_AUTH_TOKEN", "t" * 20)
+    (tmp_path / "alert.json").write_text(
+        '{"alerts": [{"status": "firing", "labels": {"alertname": "x", "argocd_application": ".."}},'
+        ' {"status": "firing", "labels": {"alertname": "y", "argocd_application": "web"}}]}'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["investigate", "-i", "alert.json", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    notes = {r["application"]: r["notes"] for r in [first, *first["related_reports"]]}
+    assert any("Argo CD was not asked" in n for n in notes[".."])
+    assert not any("Argo CD was not asked" in n for n in notes["web"])

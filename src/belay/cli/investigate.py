@@ -1,7 +1,8 @@
 """`belay investigate`: an alert file in, an Argo CD findings report out (read-only).
 
 Exit codes: 0 when a report was made (even one full of problems), 2 for bad input (an alert that
-is empty, not JSON or of no known shape; an unreadable ``--config``).
+is empty, not JSON or of no known shape; one whose every application name is one Argo CD could
+never hold; an unreadable ``--config``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ def investigate_command(
     # Nothing but the report may reach stdout (`-o json` is read by machines).
     with contextlib.redirect_stdout(sys.stderr):
         reports = investigate_alerts(
-            alerts, resolve_argocd(), settings=settings, gate_decisions=lookup
+            alerts,
+            resolve_argocd(),
+            settings=settings,
+            gate_decisions=lookup,
+            refuse_bad_names=True,
         )
     color = output is OutputFormat.text and sys.stdout.isatty()
     sys.stdout.write(render_many(reports, output.value, color=color))

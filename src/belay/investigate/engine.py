@@ -177,6 +177,8 @@ class _Target:
     notes: list[str] = field(default_factory=list)
     configuration: dict[str, object] | None = None
     """``argocd_configuration`` evidence when no instance could be used."""
+    refused: BadInput | None = None
+    """Why Argo CD was not asked about this target's name (not a name it could hold)."""
 
 
 class _Session:
@@ -239,11 +241,15 @@ def investigate_alerts(
     now: datetime | None = None,
     client_factory: ClientFactory | None = None,
     gate_decisions: GateLookup | None = None,
+    refuse_bad_names: bool = False,
 ) -> tuple[InvestigationReport, ...]:
     """Investigate a notification: one report per distinct application, in the alerts' order.
 
     Only firing alerts are investigated (all of them when none fires). Alerts about the same
-    application share one report, which lists their fingerprints and names.
+    application share one report, which lists their fingerprints and names. A name Argo CD could
+    never hold gets a report that says Argo CD was not asked; with ``refuse_bad_names`` (the CLI,
+    where the operator can fix the file) a notification whose every report is such a one raises
+    that :class:`BadInput` instead.
     """
     if not alerts:
         raise ValueError("investigate_alerts needs at least one alert")
@@ -286,6 +292,9 @@ def investigate_alerts(
                     f"{len(target.alerts)} of them are covered by this report."
                 )
             reports.append(_report(target, settings, now, gate_decisions))
+    refused = [t.refused for t in targets.values() if id(t) not in skipped_ids]
+    if refuse_bad_names and refused and refused[0] is not None and all(refused):
+        raise refused[0]
     return tuple(reports)
 
 
@@ -452,6 +461,7 @@ def _report(
             # A name the alert gives that Argo CD could never hold (not a Kubernetes name):
             # nothing was sent; this report says so, the notification's other apps go on.
             target.notes.append(f"Argo CD was not asked: {err}")
+            target.refused = err
     if target.configuration is not None:
         evidence["argocd_configuration"] = target.configuration
     listing = target.listing
