@@ -16,6 +16,5 @@ def test_public_names() -> None:
         "evaluate",
         "Verdict",
         "export_gatecheck_yaml",
-        "refresh_data",
         "submission_from_bundle",
     } <= set(belay.gate.__all__)

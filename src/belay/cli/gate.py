@@ -16,6 +16,7 @@ import typer
 from belay import jsonio
 from belay.cli._common import ConfigOption, OutputFormat, die, handle_errors
 from belay.errors import BadInput, cannot_read
+from belay.feeds import DEFAULT_EPSS_URL, DEFAULT_KEV_URL, refresh_data
 from belay.gate import (
     EvaluationContext,
     Submission,
@@ -27,12 +28,10 @@ from belay.gate import (
     load_policy_set,
     parse_report,
     read_bundle,
-    refresh_data,
     submission_from_bundle,
     write_bundle,
 )
 from belay.gate.bundle import bundle_tag
-from belay.gate.refresh import DEFAULT_EPSS_URL, DEFAULT_KEV_URL
 
 __all__ = ["register"]
 

@@ -2,8 +2,8 @@
 
 Pure domain (no I/O): :func:`parse_report`, :func:`read_bundle`/:func:`write_bundle` (bytes in,
 bytes out), :func:`parse_policy_set`, :func:`evaluate`, :func:`export_gatecheck_yaml`. At the
-edges: :func:`load_policy_set` (reads a file), :func:`load_intel` (reads KEV/EPSS files),
-:func:`refresh_data` (downloads them).
+edges: :func:`load_policy_set` (reads a file), :func:`load_intel` (reads KEV/EPSS files;
+:mod:`belay.feeds` downloads them).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from belay.gate.policy import (
     load_policy_set,
     parse_policy_set,
 )
-from belay.gate.refresh import RefreshResult, refresh_data
 from belay.gate.reports import Coverage, Finding, Report, ReportKind, detect_kind, parse_report
 from belay.gate.submission import submission_from_bundle, submission_from_reports
 from belay.gate.verdict import Reason, Verdict, make_verdict
@@ -57,7 +56,6 @@ __all__ = [
     "PolicyException",
     "PolicySet",
     "Reason",
-    "RefreshResult",
     "Report",
     "ReportError",
     "ReportKind",
@@ -78,7 +76,6 @@ __all__ = [
     "parse_report",
     "read_bundle",
     "read_data_files",
-    "refresh_data",
     "submission_from_bundle",
     "submission_from_reports",
     "write_bundle",

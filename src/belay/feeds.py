@@ -1,5 +1,8 @@
 """``belay data refresh``: download the CISA KEV catalog and the EPSS scores for offline use.
 
+An adapter beside the gate (it speaks HTTP; the gate itself does no I/O): the files it writes
+are the ones :func:`belay.gate.load_intel` reads.
+
 Each download is checked (parsed) before it replaces the previous file, atomically, so a
 half-written or wrong file never reaches the gate. Network and HTTP errors are
 :class:`DataRefreshError` (exit 1).
