@@ -11,7 +11,6 @@ import pytest
 
 from belay.config import ConfigError
 from belay.config.settings import NotificationChannel
-from belay.intake.auth import sign_standard_webhook
 from belay.notify import (
     Alert,
     AlertEvent,
@@ -23,6 +22,7 @@ from belay.notify import (
     build_channels,
 )
 from belay.redact import register_secret
+from belay.webhooks import sign_standard_webhook
 
 from .conftest import Receiver, SMTPServer
 

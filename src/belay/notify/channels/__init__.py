@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from belay.config.errors import ConfigError
 from belay.config.settings import NotificationChannel
 from belay.config.urls import is_loopback_host
-from belay.intake.auth import decode_webhook_secret
 from belay.notify.channels.base import (
     DEFAULT_DELIVERY_TIMEOUT,
     Channel,
@@ -27,6 +26,7 @@ from belay.notify.channels.smtp import SMTPChannel
 from belay.notify.channels.webhook import WebhookChannel, delivery_id
 from belay.notify.model import AlertEvent
 from belay.redact import register_secret
+from belay.webhooks import decode_webhook_secret
 
 __all__ = [
     "DEFAULT_DELIVERY_TIMEOUT",

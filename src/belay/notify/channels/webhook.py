@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
-from belay.intake.auth import sign_standard_webhook
 from belay.jsonio import dumps
 from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, HTTPChannel, post_json
 from belay.notify.model import Alert, AlertEvent
 from belay.notify.render import render_webhook
+from belay.webhooks import sign_standard_webhook
 
 __all__ = ["WebhookChannel", "delivery_id"]
 
