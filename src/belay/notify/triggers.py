@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from belay.commits import short_sha
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution
 from belay.config.tokens import jwt_claims, token_expiry
 from belay.deploy.worker import DeployOutcome
@@ -60,9 +61,7 @@ def dedup_key(*parts: str) -> str:
 
 
 def _short(revision: str | None) -> str:
-    if revision and len(revision) == 40:
-        return revision[:12]
-    return revision or "an unknown revision"
+    return short_sha(revision) or "an unknown revision"
 
 
 def _job_revision(job: JobRecord) -> str:
