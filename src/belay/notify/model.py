@@ -73,11 +73,3 @@ class Alert(BaseModel):
     @classmethod
     def _redacted_all(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(redact_text(v) for v in value)
-
-    @property
-    def short_revision(self) -> str | None:
-        """The first 12 characters of a commit SHA; other revisions unchanged."""
-        rev = self.revision
-        if rev and len(rev) == 40 and all(c in "0123456789abcdef" for c in rev.lower()):
-            return rev[:12]
-        return rev
