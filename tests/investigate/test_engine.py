@@ -101,7 +101,7 @@ def test_public_names_are_pinned() -> None:
             "FINDING_KINDS",
             "Alert",
             "AlertParseError",
-            "ClientFactory",
+            "InstanceClientFactory",
             "Finding",
             "FindingKind",
             "InvestigationReport",

@@ -16,7 +16,7 @@ from belay.investigate.alerts import (
     parse_notification_bytes,
 )
 from belay.investigate.engine import (
-    ClientFactory,
+    InstanceClientFactory,
     investigate,
     investigate_alerts,
     select_instance,
@@ -42,9 +42,9 @@ __all__ = [
     "FINDING_KINDS",
     "Alert",
     "AlertParseError",
-    "ClientFactory",
     "Finding",
     "FindingKind",
+    "InstanceClientFactory",
     "InvestigationReport",
     "InvestigationSettings",
     "Severity",
