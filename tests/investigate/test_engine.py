@@ -102,7 +102,7 @@ def test_public_names_are_pinned() -> None:
             "Alert",
             "AlertParseError",
             "InstanceClientFactory",
-            "Finding",
+            "InvestigationFinding",
             "FindingKind",
             "InvestigationReport",
             "InvestigationSettings",

@@ -40,8 +40,8 @@ from belay.investigate.models import (
     ApplicationStatusEvidence,
     AppListEntry,
     DiffEvidence,
-    Finding,
     GateDecision,
+    InvestigationFinding,
     InvestigationReport,
     InvestigationSettings,
     ResourceTreeEvidence,
@@ -499,7 +499,7 @@ def _report(
         lookup=target.lookup,
     )
     findings, ruled_out = evaluate(ctx)
-    fleet: list[Finding] = []
+    fleet: list[InvestigationFinding] = []
     if target.fleet:
         fleet = [f for f in findings if f.application is not None]
         findings = [f for f in findings if f.application is None]
