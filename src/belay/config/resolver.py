@@ -27,9 +27,14 @@ from belay.config.env import (
 )
 from belay.config.errors import ConfigError
 from belay.config.instance import RawInstance, build_instance
+from belay.config.integrations_file import (
+    default_store_path,
+    load_store,
+    store_entries,
+    store_mode_warning,
+)
 from belay.config.models import ArgoCDInstance, ArgoCDResolution, RejectedInstance
 from belay.config.records import raw_from_entry, register_entry_secrets
-from belay.config.store import default_store_path, load_store, store_entries, store_mode_warning
 from belay.jsonio import JSONDecodeError, loads
 from belay.redact import redact_text
 
