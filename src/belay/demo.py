@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from belay.audit_view import audit_table
 from belay.bootstrap import Services, build_services, start_workers
-from belay.cli._common import audit_table
 from belay.commits import short_sha
 from belay.config.settings import BelaySettings
 from belay.gate import write_bundle
