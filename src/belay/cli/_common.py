@@ -61,10 +61,11 @@ def current_user() -> str:
     """Who runs the command, for the audit trail: ``$USER``, else the account name, else
     ``unknown`` (a container may run as a uid with no passwd entry)."""
     import getpass
-    import os
+
+    from belay.config.env import process_environ
 
     try:
-        return os.environ.get("USER") or getpass.getuser()
+        return process_environ().get("USER") or getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 

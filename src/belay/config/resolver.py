@@ -15,7 +15,6 @@ used becomes a :class:`RejectedInstance` with its source and reason, and malform
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from belay.config.env import (
     INSTANCES_VAR,
     SINGLE_INSTANCE_VARS,
     merged_environ,
+    process_environ,
     single_instance,
 )
 from belay.config.errors import ConfigError
@@ -49,11 +49,11 @@ def resolve_argocd(
 ) -> ArgoCDResolution:
     """Resolve every Argo CD instance from the environment, ``.env`` and the integration store.
 
-    Defaults: ``os.environ``; ``./.env`` in the current directory; the store at
+    Defaults: the process environment; ``./.env`` in the current directory; the store at
     ``BELAY_INTEGRATIONS_FILE`` or ``~/.tracer/integrations.json``. Never raises for bad
     configuration: problems come back in ``rejected`` (and ``warnings``).
     """
-    source_environ = os.environ if environ is None else environ
+    source_environ = process_environ(environ)
     dotenv = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     merged, origin, dotenv_problem = merged_environ(source_environ, dotenv)
 
