@@ -166,7 +166,8 @@ class NotificationChannel(_Strict):
     """An alert channel: a generic webhook, Slack, Mattermost or SMTP."""
 
     type: Literal["webhook", "slack", "mattermost", "smtp"]
-    url: str | None = None
+    url: str | None = Field(default=None, repr=False)
+    """Left out of the repr: a Slack or Mattermost URL is itself the credential."""
     url_env: str | None = None
     events: tuple[str, ...] = ALERT_EVENTS
     secret_env: str | None = None

@@ -72,6 +72,8 @@ class WebhookKey(BaseModel):
     def __repr__(self) -> str:
         return f"WebhookKey(project={self.project!r}, label={self.label!r}, key=<hidden>)"
 
+    __str__ = __repr__  # pydantic's str() lists every field, the key bytes included
+
 
 class Credentials(BaseModel):
     """Every credential the intake accepts, across projects."""
