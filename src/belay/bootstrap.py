@@ -10,13 +10,13 @@ failing verdicts.
 from __future__ import annotations
 
 import gc
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from belay.attest import Attestor, DecisionGuard, Keyring, Signing, load_signing
 from belay.config import resolve_argocd
+from belay.config.env import process_environ
 from belay.config.settings import BelaySettings
 from belay.deploy.credentials import ReloadingClients
 from belay.deploy.worker import Doorbell
@@ -66,7 +66,7 @@ def build_services(
     started here: call ``services.alerting.start(...)`` in long-running processes (``serve``,
     ``worker``), so one-shot commands never send token reminders.
     """
-    env = os.environ if environ is None else environ
+    env = process_environ(environ)
     # A named but unusable key stops here, before the store. A worker (no intake) reads only the
     # verifying key when one is named: it never signs, so it need not hold the private key.
     signing = load_signing(settings, env, sign=with_intake)

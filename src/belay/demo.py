@@ -28,8 +28,9 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from belay.audit_view import audit_table
 from belay.bootstrap import Services, build_services, start_workers
-from belay.cli._common import audit_table
+from belay.commits import short_sha
 from belay.config.settings import BelaySettings
 from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
@@ -259,10 +260,12 @@ def _verify_attestation(console: Console, services: Services, verdict: dict[str,
             Envelope.from_json(envelope), services.signing.keyring, commit=GOOD_COMMIT
         )
     except AttestationInvalid as err:
-        console.print(f"\nSigned verdict of {GOOD_COMMIT[:7]}: [red]INVALID[/red] ({err})")
+        console.print(
+            f"\nSigned verdict of {short_sha(GOOD_COMMIT, 7)}: [red]INVALID[/red] ({err})"
+        )
         return
     console.print(
-        f"\nSigned verdict of {GOOD_COMMIT[:7]}: [green]verified[/green] "
+        f"\nSigned verdict of {short_sha(GOOD_COMMIT, 7)}: [green]verified[/green] "
         f"(in-toto Statement v1 in DSSE, Ed25519 key {verified.key.keyid[:16]}…); offline: "
         "belay attest verify ENVELOPE --key belay-signing.pub.pem --commit SHA"
     )
@@ -283,7 +286,7 @@ def _follow(
             phase = (app.get("operationState") or {}).get("phase", "-")
             line = (
                 f"job {job.state if job else 'queued'} · Argo CD operation {phase} · "
-                f"sync {app['sync']['status']} at {app['sync'].get('revision', '')[:7]} · "
+                f"sync {app['sync']['status']} at {short_sha(app['sync'].get('revision'), 7)} · "
                 f"health {app['health']['status']}"
             )
             status.update(line)
@@ -339,7 +342,7 @@ def run_demo(
         sim_at, gate_at = ("", "") if once else (f" at {sim.url}", f" at {url}")
         console.print(
             f"Argo CD simulator{sim_at} with application [bold]{APP}[/bold] "
-            f"(OutOfSync at {OLD_COMMIT[:7]})"
+            f"(OutOfSync at {short_sha(OLD_COMMIT, 7)})"
         )
         where = "a temporary folder" if temporary else str(work_dir)
         console.print(f"Belay gate{gate_at} (SQLite in {where}), worker running")
@@ -362,17 +365,19 @@ def run_demo(
         passing = _submit(url, token, good)
         failing = _submit(url, token, bad)
         link = not once
-        _show_verdict(console, f"Build {GOOD_COMMIT[:7]} (clean scans)", passing, with_link=link)
+        _show_verdict(
+            console, f"Build {short_sha(GOOD_COMMIT, 7)} (clean scans)", passing, with_link=link
+        )
         _show_verdict(
             console,
-            f"Build {BAD_COMMIT[:7]} (xz backdoor + leaked AWS key)",
+            f"Build {short_sha(BAD_COMMIT, 7)} (xz backdoor + leaked AWS key)",
             failing,
             with_link=link,
         )
         _verify_attestation(console, services, passing)
         with services.store.unit_of_work() as uow:
             decision = uow.decisions.for_revision(APP, GOOD_COMMIT)
-        console.print(f"\nFollowing the deployment of {GOOD_COMMIT[:7]} in Argo CD:")
+        console.print(f"\nFollowing the deployment of {short_sha(GOOD_COMMIT, 7)} in Argo CD:")
         job = _follow(console, services, sim, decision[0].id, timeout=90) if decision else None
         app_status = sim.application(APP)
         with services.store.unit_of_work() as uow:
@@ -395,7 +400,7 @@ def run_demo(
             else f"[red]{job.state if job else 'not deployed'}[/red]"
         )
         sync_health = f"sync {status['sync']['status']}, health {status['health']['status']}"
-        console.print(f"\nDeployment of {GOOD_COMMIT[:7]}: {outcome} ({sync_health})")
+        console.print(f"\nDeployment of {short_sha(GOOD_COMMIT, 7)}: {outcome} ({sync_health})")
         if once:
             console.print(
                 "\nThe gate stopped with the demo (--once). To browse its page, run "

@@ -40,7 +40,7 @@ def test_integrations_exports() -> None:
     """belay.integrations offers the verify entry points and result types."""
     assert sorted(belay.integrations.__all__) == sorted(
         [
-            "ClientFactory",
+            "InstanceClientFactory",
             "InstanceCheck",
             "VerifyReport",
             "VerifyStatus",

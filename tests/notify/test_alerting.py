@@ -325,13 +325,13 @@ def test_alert_left_undelivered_by_a_dead_process_is_sent_once(
     store: Store, receiver: Receiver
 ) -> None:
     """An alert raised but never delivered (the process died) is sent by the next start, once."""
-    from belay.notify import Alert
+    from belay.notify import OutgoingAlert
 
     raised_at = datetime.now(UTC)
     dead = Alerting(
         store, (WebhookChannel(name="webhook#1", url=receiver.url, events=ALL),), settings=QUICK
     )
-    alert = Alert(
+    alert = OutgoingAlert(
         event=AlertEvent.deploy_failed,
         dedup_key=f"deploy_failed|default/guestbook|{sha(31)}",
         title="Deployment failed: guestbook at 1f1f1f1",

@@ -11,18 +11,18 @@ import pytest
 
 from belay.config import ConfigError
 from belay.config.settings import NotificationChannel
-from belay.intake.auth import sign_standard_webhook
 from belay.notify import (
-    Alert,
     AlertEvent,
     DeliveryError,
     MattermostChannel,
+    OutgoingAlert,
     SlackChannel,
     SMTPChannel,
     WebhookChannel,
     build_channels,
 )
 from belay.redact import register_secret
+from belay.webhooks import sign_standard_webhook
 
 from .conftest import Receiver, SMTPServer
 
@@ -31,9 +31,9 @@ SECRET = "s3cr3t-canary-token-value-42"
 KEY = b"k" * 32
 
 
-def _alert() -> Alert:
+def _alert() -> OutgoingAlert:
     register_secret(SECRET)
-    return Alert(
+    return OutgoingAlert(
         event=AlertEvent.deploy_failed,
         dedup_key="deploy_failed:default/guestbook@1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c",
         title="Deployment failed: guestbook at 1f2e3d4c5b6a",

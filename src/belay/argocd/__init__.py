@@ -15,6 +15,7 @@ from belay.argocd.client import (
     DEFAULT_WATCH_READ_TIMEOUT,
     ArgoCDClient,
     CallObserver,
+    InstanceClientFactory,
     add_call_observer,
     remove_call_observer,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "CallObserver",
     "HealthStatus",
     "Info",
+    "InstanceClientFactory",
     "InvalidArgoCDName",
     "KubeEvent",
     "ObjectMeta",

@@ -79,11 +79,6 @@ class SessionLogin(httpx.Auth):
     def __repr__(self) -> str:
         return f"SessionLogin(username={self._username!r}, password=****)"
 
-    @property
-    def has_session(self) -> bool:
-        """True once a login succeeded and its token is held."""
-        return self._token is not None
-
     def forget(self) -> None:
         """Drop the held session token; the next request logs in again."""
         with self._lock:

@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_WATCH_READ_TIMEOUT",
     "ArgoCDClient",
     "CallObserver",
+    "InstanceClientFactory",
     "add_call_observer",
     "remove_call_observer",
 ]
@@ -705,3 +706,9 @@ class ArgoCDClient:
             else:
                 self._log_call("GET", path, None, started, err)
             raise err from exc
+
+
+InstanceClientFactory = Callable[["ArgoCDInstance"], ArgoCDClient]
+"""Builds the client for a configured instance (:meth:`ArgoCDClient.from_instance`; tests may plug
+in a transport). The deploy worker's opener, which takes an instance *name* and yields a client
+as a context manager, is a different thing with a different name."""

@@ -24,6 +24,7 @@ from belay.attest.keys import (
     parse_private_pem,
     parse_public_pem,
 )
+from belay.config.env import process_environ
 from belay.config.settings import BelaySettings
 
 __all__ = [
@@ -99,7 +100,7 @@ def load_signing(
     ``sign=False`` (``belay worker``) and a verifying key named, the private key is not read at
     all: the worker trusts the verifying key and the retired ones, and signs nothing.
     """
-    env = os.environ if environ is None else environ
+    env = process_environ(environ)
     retired = [
         read_public_key(
             _resolve(settings, entry.public_key_file), created=entry.created, retired=entry.retired

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from belay.audit_view import audit_table
 from belay.cli._common import (
     ConfigOption,
     TextOrJSON,
     TextOrJSONOption,
-    audit_table,
     die,
     handle_errors,
     open_store,

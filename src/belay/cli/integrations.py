@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from belay.config import (
     list_store_instances,
     resolve_argocd,
 )
+from belay.config.env import process_environ
 from belay.config.settings import DEFAULT_SETTINGS_FILE, ArgoCDTarget, load_settings
 from belay.integrations import InstanceCheck, VerifyReport, verify_argocd
 from belay.jsonio import dumps_text
@@ -249,4 +249,4 @@ def _maybe_stdin(value: str | None, flag: str) -> str | None:
 
 
 def _environ() -> dict[str, str]:
-    return dict(os.environ)
+    return dict(process_environ())

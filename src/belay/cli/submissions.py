@@ -17,6 +17,7 @@ from belay.cli._common import (
     handle_errors,
     open_store,
 )
+from belay.commits import short_sha
 
 if TYPE_CHECKING:
     from belay.store import DecisionRecord, JobRecord, SubmissionRecord, UnitOfWork
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
                 row["id"],
                 row["receivedAt"][:19].replace("T", " "),
                 row["project"] or "",
-                (row["commit"] or "")[:12],
+                short_sha(row["commit"]),
                 row["branch"] or "",
                 row["decision"] or "judging",
                 row["deployment"],

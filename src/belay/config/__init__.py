@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 from belay.config.errors import ConfigError
+from belay.config.integrations_file import default_store_path, load_store
 from belay.config.models import ArgoCDInstance, ArgoCDResolution, RejectedInstance
 from belay.config.resolver import resolve_argocd
-from belay.config.store import default_store_path, load_store
 from belay.config.tokens import EXPIRY_WARNING_WINDOW, is_jwt, token_expiry
 from belay.config.writer import StoreInstanceView, add_store_instance, list_store_instances
 

@@ -1,4 +1,10 @@
-"""The single-instance variables and ``ARGOCD_INSTANCES``, read from the environment and ``.env``.
+"""The environment: the one place Belay reads it, and the Argo CD variables it holds.
+
+:func:`process_environ` is the only reader of ``os.environ`` outside the simulator; every part
+that takes settings from the environment accepts a mapping (tests pass their own) and falls back
+to it.
+
+The single-instance variables and ``ARGOCD_INSTANCES`` are read from the environment and ``.env``.
 
 The environment wins over ``.env`` variable by variable. Names follow the Argo CD integration
 docs, with the older ``ARGOCD_API_URL`` / ``ARGOCD_API_TOKEN`` as aliases (docs/configuration.md).
@@ -6,6 +12,7 @@ docs, with the older ``ARGOCD_API_URL`` / ``ARGOCD_API_TOKEN`` as aliases (docs/
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +27,7 @@ __all__ = [
     "SINGLE_INSTANCE_VARS",
     "TOKEN_VARS",
     "merged_environ",
+    "process_environ",
     "single_instance",
 ]
 
@@ -36,6 +44,11 @@ SINGLE_INSTANCE_VARS = (
 )
 INSTANCES_VAR = "ARGOCD_INSTANCES"
 _SECRET_VARS = (*TOKEN_VARS, "ARGOCD_PASSWORD")
+
+
+def process_environ(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """``environ`` when one is given, else the process environment (live, not a copy)."""
+    return os.environ if environ is None else environ
 
 
 def merged_environ(

@@ -39,7 +39,8 @@ class Labelled:
     """A raw value and the name the user gave it (``None`` value: not set)."""
 
     label: str
-    value: object = None
+    value: object = field(default=None, repr=False)
+    """Left out of the repr: it may be a token or a password."""
 
     @property
     def is_set(self) -> bool:

@@ -15,7 +15,6 @@ used becomes a :class:`RejectedInstance` with its source and reason, and malform
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,13 +22,19 @@ from belay.config.env import (
     INSTANCES_VAR,
     SINGLE_INSTANCE_VARS,
     merged_environ,
+    process_environ,
     single_instance,
 )
 from belay.config.errors import ConfigError
 from belay.config.instance import RawInstance, build_instance
+from belay.config.integrations_file import (
+    default_store_path,
+    load_store,
+    store_entries,
+    store_mode_warning,
+)
 from belay.config.models import ArgoCDInstance, ArgoCDResolution, RejectedInstance
 from belay.config.records import raw_from_entry, register_entry_secrets
-from belay.config.store import default_store_path, load_store, store_entries, store_mode_warning
 from belay.jsonio import JSONDecodeError, loads
 from belay.redact import redact_text
 
@@ -44,11 +49,11 @@ def resolve_argocd(
 ) -> ArgoCDResolution:
     """Resolve every Argo CD instance from the environment, ``.env`` and the integration store.
 
-    Defaults: ``os.environ``; ``./.env`` in the current directory; the store at
+    Defaults: the process environment; ``./.env`` in the current directory; the store at
     ``BELAY_INTEGRATIONS_FILE`` or ``~/.tracer/integrations.json``. Never raises for bad
     configuration: problems come back in ``rejected`` (and ``warnings``).
     """
-    source_environ = os.environ if environ is None else environ
+    source_environ = process_environ(environ)
     dotenv = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     merged, origin, dotenv_problem = merged_environ(source_environ, dotenv)
 

@@ -8,7 +8,6 @@ Every problem is one :class:`ConfigError` line naming the file and the key path.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from belay.argocd.names import InvalidArgoCDName, NameKind, check_name
+from belay.config.env import process_environ
 from belay.config.errors import ConfigError
 from belay.errors import cannot_read
 from belay.redact import register_secret
@@ -166,7 +166,8 @@ class NotificationChannel(_Strict):
     """An alert channel: a generic webhook, Slack, Mattermost or SMTP."""
 
     type: Literal["webhook", "slack", "mattermost", "smtp"]
-    url: str | None = None
+    url: str | None = Field(default=None, repr=False)
+    """Left out of the repr: a Slack or Mattermost URL is itself the credential."""
     url_env: str | None = None
     events: tuple[str, ...] = ALERT_EVENTS
     secret_env: str | None = None
@@ -422,7 +423,7 @@ def load_settings(
     ``BELAY_DATABASE_URL`` overrides ``database_url``. With ``required=True`` a missing file is a
     :class:`ConfigError`. Secrets named by ``*_env`` keys are read by the parts that use them.
     """
-    env = os.environ if environ is None else environ
+    env = process_environ(environ)
     file = path or DEFAULT_SETTINGS_FILE
     data: Any = {}
     if file.exists():

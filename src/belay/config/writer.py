@@ -16,9 +16,9 @@ from belay.config.instance import (
     normalise_tags,
     register_credential,
 )
+from belay.config.integrations_file import SERVICE, load_store, upsert_argocd_instance
 from belay.config.models import ArgoCDInstance, RejectedInstance
 from belay.config.records import TOKEN_KEYS, raw_from_entry
-from belay.config.store import SERVICE, load_store, upsert_argocd_instance
 from belay.redact import mask, redact_text
 
 __all__ = ["StoreInstanceView", "add_store_instance", "list_store_instances"]

@@ -29,6 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from belay.commits import is_commit_id
 from belay.gate.errors import clip, quoted
 from belay.gate.intel import Intel
 from belay.gate.policy import Policy, PolicyException, VulnerabilityRules
@@ -75,19 +76,6 @@ class EvaluationContext(BaseModel):
     """What will be synced when it is not a commit (``HEAD`` or a branch), for the message."""
     intel: Intel = Intel()
     details_url: str | None = None
-
-
-def is_commit_id(value: str | None) -> bool:
-    """True for a full git commit id: 40 hexadecimal characters (SHA-1) or 64 (SHA-256).
-
-    Branch and tag names, ``HEAD``, ``refs/...``, short ids and anything starting with ``-``
-    are not commits: syncing one would deploy whatever it points at when the sync runs.
-    """
-    return (
-        value is not None
-        and len(value) in (40, 64)
-        and all(c in "0123456789abcdefABCDEF" for c in value)
-    )
 
 
 # --- naming findings -------------------------------------------------------------------------

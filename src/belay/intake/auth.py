@@ -10,8 +10,6 @@ Failures raise :class:`AuthError` with a one-line reason that never repeats what
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -20,6 +18,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from belay.errors import BelayError
+from belay.webhooks import (
+    DEFAULT_TIMESTAMP_TOLERANCE,
+    decode_webhook_secret,
+    presented_signatures,
+    sign_standard_webhook,
+    signature_matches,
+)
 
 __all__ = [
     "DEFAULT_TIMESTAMP_TOLERANCE",
@@ -33,9 +38,6 @@ __all__ = [
     "hash_token",
     "sign_standard_webhook",
 ]
-
-DEFAULT_TIMESTAMP_TOLERANCE = 300
-"""Seconds a Standard Webhooks timestamp may differ from our clock (as the reference libraries)."""
 
 _MAX_WEBHOOK_ID = 255
 _MAX_SIGNATURE_HEADER = 8192
@@ -70,6 +72,8 @@ class WebhookKey(BaseModel):
     def __repr__(self) -> str:
         return f"WebhookKey(project={self.project!r}, label={self.label!r}, key=<hidden>)"
 
+    __str__ = __repr__  # pydantic's str() lists every field, the key bytes included
+
 
 class Credentials(BaseModel):
     """Every credential the intake accepts, across projects."""
@@ -95,30 +99,6 @@ class AuthResult(BaseModel):
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest under which a token is stored and compared."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def decode_webhook_secret(secret: str) -> bytes:
-    """Turn a ``whsec_<base64>`` secret (or bare base64) into key bytes.
-
-    Raises ``ValueError`` (without the secret in the message) when it is not valid base64 or is
-    shorter than 24 bytes, the Standard Webhooks minimum.
-    """
-    body = secret.strip()
-    if body.startswith("whsec_"):
-        body = body[len("whsec_") :]
-    try:
-        key = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError) as err:
-        raise ValueError("webhook secret is not valid base64 (expected whsec_<base64>)") from err
-    if len(key) < 24:
-        raise ValueError("webhook secret is shorter than 24 bytes")
-    return key
-
-
-def sign_standard_webhook(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
-    """The ``v1,<base64>`` signature of a delivery (for tests, the demo and outgoing alerts)."""
-    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode()
 
 
 def authenticate(
@@ -193,27 +173,13 @@ def _standard_webhook(
         )
     if len(signature_header) > _MAX_SIGNATURE_HEADER or not signature_header.isascii():
         raise AuthError("webhook-signature header is malformed")
-    presented: list[bytes] = []
-    for element in signature_header.split():
-        version, sep, encoded = element.partition(",")
-        if not sep or version != "v1":
-            continue  # other schemes (v1a) or junk: skip, as the spec says consumers may
-        try:
-            presented.append(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError):
-            continue
+    presented = presented_signatures(signature_header)
     if not presented:
         raise AuthError("webhook-signature carries no v1 signature")
-    signed = f"{webhook_id}.{timestamp}.".encode() + body
-    matches: list[WebhookKey] = []
-    for key in keys:
-        expected = hmac.new(key.key, signed, hashlib.sha256).digest()
-        # Every presented signature against every key, without early exit.
-        hit = False
-        for candidate in presented:
-            hit |= hmac.compare_digest(expected, candidate)
-        if hit:
-            matches.append(key)
+    # Every key is checked (no early exit), so timing says nothing about which one matched.
+    matches = [
+        key for key in keys if signature_matches(key.key, webhook_id, timestamp, body, presented)
+    ]
     if not matches:
         raise AuthError("webhook signature does not verify with any configured secret")
     return _result("standard-webhooks", matches, webhook_id=webhook_id)

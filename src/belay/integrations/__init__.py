@@ -7,8 +7,8 @@ checks and returns a typed :class:`VerifyReport` that the CLI renders.
 from __future__ import annotations
 
 from belay.integrations.verify import (
-    ClientFactory,
     InstanceCheck,
+    InstanceClientFactory,
     VerifyReport,
     VerifyStatus,
     check_instance,
@@ -16,8 +16,8 @@ from belay.integrations.verify import (
 )
 
 __all__ = [
-    "ClientFactory",
     "InstanceCheck",
+    "InstanceClientFactory",
     "VerifyReport",
     "VerifyStatus",
     "check_instance",

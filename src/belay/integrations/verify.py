@@ -20,7 +20,7 @@ Nothing here writes to Argo CD.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +33,7 @@ from belay.argocd import (
     ArgoCDTimeout,
     ArgoCDTLSError,
     ArgoCDUnreachable,
+    InstanceClientFactory,
 )
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDInstance, ArgoCDResolution, RejectedInstance
 from belay.config.settings import ArgoCDTarget
@@ -42,8 +43,8 @@ from belay.redact import redact_text
 
 __all__ = [
     "DEFAULT_VERIFY_TIMEOUT",
-    "ClientFactory",
     "InstanceCheck",
+    "InstanceClientFactory",
     "VerifyReport",
     "VerifyStatus",
     "check_instance",
@@ -57,8 +58,6 @@ SERVICE = "argocd"
 
 UNMAPPED_PROBE = "belay-unmapped-probe"
 """An application name no project maps: ``can-i sync`` on it reveals a wildcard grant."""
-
-ClientFactory = Callable[[ArgoCDInstance], ArgoCDClient]
 
 _SETUP_HINT = (
     "Set ARGOCD_BASE_URL and ARGOCD_AUTH_TOKEN (or ARGOCD_USERNAME and ARGOCD_PASSWORD), "
@@ -116,7 +115,7 @@ def verify_argocd(
     resolution: ArgoCDResolution,
     *,
     all_instances: bool = False,
-    client_factory: ClientFactory | None = None,
+    client_factory: InstanceClientFactory | None = None,
     now: datetime | None = None,
     targets: Sequence[ArgoCDTarget] = (),
 ) -> VerifyReport:
@@ -151,7 +150,7 @@ def verify_argocd(
 def check_instance(
     instance: ArgoCDInstance,
     *,
-    client_factory: ClientFactory,
+    client_factory: InstanceClientFactory,
     now: datetime,
     targets: Sequence[ArgoCDTarget] = (),
 ) -> InstanceCheck:

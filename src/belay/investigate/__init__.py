@@ -16,7 +16,7 @@ from belay.investigate.alerts import (
     parse_notification_bytes,
 )
 from belay.investigate.engine import (
-    ClientFactory,
+    InstanceClientFactory,
     investigate,
     investigate_alerts,
     select_instance,
@@ -24,8 +24,8 @@ from belay.investigate.engine import (
 from belay.investigate.models import (
     FINDING_KINDS,
     Alert,
-    Finding,
     FindingKind,
+    InvestigationFinding,
     InvestigationReport,
     InvestigationSettings,
     Severity,
@@ -42,9 +42,9 @@ __all__ = [
     "FINDING_KINDS",
     "Alert",
     "AlertParseError",
-    "ClientFactory",
-    "Finding",
     "FindingKind",
+    "InstanceClientFactory",
+    "InvestigationFinding",
     "InvestigationReport",
     "InvestigationSettings",
     "Severity",

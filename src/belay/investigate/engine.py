@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from belay.argocd import ArgoCDClient
+from belay.argocd import ArgoCDClient, InstanceClientFactory
 from belay.config.models import ArgoCDInstance, ArgoCDResolution
 from belay.errors import BadInput
 from belay.investigate import evidence as tools
@@ -40,8 +40,8 @@ from belay.investigate.models import (
     ApplicationStatusEvidence,
     AppListEntry,
     DiffEvidence,
-    Finding,
     GateDecision,
+    InvestigationFinding,
     InvestigationReport,
     InvestigationSettings,
     ResourceTreeEvidence,
@@ -54,8 +54,8 @@ from belay.redact import redact_text
 __all__ = [
     "CALLS_PER_APPLICATION",
     "MAX_APPLICATIONS",
-    "ClientFactory",
     "GateLookup",
+    "InstanceClientFactory",
     "investigate",
     "investigate_alerts",
     "select_instance",
@@ -67,8 +67,6 @@ rest): a storm of alerts must not become a storm of Argo CD calls."""
 CALLS_PER_APPLICATION = 4
 """Status, diff, resource tree, one pod's events."""
 
-ClientFactory = Callable[[ArgoCDInstance], ArgoCDClient]
-"""Builds the client for an instance (tests may plug in a transport)."""
 GateLookup = Callable[[str, str], list[GateDecision]]
 """Belay's decisions about ``(application, revision)``, newest first."""
 
@@ -140,7 +138,7 @@ def investigate(
     *,
     settings: InvestigationSettings | None = None,
     now: datetime | None = None,
-    client_factory: ClientFactory | None = None,
+    client_factory: InstanceClientFactory | None = None,
     gate_decisions: GateLookup | None = None,
 ) -> InvestigationReport:
     """Investigate one alert against Argo CD; always returns a report.
@@ -188,7 +186,7 @@ class _Session:
         self,
         resolution: ArgoCDResolution,
         settings: InvestigationSettings,
-        factory: ClientFactory,
+        factory: InstanceClientFactory,
         stack: contextlib.ExitStack,
     ) -> None:
         self.resolution = resolution
@@ -239,7 +237,7 @@ def investigate_alerts(
     *,
     settings: InvestigationSettings | None = None,
     now: datetime | None = None,
-    client_factory: ClientFactory | None = None,
+    client_factory: InstanceClientFactory | None = None,
     gate_decisions: GateLookup | None = None,
     refuse_bad_names: bool = False,
 ) -> tuple[InvestigationReport, ...]:
@@ -501,7 +499,7 @@ def _report(
         lookup=target.lookup,
     )
     findings, ruled_out = evaluate(ctx)
-    fleet: list[Finding] = []
+    fleet: list[InvestigationFinding] = []
     if target.fleet:
         fleet = [f for f in findings if f.application is not None]
         findings = [f for f in findings if f.application is None]

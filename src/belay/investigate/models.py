@@ -28,11 +28,11 @@ __all__ = [
     "DiffEvidence",
     "DiffRecord",
     "EvidenceError",
-    "Finding",
     "FindingKind",
     "GateDecision",
     "HistoryEntry",
     "ImageChange",
+    "InvestigationFinding",
     "InvestigationReport",
     "InvestigationSettings",
     "OperationSummary",
@@ -380,7 +380,7 @@ class RollbackCandidate(_Model):
     command: str = ""
 
 
-class Finding(_Model):
+class InvestigationFinding(_Model):
     """One judgement, with the evidence paths that support it."""
 
     kind: str
@@ -400,11 +400,11 @@ class InvestigationReport(_Model):
     """The deployed revision, when Argo CD told us."""
     generated_at: datetime
     evidence: dict[str, Any] = Field(default_factory=dict)
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[InvestigationFinding, ...] = ()
     ruled_out: tuple[str, ...] = ()
     ruled_out_reasons: dict[str, str] = Field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    fleet_context: tuple[Finding, ...] = ()
+    fleet_context: tuple[InvestigationFinding, ...] = ()
     """Findings about apps the alert does not point at (from a listing); never top findings."""
     rollback_candidate: RollbackCandidate | None = None
     fingerprints: tuple[str, ...] = ()

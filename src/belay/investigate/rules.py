@@ -19,9 +19,9 @@ from belay.investigate.models import (
     ApplicationStatusEvidence,
     DiffEvidence,
     EvidenceError,
-    Finding,
     FindingKind,
     GateDecision,
+    InvestigationFinding,
     InvestigationSettings,
     PodCause,
     ResourceRef,
@@ -81,7 +81,7 @@ class RuleContext:
 class RuleResult:
     """A rule's outcome: findings, or a reason the kind is ruled out, or neither."""
 
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[InvestigationFinding, ...] = ()
     ruled_out: str | None = None
 
 
@@ -97,9 +97,9 @@ class Rule:
 _NOTHING = RuleResult()
 
 
-def evaluate(ctx: RuleContext) -> tuple[list[Finding], dict[str, str]]:
+def evaluate(ctx: RuleContext) -> tuple[list[InvestigationFinding], dict[str, str]]:
     """Run every rule; return findings (most severe first) and ruled-out kinds with reasons."""
-    findings: list[Finding] = []
+    findings: list[InvestigationFinding] = []
     ruled_out: dict[str, str] = {}
     for rule in RULES:
         result = rule.check(ctx)
@@ -123,7 +123,7 @@ def _finding(
     app = application or (ctx.status.application if ctx.status else ctx.alert.application)
     return RuleResult(
         findings=(
-            Finding(
+            InvestigationFinding(
                 kind=kind.value,
                 severity=severity,
                 summary=summary,
@@ -572,7 +572,7 @@ def _from_list(
     hits = [(i, a) for i, a in enumerate(listing.applications) if getattr(a, attr) == value]
     if not hits:
         return RuleResult(ruled_out=f"none of the {listing.count} visible apps is {value}")
-    findings: list[Finding] = []
+    findings: list[InvestigationFinding] = []
     for i, app in hits[:_LIST_FINDINGS_LIMIT]:
         findings.extend(
             _finding(

@@ -18,18 +18,18 @@ from belay.notify.channels import (
     build_channels,
 )
 from belay.notify.delivery import Dispatcher
-from belay.notify.model import Alert, AlertEvent
+from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.notify.render import render_markdown, render_slack, render_text, render_webhook
 from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 
 __all__ = [
-    "Alert",
     "AlertEvent",
     "Alerting",
     "Channel",
     "DeliveryError",
     "Dispatcher",
     "MattermostChannel",
+    "OutgoingAlert",
     "SMTPChannel",
     "SlackChannel",
     "WebhookChannel",

@@ -25,7 +25,7 @@ from belay.deploy.worker import DeployOutcome
 from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels
 from belay.notify.delivery import Dispatcher, alert_audit_event
-from belay.notify.model import Alert
+from belay.notify.model import OutgoingAlert
 from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 from belay.retry import RetryPolicy
 from belay.store import DecisionRecord, JobRecord, Store
@@ -107,7 +107,7 @@ class Alerting:
             return
         for message in messages:
             try:
-                alert = Alert.model_validate(message)
+                alert = OutgoingAlert.model_validate(message)
             except ValueError:
                 _log.warning("alerts.unreadable_stored_alert")
                 continue
@@ -137,7 +137,7 @@ class Alerting:
 
     # --- triggers ---------------------------------------------------------------------------
 
-    def on_deploy_outcome(self, job: JobRecord, outcome: DeployOutcome) -> list[Alert]:
+    def on_deploy_outcome(self, job: JobRecord, outcome: DeployOutcome) -> list[OutgoingAlert]:
         """The worker's ``on_outcome``: alert on a failed job (and on N failures in a row).
 
         Returns the alerts raised now (those already raised before are left out).
@@ -163,7 +163,7 @@ class Alerting:
         )
         return [a for a in alerts if self.raise_alert(a)]
 
-    def on_verdict(self, decision: DecisionRecord) -> Alert | None:
+    def on_verdict(self, decision: DecisionRecord) -> OutgoingAlert | None:
         """Alert on a failing verdict when ``alerts.verdict_fail`` is on; the alert if raised."""
         if not self.settings.verdict_fail:
             return None
@@ -180,7 +180,7 @@ class Alerting:
         gate: str,
         reason: str,
         refusal: str,
-    ) -> Alert | None:
+    ) -> OutgoingAlert | None:
         """Announce a manual sync queued past the gate (every channel subscribed to
         ``gate_override``), linking the overridden decision's page; the alert, or ``None`` if
         it was raised before."""
@@ -197,13 +197,13 @@ class Alerting:
 
     def check_token_expiry(
         self, resolution: ArgoCDResolution, now: datetime | None = None
-    ) -> list[Alert]:
+    ) -> list[OutgoingAlert]:
         """Alert on every token expiring within the warning period, expired, or without exp."""
         window = timedelta(days=self.settings.token_expiry_warning_days)
         alerts = token_alerts(resolution, now=now or self.clock(), window=window)
         return [a for a in alerts if self.raise_alert(a)]
 
-    def raise_alert(self, alert: Alert) -> bool:
+    def raise_alert(self, alert: OutgoingAlert) -> bool:
         """Reserve ``alert``'s dedup key and queue it; False when it was raised before."""
         with self.store.unit_of_work() as uow:
             fresh = uow.alerts.reserve(

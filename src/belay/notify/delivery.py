@@ -21,7 +21,7 @@ from typing import Any
 
 from belay.logs import get_logger
 from belay.notify.channels.base import Channel, DeliveryError
-from belay.notify.model import Alert
+from belay.notify.model import OutgoingAlert
 from belay.redact import redact_text
 from belay.retry import RetryPolicy, backoff_delay
 from belay.store import NewAuditEvent, Store
@@ -32,7 +32,7 @@ ALERT_ACTOR = "belay-alerts"
 """The ``actor`` of every audit event the alerting writes."""
 
 
-def alert_audit_event(alert: Alert, kind: str, data: dict[str, Any]) -> NewAuditEvent:
+def alert_audit_event(alert: OutgoingAlert, kind: str, data: dict[str, Any]) -> NewAuditEvent:
     """An audit event about ``alert``, linked to what it is about (app, revision, job...)."""
     return NewAuditEvent(
         kind=kind,
@@ -86,7 +86,7 @@ class Dispatcher:
         self._idle = threading.Condition(self._lock)
         self._queued = 0
         self._progress: dict[str, _Progress] = {}
-        self._queues: dict[str, queue.Queue[Alert]] = {
+        self._queues: dict[str, queue.Queue[OutgoingAlert]] = {
             c.name: queue.Queue(maxsize=queue_size) for c in self.channels
         }
         self._threads: list[threading.Thread] = []
@@ -102,7 +102,7 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
 
-    def submit(self, alert: Alert) -> list[str]:
+    def submit(self, alert: OutgoingAlert) -> list[str]:
         """Queue ``alert`` for every channel subscribed to its event; the channels' names.
 
         Never blocks: a full queue is recorded as a failed delivery on that channel.
@@ -142,7 +142,7 @@ class Dispatcher:
 
     # --- the delivery threads ---------------------------------------------------------------
 
-    def _queue(self, channel: Channel) -> queue.Queue[Alert]:
+    def _queue(self, channel: Channel) -> queue.Queue[OutgoingAlert]:
         return self._queues[channel.name]
 
     def _lane(self, channel: Channel) -> None:
@@ -168,7 +168,7 @@ class Dispatcher:
                     self._queued -= 1
                     self._idle.notify_all()
 
-    def _deliver(self, channel: Channel, alert: Alert) -> None:
+    def _deliver(self, channel: Channel, alert: OutgoingAlert) -> None:
         attempts = self.policy.attempts or 1
         for number in range(1, attempts + 1):
             try:
@@ -208,7 +208,13 @@ class Dispatcher:
     # --- records ----------------------------------------------------------------------------
 
     def _attempt_done(
-        self, alert: Alert, channel: Channel, *, attempt: int, outcome: str, error: str | None
+        self,
+        alert: OutgoingAlert,
+        channel: Channel,
+        *,
+        attempt: int,
+        outcome: str,
+        error: str | None,
     ) -> None:
         error = redact_text(error) if error else None
         log = _log.info if outcome == "delivered" else _log.warning
@@ -260,7 +266,9 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the store being down must not stop alerting
             _log.exception("alerts.record_failed", dedup_key=dedup_key)
 
-    def _write(self, alert: Alert, data: dict[str, Any], *, state: str, error: str | None) -> None:
+    def _write(
+        self, alert: OutgoingAlert, data: dict[str, Any], *, state: str, error: str | None
+    ) -> None:
         try:
             with self.store.unit_of_work() as uow:
                 uow.audit.append(alert_audit_event(alert, "alert.delivery", data), now=self.clock())

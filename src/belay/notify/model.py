@@ -1,8 +1,10 @@
 """The alert as Belay's notification channels see it: one typed, redacted value.
 
-An :class:`Alert` is built by the pure triggers (:mod:`belay.notify.triggers`), reserved in the
-store under its :attr:`Alert.dedup_key` (so a restart or a retry never sends it twice), and
-rendered by each channel. It never holds a secret: every free text is redacted when built.
+An :class:`OutgoingAlert` (what Belay sends; the alerts it receives and investigates are
+:class:`belay.investigate.Alert`) is built by the pure triggers (:mod:`belay.notify.triggers`),
+reserved in the store under its :attr:`OutgoingAlert.dedup_key` (so a restart or a retry never
+sends it twice), and rendered by each channel. It never holds a secret: every free text is
+redacted when built.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from belay.redact import redact_text
 
-__all__ = ["Alert", "AlertEvent"]
+__all__ = ["AlertEvent", "OutgoingAlert"]
 
 
 class AlertEvent(enum.StrEnum):
@@ -36,7 +38,7 @@ class AlertEvent(enum.StrEnum):
     """A person queued a manual sync of a revision the gate did not pass (``--override-gate``)."""
 
 
-class Alert(BaseModel):
+class OutgoingAlert(BaseModel):
     """One alert: what happened, to which application and revision, and where to look."""
 
     model_config = ConfigDict(frozen=True)
@@ -73,11 +75,3 @@ class Alert(BaseModel):
     @classmethod
     def _redacted_all(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(redact_text(v) for v in value)
-
-    @property
-    def short_revision(self) -> str | None:
-        """The first 12 characters of a commit SHA; other revisions unchanged."""
-        rev = self.revision
-        if rev and len(rev) == 40 and all(c in "0123456789abcdef" for c in rev.lower()):
-            return rev[:12]
-        return rev

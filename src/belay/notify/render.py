@@ -1,4 +1,4 @@
-"""Rendering of an :class:`~belay.notify.model.Alert` for each channel: pure functions.
+"""Rendering of an :class:`~belay.notify.model.OutgoingAlert` for each channel: pure functions.
 
 Every message carries the same facts: application, revision, decision id, what happened, Argo
 CD's operation message, the failed resources and the link to the submission's page. Each
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from belay.notify.model import Alert
+from belay.notify.model import OutgoingAlert
 from belay.redact import redact_data, redact_text
 
 __all__ = [
@@ -36,7 +36,7 @@ def _cut(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _resources(alert: Alert) -> list[str]:
+def _resources(alert: OutgoingAlert) -> list[str]:
     shown = list(alert.failed_resources[:MAX_FAILED_RESOURCES])
     extra = len(alert.failed_resources) - len(shown)
     if extra > 0:
@@ -44,7 +44,7 @@ def _resources(alert: Alert) -> list[str]:
     return shown
 
 
-def facts(alert: Alert) -> list[tuple[str, str]]:
+def facts(alert: OutgoingAlert) -> list[tuple[str, str]]:
     """The labelled facts of an alert, in display order; absent facts are left out."""
     rows: list[tuple[str, str]] = []
     pairs = (
@@ -64,12 +64,12 @@ def facts(alert: Alert) -> list[tuple[str, str]]:
     return rows
 
 
-def email_subject(alert: Alert) -> str:
+def email_subject(alert: OutgoingAlert) -> str:
     """The subject line of an alert e-mail (one line, never longer than 200 characters)."""
     return _cut(redact_text(f"[Belay] {alert.title}").replace("\n", " "), 200)
 
 
-def render_text(alert: Alert) -> str:
+def render_text(alert: OutgoingAlert) -> str:
     """The plain-text body (e-mail and the generic webhook's ``text``)."""
     lines = [alert.title, "", alert.what_happened, ""]
     lines += [f"{label}: {value}" for label, value in facts(alert)]
@@ -81,7 +81,7 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(alert: Alert) -> str:
+def render_markdown(alert: OutgoingAlert) -> str:
     """Mattermost's Markdown: a bold title, the explanation and a two-column table of facts."""
     lines = [f"#### {alert.title}", "", alert.what_happened, ""]
     rows = facts(alert)
@@ -100,7 +100,7 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_slack(alert: Alert) -> dict[str, Any]:
+def render_slack(alert: OutgoingAlert) -> dict[str, Any]:
     """A Slack incoming-webhook body: ``text`` (notifications, fallback) plus Block Kit blocks."""
     icon = _ICONS.get(alert.severity, "")
     title = _slack_escape(alert.title)
@@ -124,7 +124,7 @@ def render_slack(alert: Alert) -> dict[str, Any]:
     return cleaned
 
 
-def render_webhook(alert: Alert) -> dict[str, Any]:
+def render_webhook(alert: OutgoingAlert) -> dict[str, Any]:
     """The generic webhook's JSON, in Standard Webhooks' recommended ``{type, timestamp, data}``."""
     data = alert.model_dump(mode="json")
     data["text"] = render_text(alert)

@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from belay.commits import short_sha
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution
 from belay.config.tokens import jwt_claims, token_expiry
 from belay.deploy.worker import DeployOutcome
-from belay.notify.model import Alert, AlertEvent
+from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.store import DecisionRecord, JobRecord
 
 __all__ = [
@@ -60,9 +61,7 @@ def dedup_key(*parts: str) -> str:
 
 
 def _short(revision: str | None) -> str:
-    if revision and len(revision) == 40:
-        return revision[:12]
-    return revision or "an unknown revision"
+    return short_sha(revision) or "an unknown revision"
 
 
 def _job_revision(job: JobRecord) -> str:
@@ -163,7 +162,7 @@ def deploy_alerts(
     now: datetime,
     link: str | None = None,
     project: str | None = None,
-) -> list[Alert]:
+) -> list[OutgoingAlert]:
     """The alerts a finished job raises (none for a success).
 
     ``recent`` are the application's ended jobs, newest first, this one included.
@@ -186,7 +185,7 @@ def deploy_alerts(
     }
     target = f"{job.instance}/{job.application}"
     alerts = [
-        Alert(
+        OutgoingAlert(
             event=event,
             dedup_key=dedup_key(event.value, f"{target}@{_job_revision(job)}"),
             title=title,
@@ -199,7 +198,7 @@ def deploy_alerts(
     if len(streak) >= threshold and any(j.id == job.id for j in streak):
         first = streak[-1]
         alerts.append(
-            Alert(
+            OutgoingAlert(
                 event=AlertEvent.repeated_failures,
                 dedup_key=dedup_key(AlertEvent.repeated_failures.value, target, first.id),
                 title=f"{len(streak)} deployments in a row failed: {job.application}",
@@ -215,7 +214,9 @@ def deploy_alerts(
     return alerts
 
 
-def verdict_alert(decision: DecisionRecord, *, now: datetime, link: str | None) -> Alert | None:
+def verdict_alert(
+    decision: DecisionRecord, *, now: datetime, link: str | None
+) -> OutgoingAlert | None:
     """The alert of a failing verdict (``None`` for a pass)."""
     if decision.decision != "fail":
         return None
@@ -231,7 +232,7 @@ def verdict_alert(decision: DecisionRecord, *, now: datetime, link: str | None) 
     what = f"The gate's policy failed the submission: {summary}."
     if decision.project:
         what += f" (Belay project {decision.project!r}.)"
-    return Alert(
+    return OutgoingAlert(
         event=AlertEvent.verdict_fail,
         dedup_key=dedup_key(
             AlertEvent.verdict_fail.value, f"{target}@{decision.revision or decision.id}"
@@ -258,7 +259,7 @@ def override_alert(
     refusal: str,
     now: datetime,
     link: str | None,
-) -> Alert:
+) -> OutgoingAlert:
     """The alert announcing that ``job`` deploys a revision the gate did not pass.
 
     ``gate`` is the gate's word on the revision (``fail``, ``none``, ``unchecked``), ``reason``
@@ -270,7 +271,7 @@ def override_alert(
         f"{who} overrode the gate to sync {job.application} at {rev}: {refusal}. "
         f"Reason given: {reason}"
     )
-    return Alert(
+    return OutgoingAlert(
         event=AlertEvent.gate_override,
         dedup_key=dedup_key(
             AlertEvent.gate_override.value,
@@ -308,7 +309,7 @@ def _account(claims: dict[str, Any]) -> str:
 
 def token_alerts(
     resolution: ArgoCDResolution, *, now: datetime, window: timedelta = EXPIRY_WARNING_WINDOW
-) -> list[Alert]:
+) -> list[OutgoingAlert]:
     """Alerts for every configured Argo CD token that expires within ``window``, has expired,
     or has no ``exp`` at all (a one-time notice). Password logins and non-JWT tokens give none.
     """
@@ -332,7 +333,7 @@ def token_alerts(
         token_id = _token_id(token, claims)
         if "exp" not in claims:
             alerts.append(
-                Alert(
+                OutgoingAlert(
                     event=AlertEvent.token_expiry,
                     dedup_key=dedup_key("token_expiry", instance.name, token_id, "never"),
                     title=f"Argo CD token of {instance.name!r} never expires",
@@ -352,7 +353,7 @@ def token_alerts(
         when = expires.strftime("%Y-%m-%d %H:%M UTC")
         if expires <= now:
             alerts.append(
-                Alert(
+                OutgoingAlert(
                     event=AlertEvent.token_expiry,
                     dedup_key=dedup_key("token_expiry", instance.name, token_id, "expired"),
                     title=f"Argo CD token of {instance.name!r} has expired",
@@ -370,7 +371,7 @@ def token_alerts(
             days = left.days
             span = f"in {days} day{'s' if days != 1 else ''}" if days else "within a day"
             alerts.append(
-                Alert(
+                OutgoingAlert(
                     event=AlertEvent.token_expiry,
                     dedup_key=dedup_key("token_expiry", instance.name, token_id, "expiring"),
                     title=f"Argo CD token of {instance.name!r} expires {span}",

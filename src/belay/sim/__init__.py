@@ -7,10 +7,10 @@ tests.
 
 from __future__ import annotations
 
+from belay.sim.app_store import RequestRecord
 from belay.sim.sample import sample_state
 from belay.sim.server import create_app
 from belay.sim.state import Behavior, Faults, SimState, StateFileError, load_state, parse_state
-from belay.sim.store import RequestRecord
 
 __all__ = [
     "Behavior",

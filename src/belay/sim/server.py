@@ -29,6 +29,7 @@ from starlette.routing import Route
 from belay import jsonio
 from belay.redact import redact_data, redact_text
 from belay.sim import catalog
+from belay.sim.app_store import SimStore, WatchItem
 from belay.sim.auth import NO_SESSION, AuthResult, Session, extract_token
 from belay.sim.fields import parse_fields, select_fields
 from belay.sim.lifecycle import AppEvent, parse_duration
@@ -45,7 +46,6 @@ from belay.sim.rbac import (
 from belay.sim.repos import RevisionNotFound, resolve_revision
 from belay.sim.selector import SelectorError, parse_selector
 from belay.sim.state import Faults, SimState, sync_blocked
-from belay.sim.store import SimStore, WatchItem
 from belay.sim.wire import GRPC_FOR_HTTP, HTTP_FOR_GRPC, error_body, format_time
 
 __all__ = ["DropConnection", "create_app"]

@@ -22,9 +22,9 @@ from typing import Any
 
 import uvicorn
 
+from belay.sim.app_store import RequestRecord, SimStore
 from belay.sim.server import DropConnection, create_app
 from belay.sim.state import Faults, SimState, load_state, parse_state
-from belay.sim.store import RequestRecord, SimStore
 
 __all__ = ["RunningSimulator", "quiet_dropped_connections", "running_simulator", "serve_config"]
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from belay.config.env import process_environ
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings
 from belay.redact import register_secret
@@ -82,7 +82,7 @@ class ReadAccess:
         cls, settings: BelaySettings, environ: Mapping[str, str] | None = None
     ) -> ReadAccess:
         """Read the token named by ``web_token_env``; a named but unset variable is an error."""
-        env = os.environ if environ is None else environ
+        env = process_environ(environ)
         token: str | None = None
         if settings.web_token_env:
             token = env.get(settings.web_token_env, "").strip()

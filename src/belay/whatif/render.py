@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from belay.commits import short_sha
 from belay.whatif.model import Flip, WhatIfResult
 
 __all__ = ["render_markdown", "render_text"]
@@ -30,7 +31,7 @@ def render_text(result: WhatIfResult) -> str:
             (
                 f.submission,
                 f.project or "-",
-                (f.commit or "-")[:12],
+                short_sha(f.commit) or "-",
                 f.decided_at.strftime("%Y-%m-%d %H:%M"),
                 f"{f.before} -> {f.after}",
                 _rules(f),
@@ -65,7 +66,7 @@ def render_markdown(result: WhatIfResult, *, link_base: str | None = None) -> st
             if link_base:
                 name = f"[{name}]({link_base.rstrip('/')}/submissions/{f.submission})"
             lines.append(
-                f"| {name} | {_cell(f.project or '-')} | `{(f.commit or '-')[:12]}` | "
+                f"| {name} | {_cell(f.project or '-')} | `{short_sha(f.commit) or '-'}` | "
                 f"{f.decided_at.strftime('%Y-%m-%d %H:%M')} | {f.before} → **{f.after}** | "
                 f"{_cell(_rules(f))} |"
             )

@@ -7,14 +7,13 @@ or Mattermost URL is itself the credential) with :mod:`belay.redact`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from belay.config.env import process_environ
 from belay.config.errors import ConfigError
 from belay.config.settings import NotificationChannel
 from belay.config.urls import is_loopback_host
-from belay.intake.auth import decode_webhook_secret
 from belay.notify.channels.base import (
     DEFAULT_DELIVERY_TIMEOUT,
     Channel,
@@ -27,6 +26,7 @@ from belay.notify.channels.smtp import SMTPChannel
 from belay.notify.channels.webhook import WebhookChannel, delivery_id
 from belay.notify.model import AlertEvent
 from belay.redact import register_secret
+from belay.webhooks import decode_webhook_secret
 
 __all__ = [
     "DEFAULT_DELIVERY_TIMEOUT",
@@ -55,7 +55,7 @@ def build_channels(
     missing URL or variable, a plain-http URL to a remote host, an invalid signing secret, an
     SMTP entry without host, sender or recipients.
     """
-    env = os.environ if environ is None else environ
+    env = process_environ(environ)
     return tuple(
         build_channel(config, index=i, environ=env, timeout=timeout)
         for i, config in enumerate(configs, start=1)

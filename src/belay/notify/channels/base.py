@@ -1,6 +1,6 @@
 """What every notification channel offers, and how a delivery fails.
 
-A channel turns an :class:`~belay.notify.model.Alert` into one request (an HTTP POST or an
+A channel turns an :class:`~belay.notify.model.OutgoingAlert` into one request (an HTTP POST or an
 e-mail) and raises :class:`DeliveryError` when it did not get through; the error says whether
 trying again later can help (``retryable``), and may carry the receiver's ``Retry-After``.
 Channels never retry themselves: :mod:`belay.notify.delivery` does, in the background.
@@ -14,7 +14,7 @@ import httpx
 
 from belay.errors import BelayError
 from belay.jsonio import dumps
-from belay.notify.model import Alert, AlertEvent
+from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.redact import redact_text
 
 __all__ = [
@@ -53,7 +53,7 @@ class Channel(Protocol):
         """The events this channel subscribes to."""
         ...
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: OutgoingAlert) -> None:
         """Deliver one alert; raise :class:`DeliveryError` when it did not get through."""
         ...
 
@@ -146,11 +146,11 @@ class HTTPChannel(ChannelBase):
         self._url = url
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
-    def body(self, alert: Alert) -> Any:
+    def body(self, alert: OutgoingAlert) -> Any:
         """The JSON document to post for ``alert``."""
         raise NotImplementedError
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: OutgoingAlert) -> None:
         """POST the rendering of ``alert``."""
         post_json(self._client, self._url, channel=self._name, content=dumps(self.body(alert)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from belay.notify.channels.base import HTTPChannel
-from belay.notify.model import Alert
+from belay.notify.model import OutgoingAlert
 from belay.notify.render import render_markdown
 
 __all__ = ["MattermostChannel"]
@@ -14,6 +14,6 @@ __all__ = ["MattermostChannel"]
 class MattermostChannel(HTTPChannel):
     """Posts alerts to a Mattermost incoming-webhook URL (the URL itself is the secret)."""
 
-    def body(self, alert: Alert) -> Any:
+    def body(self, alert: OutgoingAlert) -> Any:
         """``{"text": <markdown>, "username": "Belay"}``."""
         return {"text": render_markdown(alert), "username": "Belay"}

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, ChannelBase, DeliveryError
-from belay.notify.model import Alert, AlertEvent
+from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.notify.render import email_subject, render_text
 
 __all__ = ["SMTPChannel"]
@@ -52,7 +52,7 @@ class SMTPChannel(ChannelBase):
     def __repr__(self) -> str:
         return f"SMTPChannel(name={self._name!r}, host={self._host!r}, port={self._port})"
 
-    def message(self, alert: Alert) -> EmailMessage:
+    def message(self, alert: OutgoingAlert) -> EmailMessage:
         """The e-mail for ``alert`` (plain text; the subject carries the title)."""
         mail = EmailMessage()
         mail["Subject"] = email_subject(alert)
@@ -64,7 +64,7 @@ class SMTPChannel(ChannelBase):
         mail.set_content(render_text(alert))
         return mail
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: OutgoingAlert) -> None:
         """Connect, optionally STARTTLS and log in, and send the alert's e-mail."""
         mail = self.message(alert)
         try:

@@ -15,16 +15,16 @@ from typing import Any
 
 import httpx
 
-from belay.intake.auth import sign_standard_webhook
 from belay.jsonio import dumps
 from belay.notify.channels.base import DEFAULT_DELIVERY_TIMEOUT, HTTPChannel, post_json
-from belay.notify.model import Alert, AlertEvent
+from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.notify.render import render_webhook
+from belay.webhooks import sign_standard_webhook
 
 __all__ = ["WebhookChannel", "delivery_id"]
 
 
-def delivery_id(alert: Alert, channel: str) -> str:
+def delivery_id(alert: OutgoingAlert, channel: str) -> str:
     """The ``webhook-id`` of an alert on a channel: stable across retries, no ``.`` in it."""
     digest = hashlib.sha256(f"{alert.dedup_key}\n{channel}".encode()).hexdigest()
     return f"msg_{digest[:32]}"
@@ -51,11 +51,11 @@ class WebhookChannel(HTTPChannel):
     def __repr__(self) -> str:
         return f"WebhookChannel(name={self._name!r}, signed={self._key is not None})"
 
-    def body(self, alert: Alert) -> Any:
+    def body(self, alert: OutgoingAlert) -> Any:
         """The generic JSON rendering."""
         return render_webhook(alert)
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: OutgoingAlert) -> None:
         """POST the alert; sign it (with this attempt's timestamp) when a key is set."""
         body = dumps(self.body(alert))
         headers = {"webhook-id": delivery_id(alert, self._name)}

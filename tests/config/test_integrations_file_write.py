@@ -1,4 +1,4 @@
-"""Writing the store (`integrations add`), listing it masked, and reading JWT expiry."""
+"""Writing the integrations file (`integrations add`), listing it masked, and reading JWT expiry."""
 
 from __future__ import annotations
 
