@@ -7,7 +7,8 @@
 * ``GET /api/v1/audit``: the audit chain, filtered by application, revision or linking ids;
 * ``POST /api/v1/alerts``: an Alertmanager (or Grafana, or documented) notification in; each
   application of its new firing alerts investigated and stored, resolved alerts recorded as the
-  resolution of their investigations (:mod:`belay.web.alerting`); ids and pages out;
+  resolution of their investigations (:func:`belay.services.receive_notification`); ids and
+  pages out;
 * ``GET /Policy/{namespace}/{project}/gatecheck?branch=B``: the project's server-side policy as
   gatecheck YAML for Portage's policy fetch (the project's submit token);
 * ``GET /metrics``: Prometheus exposition.
@@ -33,7 +34,7 @@ from belay.intake import AuthError, authenticate
 from belay.investigate import AlertParseError, parse_notification_bytes
 from belay.jsonio import loads
 from belay.logs import get_logger
-from belay.web.alerting import handle_notification
+from belay.services import receive_notification
 from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, json_error, web_context
 from belay.web.metrics import CONTENT_TYPE
 from belay.web.views import (
@@ -180,9 +181,17 @@ async def post_alert(
     except (AlertParseError, ValueError) as err:
         return json_error(400, str(err))
 
+    services = web.services
     try:
         outcome = await run_in_threadpool(
-            handle_notification, web.services, alerts, raw, now=datetime.now(UTC)
+            lambda: receive_notification(
+                alerts,
+                raw,
+                store=services.store,
+                resolution=services.clients.resolution,
+                settings=services.settings.investigate,
+                now=datetime.now(UTC),
+            )
         )
     except BadInput as err:
         # e.g. an application name that is not a Kubernetes name: nothing was sent to Argo CD.
