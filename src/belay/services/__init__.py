@@ -3,6 +3,8 @@
 Entry points (the web app, the CLI) only translate their input into these calls and the results
 into their output; :mod:`belay.bootstrap` builds the collaborators once.
 
+* :class:`ManualSync`: ``belay sync``: the gate's word on a revision, then a queued, audited
+  job (an override announced);
 * :func:`investigate_alert`: an alert in, Argo CD findings out (``belay investigate``);
   :func:`receive_notification`: the alert receiver's resolve, skip or investigate-and-store.
 """
@@ -13,8 +15,11 @@ from belay.services.investigation import (
     investigate_alert,
     receive_notification,
 )
+from belay.services.manual_sync import ANNOUNCE_WAIT_SECONDS, ManualSync
 
 __all__ = [
+    "ANNOUNCE_WAIT_SECONDS",
+    "ManualSync",
     "NotificationOutcome",
     "StoredInvestigation",
     "investigate_alert",
