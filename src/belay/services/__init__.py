@@ -3,12 +3,15 @@
 Entry points (the web app, the CLI) only translate their input into these calls and the results
 into their output; :mod:`belay.bootstrap` builds the collaborators once.
 
+* :func:`submit_delivery`: a gatecheck bundle in, a stored verdict (and, on a pass, a
+  deployment job) out;
 * :class:`ManualSync`: ``belay sync``: the gate's word on a revision, then a queued, audited
   job (an override announced);
 * :func:`investigate_alert`: an alert in, Argo CD findings out (``belay investigate``);
   :func:`receive_notification`: the alert receiver's resolve, skip or investigate-and-store.
 """
 
+from belay.services.intake import DEFAULT_BUNDLE_NAME, Delivery, submit_delivery
 from belay.services.investigation import (
     NotificationOutcome,
     StoredInvestigation,
@@ -19,9 +22,12 @@ from belay.services.manual_sync import ANNOUNCE_WAIT_SECONDS, ManualSync
 
 __all__ = [
     "ANNOUNCE_WAIT_SECONDS",
+    "DEFAULT_BUNDLE_NAME",
+    "Delivery",
     "ManualSync",
     "NotificationOutcome",
     "StoredInvestigation",
     "investigate_alert",
     "receive_notification",
+    "submit_delivery",
 ]
