@@ -35,7 +35,7 @@ from belay.investigate import AlertParseError, parse_notification_bytes
 from belay.jsonio import loads
 from belay.logs import get_logger
 from belay.services import receive_notification
-from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, json_error, web_context
+from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, Web, json_error
 from belay.web.metrics import CONTENT_TYPE
 from belay.web.views import (
     SUBMISSION_STATES,
@@ -66,14 +66,13 @@ _READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_READ_RESPONSES,
 )
 async def get_decision(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str, Query(min_length=1, max_length=255)],
     revision: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> JSONResponse:
     if not application.strip() or not revision.strip():
         return json_error(400, "application and revision must not be blank")
-    web = web_context(request)
     status = await run_in_threadpool(
         decision_status,
         web.services.store,
@@ -91,7 +90,7 @@ async def get_decision(
     responses=_READ_RESPONSES,
 )
 async def get_submissions(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     project: Annotated[str | None, Query(max_length=255)] = None,
     application: Annotated[str | None, Query(max_length=255)] = None,
@@ -101,7 +100,6 @@ async def get_submissions(
 ) -> JSONResponse:
     if state and state.strip().lower() not in SUBMISSION_STATES:
         return json_error(400, f"state must be one of {', '.join(SUBMISSION_STATES)}")
-    web = web_context(request)
     filters = SubmissionFilter(
         project=project, application=application, commit=commit, state=state, limit=limit
     )
@@ -119,7 +117,7 @@ async def get_submissions(
     responses=_READ_RESPONSES,
 )
 async def get_audit(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     revision: Annotated[str | None, Query(max_length=255)] = None,
@@ -129,8 +127,6 @@ async def get_audit(
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a BIGINT, like seq
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> JSONResponse:
-    web = web_context(request)
-
     def load() -> list[dict[str, Any]]:
         with web.services.store.unit_of_work() as uow:
             events = uow.audit.list(
@@ -169,9 +165,12 @@ async def get_audit(
     },
 )
 async def post_alert(
-    request: Request, _access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+    request: Request,
+    web: Web,
+    _access: ReadAllowed,
+    _same_site: NotCrossSite,
+    _json: JsonBody,
 ) -> JSONResponse:
-    web = web_context(request)
     body = await request.body()
     if len(body) > MAX_ALERT_BYTES:
         return json_error(413, f"the alert is larger than {MAX_ALERT_BYTES} bytes")
@@ -259,11 +258,11 @@ def _policy_candidates(
 )
 async def get_policy(
     request: Request,
+    web: Web,
     namespace: str,
     project: str,
     branch: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
-    web = web_context(request)
     headers = {"authorization": request.headers.get("authorization", "")}
     try:
         auth = authenticate(headers, b"", web.services.credentials, now=0.0)
@@ -292,7 +291,6 @@ async def get_policy(
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-async def metrics(request: Request, _access: ReadAllowed) -> Response:
-    web = web_context(request)
+async def metrics(web: Web, _access: ReadAllowed) -> Response:
     body = await run_in_threadpool(web.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
