@@ -21,10 +21,9 @@ from belay.config.settings import BelaySettings
 from belay.deploy.credentials import ReloadingClients
 from belay.deploy.worker import Doorbell
 from belay.intake import Credentials
-from belay.intake.service import IntakeService, credentials_from_settings
 from belay.logs import get_logger
 from belay.notify import Alerting, build_alerting
-from belay.services import ManualSync
+from belay.services import IntakeService, ManualSync, credentials_from_settings
 from belay.store import DecisionRecord, Store
 
 __all__ = [
