@@ -38,7 +38,7 @@ from starlette.formparsers import MultiPartException
 from belay.intake import AuthError, AuthResult, Credentials, authenticate
 from belay.jsonio import loads
 from belay.services import Delivery, submit_delivery
-from belay.web.deps import NotCrossSite, Refused, Web, client_address, json_error
+from belay.web.deps import NotCrossSite, Refused, Web, WebContext, client_address, json_error
 
 __all__ = ["BundleUpload", "ReceivedDelivery", "Submitter", "WithinQuota", "router"]
 
@@ -118,7 +118,7 @@ def _locked_out(seconds: int) -> Refused:
     )
 
 
-async def _refusal(web: Web, client: str, reason: str) -> Refused:
+async def _refusal(web: WebContext, client: str, reason: str) -> Refused:
     """A 401, counted against the address (a 429 when it is locked out already)."""
     locked = await web.intake.locked(client)
     if locked is not None:
@@ -251,7 +251,7 @@ ReceivedDelivery = Annotated[Received, Depends(received)]
 """A delivery every check let in."""
 
 
-async def _judge(web: Web, delivery: Received, form: Mapping[str, str]) -> JSONResponse:
+async def _judge(web: WebContext, delivery: Received, form: Mapping[str, str]) -> JSONResponse:
     """Judge the delivery with ``form`` as its fields; the verdict, or a refusal, as JSON."""
     bundle = delivery.upload.bundle
     result = await run_in_threadpool(
