@@ -21,12 +21,19 @@ from belay.config.settings import BelaySettings
 from belay.deploy.credentials import ReloadingClients
 from belay.deploy.worker import Doorbell
 from belay.intake import Credentials
-from belay.intake.service import IntakeService, credentials_from_settings
 from belay.logs import get_logger
 from belay.notify import Alerting, build_alerting
+from belay.services import IntakeService, ManualSync, credentials_from_settings
 from belay.store import DecisionRecord, Store
 
-__all__ = ["Services", "build_services", "decision_check", "freeze_startup_heap", "start_workers"]
+__all__ = [
+    "Services",
+    "build_services",
+    "decision_check",
+    "freeze_startup_heap",
+    "manual_sync",
+    "start_workers",
+]
 
 _log = get_logger("belay.bootstrap")
 
@@ -140,6 +147,18 @@ def decision_check(store: Store, signing: Signing) -> DecisionGuard | None:
     if not signing.verifies:
         return None
     return DecisionGuard(store, signing.keyring)
+
+
+def manual_sync(settings: BelaySettings, store: Store) -> ManualSync:
+    """The manual-sync use case (``belay sync``) over ``store``: decisions checked against this
+    Belay's signing keys, an override announced on the configured alert channels."""
+    guard = decision_check(store, load_signing(settings))
+    return ManualSync(
+        store=store,
+        settings=settings,
+        trust=guard.decision_problem if guard is not None else None,
+        alerting=lambda: build_alerting(settings, store),
+    )
 
 
 def freeze_startup_heap() -> None:

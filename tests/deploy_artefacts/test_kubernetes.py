@@ -20,7 +20,7 @@ from belay.config import resolve_argocd
 from belay.config.settings import load_settings
 from belay.feeds import EPSS_FILENAME, KEV_FILENAME
 from belay.gate import parse_policy_set
-from belay.intake.service import credentials_from_settings
+from belay.services import credentials_from_settings
 
 REPO = Path(__file__).resolve().parents[2]
 KUBE = REPO / "deploy" / "kubernetes"

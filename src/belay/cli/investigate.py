@@ -61,33 +61,27 @@ def investigate_command(
     # Imported here so `belay --help` stays cheap.
     from belay.config import resolve_argocd
     from belay.investigate.alerts import parse_notification_bytes
-    from belay.investigate.engine import investigate_alerts
     from belay.investigate.models import InvestigationSettings
     from belay.investigate.render import render_many
+    from belay.services import investigate_alert
 
     data, origin = _read_input(input_file)
     alerts = parse_notification_bytes(data, origin=origin)
     settings = InvestigationSettings()
-    lookup = None
+    store = None
     if config is not None:
         # With belay.yaml: its thresholds, and Belay's own decisions from its store.
         from belay.config.settings import load_settings
-        from belay.investigate.gate_records import store_gate_lookup
         from belay.store import Store
 
         belay_settings = load_settings(config)
         settings = belay_settings.investigate
         store = Store(belay_settings.database_url)
         store.check_ready()
-        lookup = store_gate_lookup(store)
     # Nothing but the report may reach stdout (`-o json` is read by machines).
     with contextlib.redirect_stdout(sys.stderr):
-        reports = investigate_alerts(
-            alerts,
-            resolve_argocd(),
-            settings=settings,
-            gate_decisions=lookup,
-            refuse_bad_names=True,
+        reports = investigate_alert(
+            alerts, resolve_argocd(), settings=settings, store=store, refuse_bad_names=True
         )
     color = output is OutputFormat.text and sys.stdout.isatty()
     sys.stdout.write(render_many(reports, output.value, color=color))

@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_DELIVERY_WAIT_SECONDS = 30.0
-"""How long the command waits for the override's alert to be delivered before it moves on
-(an alert not delivered by then is delivered later by ``belay serve``)."""
-
-
 _MAX_REASON = 2000
 
 
@@ -74,8 +69,7 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: without --wait 0 queued; with it 0 deployed, 1 failed; 2 bad input or refused.
         """
-        from belay.deploy.manual import queue_manual_sync
-        from belay.deploy.permit import GateOverride, check_manual_sync
+        from belay.bootstrap import manual_sync
 
         if reason is not None and not override_gate:
             die("--reason is only used with --override-gate")
@@ -90,56 +84,23 @@ def register(app: typer.Typer) -> None:
             die(f"--revision {revision[:80]!r}: not a revision (empty, an option, or not text)")
         settings, store = open_store(config)
         who = _who(actor)
-        from belay.attest import load_signing
-        from belay.bootstrap import decision_check
-
-        guard = decision_check(store, load_signing(settings))
-        permit = check_manual_sync(
-            store,
-            application=application,
-            revision=revision,
-            trust=guard.decision_problem if guard is not None else None,
-        )
+        syncs = manual_sync(settings, store)
+        permit = syncs.permit(application=application, revision=revision)
         if not permit.allowed and not override_gate:
             die(
                 f"refused, nothing queued: {permit.reason} "
                 "(to deploy it anyway: --override-gate --reason TEXT)"
             )
-        override = None
-        alerting = None
-        if not permit.allowed:
-            from belay.notify import build_alerting
-
-            # Built before anything is queued: a channel that cannot be used refuses the sync.
-            alerting = build_alerting(settings, store)
-            override = GateOverride(
-                actor=f"manual:{who}", reason=(reason or "").strip(), permit=permit
-            )
-        elif override_gate:
+        if permit.allowed and override_gate:
             notice(f"{permit.reason}; --override-gate was not needed", level="warning")
-        job = queue_manual_sync(
-            store,
-            settings,
-            application=application,
-            revision=permit.revision,
+        job = syncs.queue(
+            permit,
             actor=who,
             instance=instance,
-            override=override,
+            override_reason=None if permit.allowed else reason,
         )
-        if override is not None and alerting is not None:
+        if not permit.allowed:
             notice(f"gate overridden by {who}: {permit.reason}", level="warning")
-            alerting.dispatcher.start()
-            try:
-                alerting.on_gate_override(
-                    job,
-                    decision=permit.decision,
-                    gate=permit.gate,
-                    reason=override.reason,
-                    refusal=permit.reason,
-                )
-                alerting.flush(_DELIVERY_WAIT_SECONDS)
-            finally:
-                alerting.close()
         notice(f"queued job {job.id} for {application}", job_id=job.id)
         if wait:
             _follow(store, settings, job.id, timeout)

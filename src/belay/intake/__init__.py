@@ -1,4 +1,7 @@
-"""The intake: Portage's webhook and the native submission API."""
+"""The intake's pure parts: who sent a delivery, which project it is for, and its judgement.
+
+Judging and storing a delivery is the use case :func:`belay.services.submit_delivery`.
+"""
 
 from belay.intake.auth import (
     AuthError,

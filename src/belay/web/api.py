@@ -7,7 +7,8 @@
 * ``GET /api/v1/audit``: the audit chain, filtered by application, revision or linking ids;
 * ``POST /api/v1/alerts``: an Alertmanager (or Grafana, or documented) notification in; each
   application of its new firing alerts investigated and stored, resolved alerts recorded as the
-  resolution of their investigations (:mod:`belay.web.alerting`); ids and pages out;
+  resolution of their investigations (:func:`belay.services.receive_notification`); ids and
+  pages out;
 * ``GET /Policy/{namespace}/{project}/gatecheck?branch=B``: the project's server-side policy as
   gatecheck YAML for Portage's policy fetch (the project's submit token);
 * ``GET /metrics``: Prometheus exposition.
@@ -33,8 +34,8 @@ from belay.intake import AuthError, authenticate
 from belay.investigate import AlertParseError, parse_notification_bytes
 from belay.jsonio import loads
 from belay.logs import get_logger
-from belay.web.alerting import handle_notification
-from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, json_error, web_context
+from belay.services import receive_notification
+from belay.web.deps import JsonBody, NotCrossSite, ReadAllowed, Web, json_error
 from belay.web.metrics import CONTENT_TYPE
 from belay.web.views import (
     SUBMISSION_STATES,
@@ -65,14 +66,13 @@ _READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_READ_RESPONSES,
 )
 async def get_decision(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str, Query(min_length=1, max_length=255)],
     revision: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> JSONResponse:
     if not application.strip() or not revision.strip():
         return json_error(400, "application and revision must not be blank")
-    web = web_context(request)
     status = await run_in_threadpool(
         decision_status,
         web.services.store,
@@ -90,7 +90,7 @@ async def get_decision(
     responses=_READ_RESPONSES,
 )
 async def get_submissions(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     project: Annotated[str | None, Query(max_length=255)] = None,
     application: Annotated[str | None, Query(max_length=255)] = None,
@@ -100,7 +100,6 @@ async def get_submissions(
 ) -> JSONResponse:
     if state and state.strip().lower() not in SUBMISSION_STATES:
         return json_error(400, f"state must be one of {', '.join(SUBMISSION_STATES)}")
-    web = web_context(request)
     filters = SubmissionFilter(
         project=project, application=application, commit=commit, state=state, limit=limit
     )
@@ -118,7 +117,7 @@ async def get_submissions(
     responses=_READ_RESPONSES,
 )
 async def get_audit(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     revision: Annotated[str | None, Query(max_length=255)] = None,
@@ -128,8 +127,6 @@ async def get_audit(
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a BIGINT, like seq
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> JSONResponse:
-    web = web_context(request)
-
     def load() -> list[dict[str, Any]]:
         with web.services.store.unit_of_work() as uow:
             events = uow.audit.list(
@@ -168,9 +165,12 @@ async def get_audit(
     },
 )
 async def post_alert(
-    request: Request, _access: ReadAllowed, _same_site: NotCrossSite, _json: JsonBody
+    request: Request,
+    web: Web,
+    _access: ReadAllowed,
+    _same_site: NotCrossSite,
+    _json: JsonBody,
 ) -> JSONResponse:
-    web = web_context(request)
     body = await request.body()
     if len(body) > MAX_ALERT_BYTES:
         return json_error(413, f"the alert is larger than {MAX_ALERT_BYTES} bytes")
@@ -180,9 +180,17 @@ async def post_alert(
     except (AlertParseError, ValueError) as err:
         return json_error(400, str(err))
 
+    services = web.services
     try:
         outcome = await run_in_threadpool(
-            handle_notification, web.services, alerts, raw, now=datetime.now(UTC)
+            lambda: receive_notification(
+                alerts,
+                raw,
+                store=services.store,
+                resolution=services.clients.resolution,
+                settings=services.settings.investigate,
+                now=datetime.now(UTC),
+            )
         )
     except BadInput as err:
         # e.g. an application name that is not a Kubernetes name: nothing was sent to Argo CD.
@@ -250,11 +258,11 @@ def _policy_candidates(
 )
 async def get_policy(
     request: Request,
+    web: Web,
     namespace: str,
     project: str,
     branch: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
-    web = web_context(request)
     headers = {"authorization": request.headers.get("authorization", "")}
     try:
         auth = authenticate(headers, b"", web.services.credentials, now=0.0)
@@ -283,7 +291,6 @@ async def get_policy(
 
 
 @router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-async def metrics(request: Request, _access: ReadAllowed) -> Response:
-    web = web_context(request)
+async def metrics(web: Web, _access: ReadAllowed) -> Response:
     body = await run_in_threadpool(web.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

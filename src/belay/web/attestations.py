@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from belay.store import AttestationRecord, Store
-from belay.web.deps import ReadAllowed, json_error, web_context
+from belay.web.deps import ReadAllowed, Web, json_error
 
 __all__ = ["router"]
 
@@ -59,11 +59,11 @@ def _latest(store: Store, application: str, revision: str) -> AttestationRecord 
     responses=_RESPONSES,
 )
 async def get_attestation(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     decision_id: Annotated[str, Path(min_length=1, max_length=64)],
 ) -> Response:
-    store = web_context(request).services.store
+    store = web.services.store
     found = await run_in_threadpool(_by_decision, store, decision_id.strip())
     if found is None:
         return json_error(404, f"no signed decision {decision_id[:64]!r}")
@@ -76,14 +76,14 @@ async def get_attestation(
     responses=_RESPONSES,
 )
 async def find_attestation(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str, Query(min_length=1, max_length=255)],
     revision: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> Response:
     if not application.strip() or not revision.strip():
         return json_error(400, "application and revision must not be blank")
-    store = web_context(request).services.store
+    store = web.services.store
     found = await run_in_threadpool(_latest, store, application.strip(), revision.strip())
     if found is None:
         return json_error(404, "no signed decision for that application and revision")
@@ -94,8 +94,8 @@ async def find_attestation(
     "/api/v1/attestation-keys",
     summary="The public keys that verify Belay's signed verdicts (public, no credentials)",
 )
-async def get_attestation_keys(request: Request) -> JSONResponse:
-    keyring = web_context(request).services.signing.keyring
+async def get_attestation_keys(web: Web) -> JSONResponse:
+    keyring = web.services.signing.keyring
     keys = [
         {
             "keyid": key.keyid,

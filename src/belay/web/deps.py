@@ -1,8 +1,9 @@
 """What the routers share, and the access checks they declare as FastAPI dependencies.
 
 :class:`WebContext` is built once by :func:`belay.web.app.create_app`; the routers read it from
-``request.app.state.web``. The checks raise :class:`Refused`, which the app turns into a JSON
-``{"error": ...}`` (API routes) or the sign-in page (pages):
+``request.app.state.web`` (:data:`Web`, or :func:`web_context`). The checks raise
+:class:`Refused`, which the app turns into a JSON ``{"error": ...}`` (API routes) or the sign-in
+page (pages):
 
 * :data:`ReadAllowed` / :data:`PageReadAllowed`: the read-access rule (:mod:`belay.web.access`),
   with the session cookie checked in the store;
@@ -28,11 +29,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.formparsers import MultiPartException
 
 from belay.bootstrap import Services
+from belay.commits import SHORT_SHA_LENGTH, short_sha
 from belay.redact import redact_text
 from belay.web.access import AccessRuling, ReadAccess
 from belay.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfTokens
 from belay.web.doors import Doorkeeper
 from belay.web.guard import SECURITY_HEADERS, cross_site_refusal
+from belay.web.limits import TokenBucketLimiter
 from belay.web.metrics import Metrics
 from belay.web.sessions import SESSION_COOKIE, SessionManager
 
@@ -45,6 +48,7 @@ __all__ = [
     "PageReadAllowed",
     "ReadAllowed",
     "Refused",
+    "Web",
     "WebContext",
     "client_address",
     "format_utc",
@@ -72,6 +76,8 @@ class WebContext:
     """Wrong read tokens at ``/login``."""
     intake: Doorkeeper
     """Unauthenticated intake requests."""
+    submit_quota: TokenBucketLimiter
+    """Deliveries per minute, per set of credentials."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -97,6 +103,14 @@ def web_context(request: Request) -> WebContext:
     context = request.app.state.web
     assert isinstance(context, WebContext)
     return context
+
+
+async def _web(request: Request) -> WebContext:
+    return web_context(request)
+
+
+Web = Annotated[WebContext, Depends(_web)]
+"""The app's :class:`WebContext`, as a handler's parameter."""
 
 
 def client_address(request: Request) -> str:
@@ -216,8 +230,9 @@ def format_utc(value: Any, with_seconds: bool = True) -> str:
     return moment.astimezone(UTC).strftime(pattern)
 
 
-def _short(value: Any, length: int = 12) -> str:
-    return str(value or "")[:length]
+def _short(value: Any, length: int = SHORT_SHA_LENGTH) -> str:
+    """The ``short`` filter: :func:`belay.commits.short_sha` for whatever a template holds."""
+    return short_sha(str(value) if value else None, length)
 
 
 def make_templates() -> Jinja2Templates:

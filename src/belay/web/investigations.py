@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from belay.investigate import FINDING_KINDS
 from belay.store import InvestigationRecord, Store
-from belay.web.deps import PageReadAllowed, ReadAllowed, json_error, web_context
+from belay.web.deps import PageReadAllowed, ReadAllowed, Web, json_error
 from belay.web.pages import page
 
 __all__ = ["INVESTIGATION_STATES", "api_router", "page_router"]
@@ -78,7 +78,7 @@ def _wire(record: InvestigationRecord, public_url: str) -> dict[str, Any]:
     },
 )
 async def list_investigations(
-    request: Request,
+    web: Web,
     _access: ReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     alertname: Annotated[str | None, Query(max_length=255)] = None,
@@ -89,7 +89,6 @@ async def list_investigations(
     problem = _check_filters(state, kind)
     if problem is not None:
         return json_error(400, problem)
-    web = web_context(request)
     rows = await run_in_threadpool(
         lambda: _search(
             web.services.store,
@@ -110,8 +109,7 @@ async def list_investigations(
     summary="One stored investigation report, with its state and resolution time",
     responses={404: {"description": "No investigation has this id."}},
 )
-async def get_investigation(request: Request, _access: ReadAllowed, report_id: str) -> JSONResponse:
-    web = web_context(request)
+async def get_investigation(web: Web, _access: ReadAllowed, report_id: str) -> JSONResponse:
 
     def load() -> tuple[InvestigationRecord | None, dict[str, Any] | None]:
         with web.services.store.unit_of_work() as uow:
@@ -129,6 +127,7 @@ async def get_investigation(request: Request, _access: ReadAllowed, report_id: s
 @page_router.get("/investigations", response_class=HTMLResponse)
 async def investigations_page(
     request: Request,
+    web: Web,
     _access: PageReadAllowed,
     application: Annotated[str | None, Query(max_length=255)] = None,
     alertname: Annotated[str | None, Query(max_length=255)] = None,
@@ -142,7 +141,6 @@ async def investigations_page(
         "state": state or "",
     }
     problem = _check_filters(state or None, kind or None)
-    web = web_context(request)
     rows: list[InvestigationRecord] = []
     if problem is None:
         rows = await run_in_threadpool(

@@ -26,7 +26,7 @@ from belay.web.deps import (
     CsrfChecked,
     PageNotCrossSite,
     PageReadAllowed,
-    WebContext,
+    Web,
     client_address,
     web_context,
 )
@@ -114,13 +114,13 @@ async def index() -> RedirectResponse:
 @router.get("/submissions", response_class=HTMLResponse)
 async def submissions_page(
     request: Request,
+    web: Web,
     _access: PageReadAllowed,
     project: Annotated[str | None, Query(max_length=255)] = None,
     application: Annotated[str | None, Query(max_length=255)] = None,
     commit: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    web: WebContext = web_context(request)
     filters = SubmissionFilter(
         project=project or None,
         application=application or None,
@@ -148,11 +148,11 @@ async def submissions_page(
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 async def submission_page(
     request: Request,
+    web: Web,
     _access: PageReadAllowed,
     submission_id: str,
     sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
-    web = web_context(request)
     order = sort if sort in FINDING_SORTS else None
     resolution = web.services.clients.resolution
     argocd_urls = {i.name: i.base_url for i in resolution.instances}
@@ -173,9 +173,8 @@ async def submission_page(
 
 @router.get("/investigations/{report_id}", response_class=HTMLResponse)
 async def investigation_page(
-    request: Request, _access: PageReadAllowed, report_id: str
+    request: Request, web: Web, _access: PageReadAllowed, report_id: str
 ) -> Response:
-    web = web_context(request)
 
     def load() -> tuple[dict[str, Any] | None, InvestigationRecord | None]:
         with web.services.store.unit_of_work() as uow:
@@ -204,6 +203,7 @@ async def investigation_page(
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(
     request: Request,
+    web: Web,
     token: Annotated[str | None, Query(max_length=4096)] = None,
     next: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
@@ -212,7 +212,6 @@ async def login_form(
         return denied_page(
             request, 400, "Send the read token with the sign-in form, not in the URL."
         )
-    web = web_context(request)
     return page(
         request,
         "denied.html",
@@ -229,13 +228,13 @@ async def login_form(
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(
     request: Request,
+    web: Web,
     _same_site: PageNotCrossSite,
     _csrf: CsrfChecked,
     token: Annotated[str, Form(max_length=4096)] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
     """Sign in with the read token: throttled per client, then a new server-side session."""
-    web = web_context(request)
     client = client_address(request)
     if web.sessions is None:
         return denied_page(request, 400, _NOTHING_TO_SIGN_IN_TO)
@@ -282,10 +281,9 @@ async def logout_form(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(
-    request: Request, _same_site: PageNotCrossSite, _csrf: CsrfChecked
+    request: Request, web: Web, _same_site: PageNotCrossSite, _csrf: CsrfChecked
 ) -> RedirectResponse:
     """Sign out: the session is deleted in the store, then the cookie in the browser."""
-    web = web_context(request)
     session_id = request.cookies.get(SESSION_COOKIE, "")
     if session_id and web.sessions is not None:
         await run_in_threadpool(web.sessions.end, session_id)

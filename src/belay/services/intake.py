@@ -1,4 +1,4 @@
-"""The intake service: one delivery in, one durable verdict out (and a deployment job on pass).
+"""Submitting a delivery: one delivery in, one durable verdict out (and a deployment job on pass).
 
     auth → form → bundle → project mapping → idempotency → judgement → one transaction
 
@@ -12,13 +12,17 @@ Idempotency: a delivery's key is its Standard Webhooks ``webhook-id`` or, for Po
 sends none), the project, the commit and the sorted report digests of the manifest, so a retried
 GitLab job that rebuilds the bundle maps to the same key. The same key with the same content
 returns the stored verdict and enqueues nothing; with different content it is refused (422).
+
+The entry points (:mod:`belay.web.intake`) authenticate the sender and read the multipart body,
+then call :func:`submit_delivery`; the pure parts (authentication, project mapping, judgement)
+are :mod:`belay.intake`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from belay import __version__
 from belay.attest import Attestor, SignedAttestation, decision_facts
+from belay.config.env import process_environ
 from belay.config.errors import ConfigError
 from belay.config.settings import BelaySettings, ProjectSettings
 from belay.deploy.spec import SyncSpec
@@ -66,7 +71,14 @@ from belay.store import (
     new_id,
 )
 
-__all__ = ["IntakeResponse", "IntakeService", "credentials_from_settings"]
+__all__ = [
+    "DEFAULT_BUNDLE_NAME",
+    "Delivery",
+    "IntakeResponse",
+    "IntakeService",
+    "credentials_from_settings",
+    "submit_delivery",
+]
 
 _log = get_logger("belay.intake")
 
@@ -103,7 +115,7 @@ def credentials_from_settings(
     A variable named in ``belay.yaml`` but not set is a :class:`ConfigError` (fail closed, and
     say so at start rather than refuse every delivery later).
     """
-    env = os.environ if environ is None else environ
+    env = process_environ(environ)
     tokens: list[TokenDigest] = []
     gitlab: list[TokenDigest] = []
     keys: list[WebhookKey] = []
@@ -666,3 +678,35 @@ def _label(labels: tuple[str, ...], *, prefix: str = "") -> str:
     shared by many projects matches once per project), cut to the column's size."""
     text = prefix + ", ".join(dict.fromkeys(labels))
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
+
+
+# --- the use case -------------------------------------------------------------------------------
+
+DEFAULT_BUNDLE_NAME = "gatecheck-bundle.tar.gz"
+"""The bundle's name when the upload carries none (Portage's own)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One authenticated delivery, as the entry point read it."""
+
+    auth: AuthResult
+    form: Mapping[str, str]
+    """``action``, ``status`` and optionally ``validation`` and ``policy`` (checked here)."""
+    bundle: bytes
+    bundle_name: str | None = None
+
+
+def submit_delivery(delivery: Delivery, *, intake: IntakeService) -> IntakeResponse:
+    """Judge and store ``delivery``; the answer to send (a verdict, or a refusal with its status).
+
+    ``intake`` is the :class:`IntakeService` built at start (:func:`belay.bootstrap.build_services`:
+    its policies read once, its threat data cached, its writes group-committed through the
+    store). Blocking (it reads the bundle and commits): call it from a worker thread in async code.
+    """
+    return intake.submit(
+        auth=delivery.auth,
+        form=delivery.form,
+        bundle_bytes=delivery.bundle,
+        bundle_name=delivery.bundle_name or DEFAULT_BUNDLE_NAME,
+    )
