@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,15 +14,6 @@ from belay.store import NewAuditEvent, Store, SubmissionRecord, UnitOfWork, new_
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WRITERS = 24
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on the backend under test."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s
-    s.dispose()
 
 
 def _submission(key: str) -> SubmissionRecord:

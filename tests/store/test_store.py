@@ -24,15 +24,6 @@ from belay.store.tables import Base
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(database_url: str) -> Store:
-    """A migrated store on the backend under test."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s  # type: ignore[misc]
-    s.dispose()
-
-
 def test_migrations_match_the_tables(store: Store) -> None:
     """The hand-written migration creates exactly what tables.py declares."""
     with store.engine.connect() as conn:
