@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
 
 from belay import __version__
 from belay.attest import Attestor, SignedAttestation, decision_facts
@@ -59,6 +58,7 @@ from belay.redact import redact_text, register_secret
 from belay.store import (
     AttestationRecord,
     DecisionRecord,
+    DuplicateKey,
     NewAuditEvent,
     Store,
     SubmissionRecord,
@@ -295,7 +295,7 @@ class IntakeService:
             # secrets redacted. An unreadable upload is not kept (it could hold anything).
             kept = bundle.stored_copy if bundle is not None else None
             self._store(record, kept, verdict, intel, project, auth, form, now, bundle=bundle)
-        except IntegrityError:
+        except DuplicateKey:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
             replay = self._existing(key, content)
@@ -394,7 +394,7 @@ class IntakeService:
         The writes run in a transaction shared with the submissions arriving at the same moment
         (:meth:`Store.group_commit`: one commit, one fsync for all of them), and this returns
         only after that commit. A delivery whose key is already stored raises
-        :class:`IntegrityError` and writes nothing.
+        :class:`DuplicateKey` and writes nothing.
         """
         target = project.argocd if project else None
         assert record.decision_id is not None

@@ -6,11 +6,13 @@
         ...
         uow.commit()
 
-Errors::
+Errors (see :mod:`belay.store.errors`)::
 
     BelayError
-    └── StoreError                 the database is unreachable or not migrated
-        └── StoreConfigError       (BadInput) the database URL cannot be used
+    ├── StoreError                 the database is unreachable or not migrated
+    │   └── DuplicateKey           a write would store a second row under a unique key
+    └── BadInput
+        └── StoreConfigError       the database URL cannot be used
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from belay.errors import BelayError
 from belay.redact import redact_text
 from belay.store.audit import ChainBreak
-from belay.store.engine import StoreConfigError, make_engine
+from belay.store.engine import make_engine, sqlite_file
+from belay.store.errors import DuplicateKey, StoreConfigError, StoreError
 from belay.store.group import GroupCommit
 from belay.store.records import (
     AttestationRecord,
@@ -53,6 +55,7 @@ __all__ = [
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",
+    "DuplicateKey",
     "InvestigationRecord",
     "JobRecord",
     "JobState",
@@ -65,14 +68,11 @@ __all__ = [
     "UnitOfWork",
     "WebSessionRecord",
     "new_id",
+    "sqlite_file",
 ]
 
 # Arbitrary constant: the PostgreSQL advisory lock that serialises migrations of several replicas.
 _MIGRATION_LOCK_ID = 0x42E1A7
-
-
-class StoreError(BelayError):
-    """The store cannot be used (unreachable database, migrations not applied)."""
 
 
 def _alembic_config() -> Config:

@@ -31,11 +31,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
+from belay.store.errors import DuplicateKey
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
@@ -290,7 +290,7 @@ class DataSnapshotRepository:
                         content=gzip.compress(content, compresslevel=6),
                     )
                 )
-        except IntegrityError:  # another process kept the same file a moment ago
+        except DuplicateKey:  # another process kept the same file a moment ago
             return False
         return True
 
@@ -460,7 +460,7 @@ class JobRepository:
             try:
                 with self._s.begin_nested():
                     row = conn.execute(_TAKE_JOB, values).first()
-            except IntegrityError:
+            except DuplicateKey:
                 # Another worker started a job for this application in the meantime.
                 continue
             if row is not None:
@@ -728,7 +728,7 @@ class AlertRepository:
                     )
                 )
                 self._s.flush()
-        except IntegrityError:
+        except DuplicateKey:
             return False
         return True
 
