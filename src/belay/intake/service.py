@@ -65,6 +65,7 @@ from belay.store import (
     UnitOfWork,
     new_id,
 )
+from belay.vocab import AuditKind
 
 __all__ = ["IntakeResponse", "IntakeService", "credentials_from_settings"]
 
@@ -429,7 +430,7 @@ class IntakeService:
 
         events = [
             NewAuditEvent(
-                kind="submission.received",
+                kind=AuditKind.submission_received,
                 actor=_label(auth.labels, prefix=f"{auth.method}:"),
                 data={
                     "bundle_sha256": record.bundle_sha256,
@@ -445,7 +446,7 @@ class IntakeService:
                 **common,
             ),
             NewAuditEvent(
-                kind="verdict.decided",
+                kind=AuditKind.verdict_decided,
                 actor="belay",
                 decision_id=decision.id,
                 data={
@@ -489,7 +490,7 @@ class IntakeService:
                 now=now,
             )
             queued = NewAuditEvent(
-                kind="job.queued",
+                kind=AuditKind.job_queued,
                 actor="belay",
                 decision_id=decision.id,
                 job_id=job.id,
@@ -558,7 +559,7 @@ class IntakeService:
         with self.store.unit_of_work() as uow:
             uow.audit.append(
                 NewAuditEvent(
-                    kind="intake.refused",
+                    kind=AuditKind.intake_refused,
                     actor=_label(auth.labels, prefix=f"{auth.method}:")
                     if auth
                     else "unauthenticated",
