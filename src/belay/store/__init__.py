@@ -13,6 +13,9 @@ Errors (see :mod:`belay.store.errors`)::
     │   └── DuplicateKey           a write would store a second row under a unique key
     └── BadInput
         └── StoreConfigError       the database URL cannot be used
+
+Reads that join or aggregate tables (the submission list, the metrics' counts) are read models:
+``uow.read_models`` (see :mod:`belay.store.read_models`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from belay.store.audit import ChainBreak
 from belay.store.engine import make_engine, sqlite_file
 from belay.store.errors import DuplicateKey, StoreConfigError, StoreError
 from belay.store.group import GroupCommit
+from belay.store.read_models import EndedJob, ReadModels, StoreCounts, SubmissionSummary
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
@@ -55,14 +59,18 @@ __all__ = [
     "ChainBreak",
     "DecisionRecord",
     "DuplicateKey",
+    "EndedJob",
     "InvestigationRecord",
     "JobRecord",
     "NewAuditEvent",
+    "ReadModels",
     "Store",
     "StoreConfigError",
+    "StoreCounts",
     "StoreError",
     "StoredJudgement",
     "SubmissionRecord",
+    "SubmissionSummary",
     "UnitOfWork",
     "WebSessionRecord",
     "new_id",

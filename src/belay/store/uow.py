@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
 from belay.store.errors import DuplicateKey
+from belay.store.read_models import ReadModels
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
@@ -955,6 +956,8 @@ class UnitOfWork:
     investigations: InvestigationRepository
     snapshots: DataSnapshotRepository
     web_sessions: WebSessionRepository
+    read_models: ReadModels
+    """Joined and aggregate reads (the submission list, the metrics' counts)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -972,6 +975,7 @@ class UnitOfWork:
         self.investigations = InvestigationRepository(session)
         self.snapshots = DataSnapshotRepository(session)
         self.web_sessions = WebSessionRepository(session)
+        self.read_models = ReadModels(session)
         return self
 
     def __exit__(
