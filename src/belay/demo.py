@@ -38,6 +38,7 @@ from belay.intake import hash_token
 from belay.jsonio import dumps
 from belay.policies import packaged_policy
 from belay.store import JobRecord
+from belay.vocab import IN_FLIGHT_STATES, JobState
 from belay.web import create_app, free_port, serve_in_thread
 
 __all__ = ["DemoResult", "run_demo"]
@@ -65,7 +66,7 @@ class DemoResult:
         status = self.app_status.get("status", {})
         return (
             self.job is not None
-            and self.job.state == "succeeded"
+            and self.job.state == JobState.succeeded
             and status.get("sync", {}).get("status") == "Synced"
             and status.get("health", {}).get("status") == "Healthy"
         )
@@ -285,7 +286,7 @@ def _follow(
             app = sim.application(APP)["status"]
             phase = (app.get("operationState") or {}).get("phase", "-")
             line = (
-                f"job {job.state if job else 'queued'} · Argo CD operation {phase} · "
+                f"job {job.state if job else JobState.queued} · Argo CD operation {phase} · "
                 f"sync {app['sync']['status']} at {short_sha(app['sync'].get('revision'), 7)} · "
                 f"health {app['health']['status']}"
             )
@@ -293,7 +294,7 @@ def _follow(
             if line != last:
                 console.print(f"  {time.strftime('%H:%M:%S')}  {line}")
                 last = line
-            if job is not None and job.state not in ("queued", "running"):
+            if job is not None and job.state not in IN_FLIGHT_STATES:
                 return job
             time.sleep(0.25)
     return job

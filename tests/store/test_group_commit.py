@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
-from belay.store import NewAuditEvent, Store, SubmissionRecord, UnitOfWork, new_id
+from belay.store import DuplicateKey, NewAuditEvent, Store, SubmissionRecord, UnitOfWork, new_id
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WRITERS = 24
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on the backend under test."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s
-    s.dispose()
 
 
 def _submission(key: str) -> SubmissionRecord:
@@ -105,7 +95,7 @@ def test_a_failing_write_is_refused_alone(store: Store) -> None:
     writes.insert(WRITERS // 2, write_duplicate)
     results = _run_concurrently(store, writes)
     failed = results.pop(WRITERS // 2)
-    assert isinstance(failed, IntegrityError)
+    assert isinstance(failed, DuplicateKey)
     assert results == [record.id for record, _ in pairs]
     with store.unit_of_work() as uow:
         assert uow.submissions.get(duplicate.id) is None

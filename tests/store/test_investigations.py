@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from belay.store import Store
 
 T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on the backend under test."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s
-    s.dispose()
 
 
 def _report(app: str, *kinds: str) -> dict[str, object]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from belay.store import (
     DecisionRecord,
+    DuplicateKey,
     NewAuditEvent,
     Store,
     StoreConfigError,
@@ -22,15 +23,6 @@ from belay.store import (
 from belay.store.tables import Base
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(database_url: str) -> Store:
-    """A migrated store on the backend under test."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s  # type: ignore[misc]
-    s.dispose()
 
 
 def test_migrations_match_the_tables(store: Store) -> None:
@@ -119,13 +111,11 @@ def test_submission_decision_round_trip_redacts(store: Store) -> None:
 
 
 def test_idempotency_key_is_unique(store: Store) -> None:
-    """A second submission with the same key cannot be stored."""
-    from sqlalchemy.exc import IntegrityError
-
+    """A second submission with the same key cannot be stored: the store says DuplicateKey."""
     with store.unit_of_work() as uow:
         uow.submissions.add(_submission("dup"))
         uow.commit()
-    with store.unit_of_work() as uow, pytest.raises(IntegrityError):
+    with store.unit_of_work() as uow, pytest.raises(DuplicateKey):
         uow.submissions.add(_submission("dup"))
 
 

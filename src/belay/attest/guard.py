@@ -22,11 +22,11 @@ from belay.attest.keys import Keyring
 from belay.attest.verify import DeploymentClaim, check_job, verify_attestation
 from belay.logs import get_logger
 from belay.store import DecisionRecord, JobRecord, Store
+from belay.vocab import AuditKind, JobState
 
 __all__ = ["DecisionGuard", "GuardResult"]
 
 _log = get_logger("belay.attest")
-_MANUAL_REQUEST = "sync.manual_requested"
 
 
 class GuardResult(BaseModel):
@@ -68,7 +68,7 @@ class DecisionGuard:
             return self._refuse(
                 job, f"decision {decision.id} was superseded by decision {newest[0].id}"
             )
-        if any(j.state == "succeeded" for j in other_jobs):
+        if any(j.state == JobState.succeeded for j in other_jobs):
             return self._refuse(job, f"decision {decision.id} was already deployed by another job")
         if attestation is None:
             return self._refuse(job, f"decision {job.decision_id} has no signed attestation")
@@ -129,7 +129,9 @@ class DecisionGuard:
         (``sync.manual_requested``) names, or a row edited into the queue would sync unchecked."""
         with self.store.unit_of_work() as uow:
             requested = [
-                e for e in uow.audit.list(job_id=job.id, limit=20) if e.kind == _MANUAL_REQUEST
+                e
+                for e in uow.audit.list(job_id=job.id, limit=20)
+                if e.kind == AuditKind.sync_manual_requested
             ]
         if not requested:
             return self._refuse(job, f"job {job.id} has no decision and no audited manual request")

@@ -76,25 +76,13 @@ def open_store(config: Path | None) -> tuple[BelaySettings, Store]:
     A SQLite file that does not exist is a :class:`~belay.errors.BadInput` naming it (opening it
     would create an empty database); an unmigrated store is a ``StoreError``.
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     from belay.config.settings import load_settings
-    from belay.store import Store
+    from belay.store import Store, sqlite_file
 
     settings = load_settings(config)
-    try:
-        url = make_url(settings.database_url)
-    except ArgumentError:
-        url = None  # Store() below names the problem
-    if (
-        url is not None
-        and url.get_backend_name() == "sqlite"
-        and url.database not in ("", ":memory:", None)
-    ):
-        path = Path(str(url.database))
-        if not path.is_file():
-            raise BadInput(f"cannot read database {path}: no such file (run `belay db upgrade`)")
+    path = sqlite_file(settings.database_url)  # None for a bad URL: Store() below names it
+    if path is not None and not path.is_file():
+        raise BadInput(f"cannot read database {path}: no such file (run `belay db upgrade`)")
     store = Store(settings.database_url)
     store.check_ready()
     return settings, store

@@ -112,6 +112,7 @@ def _follow(store: Store, settings: BelaySettings, job_id: str, timeout: float) 
     from belay.bootstrap import decision_check
     from belay.deploy.credentials import ReloadingClients
     from belay.deploy.worker import Worker
+    from belay.vocab import IN_FLIGHT_STATES, JobState
 
     clients = ReloadingClients()
     worker = Worker(
@@ -126,9 +127,9 @@ def _follow(store: Store, settings: BelaySettings, job_id: str, timeout: float) 
     while time.monotonic() < deadline:
         with store.unit_of_work() as uow:
             current = uow.jobs.get(job_id)
-        if current is not None and current.state not in ("queued", "running"):
+        if current is not None and current.state not in IN_FLIGHT_STATES:
             typer.echo(f"{current.state}: {current.error or 'synced and healthy'}")
-            raise typer.Exit(0 if current.state == "succeeded" else 1)
+            raise typer.Exit(0 if current.state == JobState.succeeded else 1)
         if worker.run_once() is None:
             time.sleep(settings.worker.poll_interval_seconds)
     die(f"job {job_id} did not end within {timeout:g}s", 1)

@@ -29,11 +29,11 @@ from belay.notify.model import OutgoingAlert
 from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 from belay.retry import RetryPolicy
 from belay.store import DecisionRecord, JobRecord, Store
+from belay.vocab import OUTCOME_STATES, AuditKind, JobState
 
 __all__ = ["Alerting", "build_alerting"]
 
 _log = get_logger("belay.notify")
-_ENDED = ("succeeded", "failed", "timed_out")
 _STREAK_WINDOW = 200
 UNFINISHED_AFTER = timedelta(minutes=5)
 """An alert still undelivered this long after it was raised belongs to a process that died."""
@@ -142,13 +142,13 @@ class Alerting:
 
         Returns the alerts raised now (those already raised before are left out).
         """
-        if outcome.state == "succeeded":
+        if outcome.state == JobState.succeeded:
             return []
         with self.store.unit_of_work() as uow:
             recent = [
                 j
                 for j in uow.jobs.list(
-                    application=job.application, states=_ENDED, limit=_STREAK_WINDOW
+                    application=job.application, states=OUTCOME_STATES, limit=_STREAK_WINDOW
                 )
                 if j.instance == job.instance
             ]
@@ -222,7 +222,9 @@ class Alerting:
                 "title": alert.title,
                 "channels": [c.name for c in self.channels if alert.event in c.events],
             }
-            uow.audit.append(alert_audit_event(alert, "alert.raised", raised), now=self.clock())
+            uow.audit.append(
+                alert_audit_event(alert, AuditKind.alert_raised, raised), now=self.clock()
+            )
             uow.commit()
         _log.info("alerts.raised", dedup_key=alert.dedup_key, alert_event=alert.event.value)
         self.dispatcher.submit(alert)

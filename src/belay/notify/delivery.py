@@ -25,6 +25,7 @@ from belay.notify.model import OutgoingAlert
 from belay.redact import redact_text
 from belay.retry import RetryPolicy, backoff_delay
 from belay.store import NewAuditEvent, Store
+from belay.vocab import AuditKind
 
 __all__ = ["ALERT_ACTOR", "DEFAULT_QUEUE_SIZE", "Dispatcher"]
 
@@ -32,7 +33,7 @@ ALERT_ACTOR = "belay-alerts"
 """The ``actor`` of every audit event the alerting writes."""
 
 
-def alert_audit_event(alert: OutgoingAlert, kind: str, data: dict[str, Any]) -> NewAuditEvent:
+def alert_audit_event(alert: OutgoingAlert, kind: AuditKind, data: dict[str, Any]) -> NewAuditEvent:
     """An audit event about ``alert``, linked to what it is about (app, revision, job...)."""
     return NewAuditEvent(
         kind=kind,
@@ -271,7 +272,9 @@ class Dispatcher:
     ) -> None:
         try:
             with self.store.unit_of_work() as uow:
-                uow.audit.append(alert_audit_event(alert, "alert.delivery", data), now=self.clock())
+                uow.audit.append(
+                    alert_audit_event(alert, AuditKind.alert_delivery, data), now=self.clock()
+                )
                 uow.alerts.mark(alert.dedup_key, state=state, error=error)
                 uow.commit()
         except Exception:  # noqa: BLE001 - the store being down must not stop alerting

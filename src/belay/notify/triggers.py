@@ -28,6 +28,7 @@ from belay.config.tokens import jwt_claims, token_expiry
 from belay.deploy.worker import DeployOutcome
 from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.store import DecisionRecord, JobRecord
+from belay.vocab import FAILURE_STATES, JobState
 
 __all__ = [
     "PERSISTENT_ERRORS",
@@ -48,7 +49,6 @@ PERSISTENT_ERRORS: dict[str, AlertEvent] = {
 """Error classes that waiting cannot fix, and the event each one raises."""
 
 _MAX_KEY = 512
-_FAILED_STATES = frozenset({"failed", "timed_out"})
 
 
 def dedup_key(*parts: str) -> str:
@@ -75,7 +75,7 @@ def _failure(job: JobRecord, outcome: DeployOutcome) -> tuple[AlertEvent, str, s
     rev = _short(job.revision)
     reason = outcome.reason
     cls = outcome.error_class
-    if outcome.state == "timed_out":
+    if outcome.state == JobState.timed_out:
         return (
             AlertEvent.deploy_failed,
             f"Deployment timed out: {app} at {rev}",
@@ -146,9 +146,9 @@ def failure_streak(recent: Sequence[JobRecord]) -> list[JobRecord]:
     """
     streak: list[JobRecord] = []
     for job in recent:
-        if job.state in _FAILED_STATES:
+        if job.state in FAILURE_STATES:
             streak.append(job)
-        elif job.state == "succeeded":
+        elif job.state == JobState.succeeded:
             break
     return streak
 
@@ -167,7 +167,7 @@ def deploy_alerts(
 
     ``recent`` are the application's ended jobs, newest first, this one included.
     """
-    if outcome.state == "succeeded":
+    if outcome.state == JobState.succeeded:
         return []
     event, title, what, severity = _failure(job, outcome)
     assessment = outcome.assessment

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
 
 from belay import __version__
 from belay.attest import Attestor, SignedAttestation, decision_facts
@@ -64,12 +63,14 @@ from belay.redact import redact_text, register_secret
 from belay.store import (
     AttestationRecord,
     DecisionRecord,
+    DuplicateKey,
     NewAuditEvent,
     Store,
     SubmissionRecord,
     UnitOfWork,
     new_id,
 )
+from belay.vocab import AuditKind
 
 __all__ = [
     "DEFAULT_BUNDLE_NAME",
@@ -307,7 +308,7 @@ class IntakeService:
             # secrets redacted. An unreadable upload is not kept (it could hold anything).
             kept = bundle.stored_copy if bundle is not None else None
             self._store(record, kept, verdict, intel, project, auth, form, now, bundle=bundle)
-        except IntegrityError:
+        except DuplicateKey:
             # The key is stored already (a replay, or a duplicate that committed first while this
             # one was being judged): answer with the stored verdict.
             replay = self._existing(key, content)
@@ -406,7 +407,7 @@ class IntakeService:
         The writes run in a transaction shared with the submissions arriving at the same moment
         (:meth:`Store.group_commit`: one commit, one fsync for all of them), and this returns
         only after that commit. A delivery whose key is already stored raises
-        :class:`IntegrityError` and writes nothing.
+        :class:`DuplicateKey` and writes nothing.
         """
         target = project.argocd if project else None
         assert record.decision_id is not None
@@ -441,7 +442,7 @@ class IntakeService:
 
         events = [
             NewAuditEvent(
-                kind="submission.received",
+                kind=AuditKind.submission_received,
                 actor=_label(auth.labels, prefix=f"{auth.method}:"),
                 data={
                     "bundle_sha256": record.bundle_sha256,
@@ -457,7 +458,7 @@ class IntakeService:
                 **common,
             ),
             NewAuditEvent(
-                kind="verdict.decided",
+                kind=AuditKind.verdict_decided,
                 actor="belay",
                 decision_id=decision.id,
                 data={
@@ -501,7 +502,7 @@ class IntakeService:
                 now=now,
             )
             queued = NewAuditEvent(
-                kind="job.queued",
+                kind=AuditKind.job_queued,
                 actor="belay",
                 decision_id=decision.id,
                 job_id=job.id,
@@ -570,7 +571,7 @@ class IntakeService:
         with self.store.unit_of_work() as uow:
             uow.audit.append(
                 NewAuditEvent(
-                    kind="intake.refused",
+                    kind=AuditKind.intake_refused,
                     actor=_label(auth.labels, prefix=f"{auth.method}:")
                     if auth
                     else "unauthenticated",

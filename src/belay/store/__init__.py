@@ -6,11 +6,16 @@
         ...
         uow.commit()
 
-Errors::
+Errors (see :mod:`belay.store.errors`)::
 
     BelayError
-    └── StoreError                 the database is unreachable or not migrated
-        └── StoreConfigError       (BadInput) the database URL cannot be used
+    ├── StoreError                 the database is unreachable or not migrated
+    │   └── DuplicateKey           a write would store a second row under a unique key
+    └── BadInput
+        └── StoreConfigError       the database URL cannot be used
+
+Reads that join or aggregate tables (the submission list, the metrics' counts) are read models:
+``uow.read_models`` (see :mod:`belay.store.read_models`).
 """
 
 from __future__ import annotations
@@ -27,18 +32,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from belay.errors import BelayError
 from belay.redact import redact_text
 from belay.store.audit import ChainBreak
-from belay.store.engine import StoreConfigError, make_engine
+from belay.store.engine import make_engine, sqlite_file
+from belay.store.errors import DuplicateKey, StoreConfigError, StoreError
 from belay.store.group import GroupCommit
+from belay.store.read_models import EndedJob, ReadModels, StoreCounts, SubmissionSummary
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
     JobRecord,
-    JobState,
     NewAuditEvent,
     StoredJudgement,
     SubmissionRecord,
@@ -53,26 +58,27 @@ __all__ = [
     "AuditEvent",
     "ChainBreak",
     "DecisionRecord",
+    "DuplicateKey",
+    "EndedJob",
     "InvestigationRecord",
     "JobRecord",
-    "JobState",
     "NewAuditEvent",
+    "ReadModels",
     "Store",
     "StoreConfigError",
+    "StoreCounts",
     "StoreError",
     "StoredJudgement",
     "SubmissionRecord",
+    "SubmissionSummary",
     "UnitOfWork",
     "WebSessionRecord",
     "new_id",
+    "sqlite_file",
 ]
 
 # Arbitrary constant: the PostgreSQL advisory lock that serialises migrations of several replicas.
 _MIGRATION_LOCK_ID = 0x42E1A7
-
-
-class StoreError(BelayError):
-    """The store cannot be used (unreachable database, migrations not applied)."""
 
 
 def _alembic_config() -> Config:

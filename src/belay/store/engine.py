@@ -9,31 +9,30 @@
   see docs/performance.md). The busy timeout still arbitrates between processes.
 * PostgreSQL through psycopg 3 (``postgresql+psycopg://...``), with pre-ping so a restarted server
   is reconnected to transparently.
+
+On both, a unique-key violation is raised as :class:`~belay.store.errors.DuplicateKey`.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from belay.errors import BadInput
 from belay.jsonio import dumps_text, loads
 from belay.redact import redact_text
+from belay.store.errors import StoreConfigError, translate
 
-__all__ = ["StoreConfigError", "make_engine"]
+__all__ = ["make_engine", "sqlite_file"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # JSON columns use the project's one codec (orjson) rather than the standard library's.
 _JSON_CODEC: dict[str, Any] = {"json_serializer": dumps_text, "json_deserializer": loads}
-
-
-class StoreConfigError(BadInput):
-    """The database URL cannot be used."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -48,15 +47,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC, **kwargs)
+        return _translating(create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC, **kwargs))
     raise StoreConfigError(
         f"database URL {redact_text(url)!r}: unsupported backend {backend!r} "
         "(use sqlite:///FILE or postgresql+psycopg://...)"
     )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file a SQLite URL names; ``None`` for another backend, an in-memory
+    database or a URL that does not parse (:func:`make_engine` names that problem)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in ("", ":memory:", None):
+        return None
+    return Path(str(parsed.database))
+
+
+def _translating(engine: Engine) -> Engine:
+    """``engine``, raising the store's errors for the driver errors they stand for."""
+    event.listen(engine, "handle_error", translate)
+    return engine
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **_JSON_CODEC, **kwargs)
+    engine = _translating(
+        create_engine(url, connect_args={"check_same_thread": False}, **_JSON_CODEC, **kwargs)
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -7,20 +7,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from belay.vocab import JobState
+
 __all__ = [
     "AttestationRecord",
     "AuditEvent",
     "DecisionRecord",
     "InvestigationRecord",
     "JobRecord",
-    "JobState",
     "NewAuditEvent",
     "StoredJudgement",
     "SubmissionRecord",
 ]
-
-JobState = Literal["queued", "running", "succeeded", "failed", "superseded", "timed_out"]
-"""``queued`` → ``running`` → one of the four end states; a job ends exactly once."""
 
 
 class _Record(BaseModel):
@@ -106,6 +104,7 @@ class NewAuditEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: str
+    """An :class:`~belay.vocab.AuditKind` (typed ``str``: the chain keeps whatever it is given)."""
     actor: str
     project: str | None = None
     instance: str | None = None

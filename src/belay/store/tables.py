@@ -24,6 +24,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from belay.vocab import JobState
+
 __all__ = [
     "AlertRow",
     "AttestationRow",
@@ -139,6 +141,10 @@ class AttestationRow(Base):
     created_at: Mapped[datetime]
 
 
+_ONE_RUNNING = f"state = '{JobState.running}'"
+"""The partial unique index's condition (migration 0001 spells out the same SQL)."""
+
+
 class JobRow(Base):
     """A deployment job in the durable queue, with its lease."""
 
@@ -152,8 +158,8 @@ class JobRow(Base):
             "instance",
             "application",
             unique=True,
-            sqlite_where=text("state = 'running'"),
-            postgresql_where=text("state = 'running'"),
+            sqlite_where=text(_ONE_RUNNING),
+            postgresql_where=text(_ONE_RUNNING),
         ),
     )
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
@@ -31,18 +31,18 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
+from belay.store.errors import DuplicateKey
+from belay.store.read_models import ReadModels
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
     DecisionRecord,
     InvestigationRecord,
     JobRecord,
-    JobState,
     NewAuditEvent,
     StoredJudgement,
     SubmissionRecord,
@@ -60,6 +60,7 @@ from belay.store.tables import (
     SubmissionRow,
 )
 from belay.store.websessions import WebSessionRepository
+from belay.vocab import END_STATES, JobState
 
 __all__ = [
     "AlertRepository",
@@ -76,7 +77,9 @@ __all__ = [
 
 _MANIFEST_NAME_MAPS = frozenset({"files"})
 
-END_STATES: frozenset[str] = frozenset({"succeeded", "failed", "superseded", "timed_out"})
+# The end states as belay.deploy still spells them (its outcome's type), accepted by finish()
+# until that code names JobState members.
+_EndStateSpelling = Literal["succeeded", "failed", "timed_out", "superseded"]
 
 # New rows are written with Core INSERTs on the session's connection rather than as ORM objects:
 # each is one statement in program order (no unit-of-work bookkeeping, no flush ordering between
@@ -112,12 +115,12 @@ _SUPERSEDE_QUEUED = (
     .where(
         _JOBS.c.instance == bindparam("b_instance"),
         _JOBS.c.application == bindparam("b_application"),
-        _JOBS.c.state == "queued",
+        _JOBS.c.state == JobState.queued,
         _JOBS.c.id != bindparam("b_keep"),
         _JOBS.c.created_at <= bindparam("b_now"),
     )
     .values(
-        state="superseded",
+        state=JobState.superseded,
         finished_at=bindparam("b_now"),
         updated_at=bindparam("b_now"),
         error=bindparam("b_error"),
@@ -128,23 +131,23 @@ _SUPERSEDE_QUEUED = (
 
 # A claim's candidates: due queued jobs of applications with no running job, and running jobs
 # whose lease expired, oldest first (see JobRepository.claim).
-_RUNNING = aliased(JobRow, name="running")
+_RUNNING = aliased(JobRow, name="running")  # an alias, not a state
 _CLAIM_CANDIDATES = (
     select(_JOBS.c.id)
     .where(
         or_(
             and_(
-                _JOBS.c.state == "queued",
+                _JOBS.c.state == JobState.queued,
                 _JOBS.c.not_before <= bindparam("b_now"),
                 ~exists()
                 .where(
                     _RUNNING.instance == _JOBS.c.instance,
                     _RUNNING.application == _JOBS.c.application,
-                    _RUNNING.state == "running",
+                    _RUNNING.state == JobState.running,
                 )
                 .correlate(_JOBS),
             ),
-            and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < bindparam("b_now")),
+            and_(_JOBS.c.state == JobState.running, _JOBS.c.lease_expires_at < bindparam("b_now")),
         )
     )
     .order_by(_JOBS.c.created_at)
@@ -157,12 +160,12 @@ _TAKE_JOB = (
     .where(
         _JOBS.c.id == bindparam("b_id"),
         or_(
-            _JOBS.c.state == "queued",
-            and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < bindparam("b_now")),
+            _JOBS.c.state == JobState.queued,
+            and_(_JOBS.c.state == JobState.running, _JOBS.c.lease_expires_at < bindparam("b_now")),
         ),
     )
     .values(
-        state="running",
+        state=JobState.running,
         lease_owner=bindparam("b_owner"),
         lease_expires_at=bindparam("b_until"),
         attempts=_JOBS.c.attempts + 1,
@@ -290,7 +293,7 @@ class DataSnapshotRepository:
                         content=gzip.compress(content, compresslevel=6),
                     )
                 )
-        except IntegrityError:  # another process kept the same file a moment ago
+        except DuplicateKey:  # another process kept the same file a moment ago
             return False
         return True
 
@@ -405,7 +408,7 @@ class JobRepository:
             revision=revision,
             spec=spec,
             actor=actor,
-            state="queued",
+            state=JobState.queued,
             attempts=0,
             not_before=now,
             created_at=now,
@@ -460,7 +463,7 @@ class JobRepository:
             try:
                 with self._s.begin_nested():
                     row = conn.execute(_TAKE_JOB, values).first()
-            except IntegrityError:
+            except DuplicateKey:
                 # Another worker started a job for this application in the meantime.
                 continue
             if row is not None:
@@ -471,7 +474,11 @@ class JobRepository:
         """Extend our lease; ``False`` means the job is no longer ours (taken over or ended)."""
         result = self._s.execute(
             update(JobRow)
-            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .where(
+                JobRow.id == job_id,
+                JobRow.lease_owner == worker_id,
+                JobRow.state == JobState.running,
+            )
             .values(lease_expires_at=now + lease, updated_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -480,9 +487,13 @@ class JobRepository:
         """Give a running job back to the queue (graceful shutdown, or retry later)."""
         result = self._s.execute(
             update(JobRow)
-            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .where(
+                JobRow.id == job_id,
+                JobRow.lease_owner == worker_id,
+                JobRow.state == JobState.running,
+            )
             .values(
-                state="queued",
+                state=JobState.queued,
                 lease_owner=None,
                 lease_expires_at=None,
                 not_before=not_before,
@@ -496,17 +507,22 @@ class JobRepository:
         job_id: str,
         *,
         worker_id: str,
-        state: JobState,
+        state: JobState | _EndStateSpelling,
         now: datetime,
         outcome: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> bool:
-        """End a job we hold; ``False`` if it is not ours any more (nothing is changed then)."""
+        """End a job we hold in one of :data:`~belay.vocab.END_STATES`; ``False`` if it is not
+        ours any more (nothing is changed then)."""
         if state not in END_STATES:
-            raise ValueError(f"{state!r} is not an end state")
+            raise ValueError(f"{str(state)!r} is not an end state")
         result = self._s.execute(
             update(JobRow)
-            .where(JobRow.id == job_id, JobRow.lease_owner == worker_id, JobRow.state == "running")
+            .where(
+                JobRow.id == job_id,
+                JobRow.lease_owner == worker_id,
+                JobRow.state == JobState.running,
+            )
             .values(
                 state=state,
                 finished_at=now,
@@ -728,7 +744,7 @@ class AlertRepository:
                     )
                 )
                 self._s.flush()
-        except IntegrityError:
+        except DuplicateKey:
             return False
         return True
 
@@ -920,13 +936,6 @@ class InvestigationRepository:
             )
         return records
 
-    def delete(self, report_id: str) -> None:
-        """Remove a report (retention)."""
-        self._s.execute(
-            delete(InvestigationAlertRow).where(InvestigationAlertRow.investigation_id == report_id)
-        )
-        self._s.execute(delete(InvestigationRow).where(InvestigationRow.id == report_id))
-
 
 class UnitOfWork:
     """One transaction over every repository; rolls back unless :meth:`commit` is called."""
@@ -940,6 +949,8 @@ class UnitOfWork:
     investigations: InvestigationRepository
     snapshots: DataSnapshotRepository
     web_sessions: WebSessionRepository
+    read_models: ReadModels
+    """Joined and aggregate reads (the submission list, the metrics' counts)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -957,6 +968,7 @@ class UnitOfWork:
         self.investigations = InvestigationRepository(session)
         self.snapshots = DataSnapshotRepository(session)
         self.web_sessions = WebSessionRepository(session)
+        self.read_models = ReadModels(session)
         return self
 
     def __exit__(

@@ -36,11 +36,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from belay.logs import get_logger
 from belay.store import Store
-from belay.store.tables import AuditEventRow, DecisionRow, JobRow, SubmissionRow
+from belay.vocab import END_STATES, OUTCOME_STATES, AuditKind, JobState
 
 __all__ = ["CONTENT_TYPE", "Metrics", "endpoint_template"]
 
@@ -49,14 +48,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _log = get_logger("belay.web")
 
 SYNC_ATTEMPT_KINDS = {
-    "sync.requested": "accepted",
-    "sync.refused": "refused",
-    "sync.busy": "busy",
-    "sync.window_closed": "window_closed",
+    AuditKind.sync_requested: "accepted",
+    AuditKind.sync_refused: "refused",
+    AuditKind.sync_busy: "busy",
+    AuditKind.sync_window_closed: "window_closed",
 }
 """Audit kinds that record one attempt to start a sync, and the outcome label each gets."""
 
-END_STATES = ("succeeded", "failed", "timed_out", "superseded")
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -97,28 +95,8 @@ class _StoreCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            with self.store.session() as session:
-                verdicts = session.execute(
-                    select(DecisionRow.decision, func.count())
-                    .join(SubmissionRow, SubmissionRow.decision_id == DecisionRow.id)
-                    .group_by(DecisionRow.decision)
-                ).all()
-                judging = session.scalar(
-                    select(func.count())
-                    .select_from(SubmissionRow)
-                    .where(SubmissionRow.decision_id.is_(None))
-                )
-                states = session.execute(
-                    select(JobRow.state, func.count()).group_by(JobRow.state)
-                ).all()
-                oldest = session.scalar(
-                    select(func.min(JobRow.created_at)).where(JobRow.state == "queued")
-                )
-                attempts = session.execute(
-                    select(AuditEventRow.kind, func.count())
-                    .where(AuditEventRow.kind.in_(list(SYNC_ATTEMPT_KINDS)))
-                    .group_by(AuditEventRow.kind)
-                ).all()
+            with self.store.unit_of_work() as uow:
+                found = uow.read_models.counts(audit_kinds=SYNC_ATTEMPT_KINDS)
         except Exception as err:  # noqa: BLE001 - a scrape must answer even when the store cannot
             _log.warning("metrics.store_unavailable", error=type(err).__name__)
             up = GaugeMetricFamily("belay_store_up", "1 when the store answered this scrape.")
@@ -132,24 +110,25 @@ class _StoreCollector(Collector):
         subs = CounterMetricFamily(
             "belay_submissions", "Submissions received, by verdict.", labels=["verdict"]
         )
-        by_verdict = {"pass": 0, "fail": 0} | {str(d): int(n) for d, n in verdicts}
+        by_verdict = {"pass": 0, "fail": 0} | found.verdicts
         for verdict, count in sorted(by_verdict.items()):
             subs.add_metric([verdict], count)
-        subs.add_metric(["none"], int(judging or 0))
+        subs.add_metric(["none"], found.judging)
         yield subs
 
-        counts = {str(s): int(n) for s, n in states}
+        counts = found.jobs
         depth = GaugeMetricFamily(
             "belay_queue_depth", "Deployment jobs waiting or running.", labels=["state"]
         )
-        depth.add_metric(["queued"], counts.get("queued", 0))
-        depth.add_metric(["running"], counts.get("running", 0))
+        for state in (JobState.queued, JobState.running):
+            depth.add_metric([state], counts.get(state, 0))
         yield depth
 
         age = GaugeMetricFamily(
             "belay_queue_oldest_age_seconds",
             "Age of the oldest queued deployment job (0 when none is queued).",
         )
+        oldest = found.oldest_queued_at
         age.add_metric([], max(0.0, (_utcnow() - oldest).total_seconds()) if oldest else 0.0)
         yield age
 
@@ -166,9 +145,8 @@ class _StoreCollector(Collector):
             "window_closed).",
             labels=["outcome"],
         )
-        seen = {SYNC_ATTEMPT_KINDS[str(k)]: int(n) for k, n in attempts}
-        for outcome in SYNC_ATTEMPT_KINDS.values():
-            tries.add_metric([outcome], seen.get(outcome, 0))
+        for kind, outcome in SYNC_ATTEMPT_KINDS.items():
+            tries.add_metric([outcome], found.audit_kinds.get(kind, 0))
         yield tries
 
     def observe_durations(self) -> None:
@@ -177,27 +155,22 @@ class _StoreCollector(Collector):
         Called before each exposition (the histogram is rendered before this collector runs).
         """
         with self._lock:
-            query = select(JobRow.id, JobRow.state, JobRow.created_at, JobRow.finished_at).where(
-                JobRow.finished_at.is_not(None), JobRow.state.in_(END_STATES[:3])
-            )
-            if self._cursor is not None:
-                query = query.where(JobRow.finished_at >= self._cursor)
             try:
-                with self.store.session() as session:
-                    ended = session.execute(query.order_by(JobRow.finished_at)).all()
+                with self.store.unit_of_work() as uow:
+                    ended = uow.read_models.ended_jobs(states=OUTCOME_STATES, since=self._cursor)
             except Exception as err:  # noqa: BLE001 - belay_store_up reports it
                 _log.warning("metrics.store_unavailable", error=type(err).__name__)
                 return
-            for job_id, state, created, finished in ended:
-                if finished == self._cursor and job_id in self._seen_at_cursor:
+            for job in ended:
+                if job.finished_at == self._cursor and job.id in self._seen_at_cursor:
                     continue
-                self.duration.labels(outcome=state).observe(
-                    max(0.0, (finished - created).total_seconds())
+                self.duration.labels(outcome=job.state).observe(
+                    max(0.0, (job.finished_at - job.created_at).total_seconds())
                 )
-                if finished != self._cursor:
-                    self._cursor = finished
+                if job.finished_at != self._cursor:
+                    self._cursor = job.finished_at
                     self._seen_at_cursor = set()
-                self._seen_at_cursor.add(job_id)
+                self._seen_at_cursor.add(job.id)
 
 
 def _utcnow() -> datetime:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from belay.redact import redact_text
 from belay.store import NewAuditEvent, Store
+from belay.vocab import AuditKind
 
 __all__ = ["INTAKE", "SIGN_IN", "WINDOW_SECONDS", "Door", "RefusalAudit"]
 
@@ -34,12 +35,12 @@ WINDOW_SECONDS = 60.0
 class Door:
     """The audit event kinds of one door (the intake, the sign-in form)."""
 
-    refused: str
-    locked_out: str
+    refused: AuditKind
+    locked_out: AuditKind
 
 
-INTAKE = Door(refused="intake.unauthorized", locked_out="intake.locked_out")
-SIGN_IN = Door(refused="web.sign_in_refused", locked_out="web.sign_in_locked_out")
+INTAKE = Door(refused=AuditKind.intake_unauthorized, locked_out=AuditKind.intake_locked_out)
+SIGN_IN = Door(refused=AuditKind.web_sign_in_refused, locked_out=AuditKind.web_sign_in_locked_out)
 
 _ACTOR = "unauthenticated"
 
@@ -148,7 +149,7 @@ class RefusalAudit:
                 written += 1
         return written
 
-    def _write(self, kind: str, data: dict[str, object]) -> None:
+    def _write(self, kind: AuditKind, data: dict[str, object]) -> None:
         with self.store.unit_of_work() as uow:
             uow.audit.append(
                 NewAuditEvent(kind=kind, actor=_ACTOR, data=data),

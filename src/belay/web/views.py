@@ -1,24 +1,28 @@
 """Read models for the audit page and the read APIs, built from the store.
 
-The page needs joined views (a submission with its decision and its latest deployment job) that
-the unit of work's repositories do not offer as one query, so :func:`list_submissions` reads the
-tables directly, read-only, with one query for the rows and one for their jobs. Everything else
-goes through the unit of work. Nothing here writes.
+The submission list (a submission with its decision and its latest deployment job) is the store's
+read model (``uow.read_models``); everything else comes from the unit of work's repositories.
+Nothing here writes.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import exists, select
 
-from belay.deploy.permit import OVERRIDE_KIND
-from belay.store import AuditEvent, DecisionRecord, JobRecord, Store, SubmissionRecord
-from belay.store.tables import DecisionRow, JobRow, SubmissionRow
+from belay.store import (
+    AuditEvent,
+    DecisionRecord,
+    JobRecord,
+    Store,
+    SubmissionRecord,
+    SubmissionSummary,
+)
+from belay.vocab import IN_FLIGHT_STATES, AuditKind, JobState
 
 __all__ = [
     "DEPLOYMENT_STATES",
@@ -33,7 +37,7 @@ __all__ = [
     "submission_detail",
 ]
 
-DEPLOYMENT_STATES = ("queued", "running", "succeeded", "failed", "timed_out", "superseded")
+DEPLOYMENT_STATES = tuple(JobState)
 SUBMISSION_STATES = ("pass", "fail", "none", *DEPLOYMENT_STATES)
 """What the ``state`` filter of the submission list accepts (verdict, no job, or job state)."""
 """A job's states; ``none`` is shown when a verdict created no job (a fail, or unmapped)."""
@@ -56,22 +60,6 @@ class SubmissionFilter(_View):
     state: str | None = None
     """A verdict (``pass``, ``fail``) or a deployment state (``succeeded``, ``none``...)."""
     limit: int = 100
-
-
-class SubmissionSummary(_View):
-    """One row of the list."""
-
-    id: str
-    received_at: datetime
-    project: str | None
-    commit: str | None
-    branch: str | None
-    application: str | None
-    decision: str | None
-    """``pass``, ``fail`` or ``None`` while being judged."""
-    deployment: str
-    """A job state, or ``none``."""
-    deployment_finished_at: datetime | None = None
 
 
 class AcceptedException(_View):
@@ -100,7 +88,7 @@ class SubmissionDetail(_View):
     @property
     def in_flight(self) -> bool:
         """True while the latest deployment is queued or running (the page refreshes itself)."""
-        return self.deployment in ("queued", "running")
+        return self.deployment in IN_FLIGHT_STATES
 
     @property
     def job(self) -> JobRecord | None:
@@ -115,7 +103,7 @@ class SubmissionDetail(_View):
     @property
     def overrides(self) -> tuple[AuditEvent, ...]:
         """Manual syncs that went past the gate for this decision (who, why: in ``data``)."""
-        return tuple(e for e in self.events if e.kind == OVERRIDE_KIND)
+        return tuple(e for e in self.events if e.kind == AuditKind.sync_override)
 
 
 class DecisionStatus(_View):
@@ -168,65 +156,21 @@ def deployment_state(jobs: list[JobRecord] | tuple[JobRecord, ...]) -> str:
 
 def list_submissions(store: Store, filters: SubmissionFilter) -> list[SubmissionSummary]:
     """Submissions newest first, with their verdict and latest deployment state, filtered."""
-    limit = max(1, min(filters.limit, _MAX_LIST))
-    query = (
-        select(SubmissionRow, DecisionRow)
-        .outerjoin(DecisionRow, DecisionRow.id == SubmissionRow.decision_id)
-        .order_by(SubmissionRow.received_at.desc())
-        .limit(limit)
-    )
-    if filters.project:
-        query = query.where(SubmissionRow.project == filters.project)
-    if filters.application:
-        query = query.where(DecisionRow.application == filters.application)
-    if filters.commit:
-        commit = filters.commit.strip().lower()
-        if len(commit) >= 40:
-            query = query.where(SubmissionRow.commit_sha == commit)
-        else:
-            query = query.where(SubmissionRow.commit_sha.startswith(commit, autoescape=True))
     state = (filters.state or "").strip().lower()
-    if state in ("pass", "fail"):
-        query = query.where(DecisionRow.decision == state)
-    elif state == "none":
-        query = query.where(~exists().where(JobRow.decision_id == SubmissionRow.decision_id))
+    deployment: JobState | Literal["none"] | None = None
+    if state == "none":
+        deployment = "none"
     elif state in DEPLOYMENT_STATES:
-        # The newest job of the decision is in that state.
-        newest_state = (
-            select(JobRow.state)
-            .where(JobRow.decision_id == SubmissionRow.decision_id)
-            .order_by(JobRow.created_at.desc())
-            .limit(1)
-            .scalar_subquery()
+        deployment = JobState(state)
+    with store.unit_of_work() as uow:
+        return uow.read_models.submissions(
+            limit=max(1, min(filters.limit, _MAX_LIST)),
+            project=filters.project,
+            application=filters.application,
+            commit=filters.commit.strip().lower() if filters.commit else None,
+            verdict=state if state in ("pass", "fail") else None,
+            deployment=deployment,
         )
-        query = query.where(newest_state == state)
-    with store.session() as session:
-        rows = session.execute(query).all()
-        ids = [d.id for _, d in rows if d is not None]
-        jobs: dict[str, JobRow] = {}
-        if ids:
-            for found in session.scalars(
-                select(JobRow).where(JobRow.decision_id.in_(ids)).order_by(JobRow.created_at)
-            ):
-                if found.decision_id is not None:
-                    jobs[found.decision_id] = found
-        out = []
-        for sub, dec in rows:
-            job = jobs.get(dec.id) if dec is not None else None
-            out.append(
-                SubmissionSummary(
-                    id=sub.id,
-                    received_at=sub.received_at,
-                    project=sub.project,
-                    commit=sub.commit_sha,
-                    branch=sub.branch,
-                    application=dec.application if dec is not None else None,
-                    decision=dec.decision if dec is not None else None,
-                    deployment=job.state if job is not None else "none",
-                    deployment_finished_at=job.finished_at if job is not None else None,
-                )
-            )
-    return out
 
 
 FINDING_SORTS = ("severity", "epss", "package", "id", "path")
@@ -432,7 +376,7 @@ def decision_status(
         latest = decisions[0] if decisions else None
         jobs = uow.jobs.for_decision(latest.id) if latest else []
         overrides = uow.audit.list(
-            application=application, revision=revision, kind=OVERRIDE_KIND, limit=1000
+            application=application, revision=revision, kind=AuditKind.sync_override, limit=1000
         )
         newest = overrides[-1] if overrides else None
         override_job = uow.jobs.get(newest.job_id) if newest and newest.job_id else None
@@ -456,7 +400,7 @@ def decision_status(
         decision=latest.decision,
         approved=latest.decision == "pass",
         deployment=state,
-        deployed=state == "succeeded",
+        deployed=state == JobState.succeeded,
         summary=str(latest.verdict.get("summary", "")) or None,
         decision_id=latest.id,
         submission_id=latest.submission_id,

@@ -36,6 +36,7 @@ from belay.gate import (
 )
 from belay.intake.judgement import bundle_limits, judge_bundle
 from belay.store import NewAuditEvent, Store, StoredJudgement
+from belay.vocab import AuditKind
 from belay.whatif.model import Flip, RuleChange, Skip, WhatIfResult
 
 __all__ = [
@@ -350,7 +351,7 @@ def replay(
     with store.unit_of_work() as uow:
         uow.audit.append(
             NewAuditEvent(
-                kind="policy.whatif",
+                kind=AuditKind.policy_whatif,
                 actor=actor,
                 data={
                     "candidate": candidate.label,
