@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from belay.errors import BelayError
 from belay.redact import redact_text
 from belay.store.audit import ChainBreak
+from belay.store.bypass import BypassReportRecord, LeaseGrant
 from belay.store.engine import StoreConfigError, make_engine
 from belay.store.group import GroupCommit
 from belay.store.records import (
@@ -51,11 +52,13 @@ T = TypeVar("T")
 __all__ = [
     "AttestationRecord",
     "AuditEvent",
+    "BypassReportRecord",
     "ChainBreak",
     "DecisionRecord",
     "InvestigationRecord",
     "JobRecord",
     "JobState",
+    "LeaseGrant",
     "NewAuditEvent",
     "Store",
     "StoreConfigError",
