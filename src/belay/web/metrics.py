@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 
 from belay.logs import get_logger
 from belay.store import Store
+from belay.store.bypass import BypassReportRow
 from belay.store.tables import AuditEventRow, DecisionRow, JobRow, SubmissionRow
 
 __all__ = ["CONTENT_TYPE", "Metrics", "endpoint_template"]
@@ -119,6 +120,8 @@ class _StoreCollector(Collector):
                     .where(AuditEventRow.kind.in_(list(SYNC_ATTEMPT_KINDS)))
                     .group_by(AuditEventRow.kind)
                 ).all()
+                # Counted in the shared store: every replica reports the same total.
+                bypasses = session.scalar(select(func.count()).select_from(BypassReportRow))
         except Exception as err:  # noqa: BLE001 - a scrape must answer even when the store cannot
             _log.warning("metrics.store_unavailable", error=type(err).__name__)
             up = GaugeMetricFamily("belay_store_up", "1 when the store answered this scrape.")
@@ -170,6 +173,13 @@ class _StoreCollector(Collector):
         for outcome in SYNC_ATTEMPT_KINDS.values():
             tries.add_metric([outcome], seen.get(outcome, 0))
         yield tries
+
+        unapproved = CounterMetricFamily(
+            "belay_unapproved_deployments",
+            "Deployments of a mapped application at a revision without a passing decision.",
+        )
+        unapproved.add_metric([], int(bypasses or 0))
+        yield unapproved
 
     def observe_durations(self) -> None:
         """Feed the duration histogram with jobs that ended since the last call.
