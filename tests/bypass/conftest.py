@@ -163,6 +163,7 @@ class Watcher:
             return self.seen.get(app, -1) >= rv
 
         wait_until(current, f"the watcher to see {app}'s latest version")
+        self.handler.flush()
 
     def close(self) -> None:
         # The thread may sit in a stream read until its read timeout; it delivers nothing more

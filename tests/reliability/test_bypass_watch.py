@@ -45,6 +45,17 @@ def _unapproved_events(store: Store) -> list[str]:
     return sorted(e.revision or "" for e in events)
 
 
+def _wait_reported(store: Store, sent: list[str], what: str) -> None:
+    """Wait until exactly ``sent`` is reported; on a timeout, say what is missing or extra."""
+    try:
+        wait_until(lambda: _reported(store) == sorted(sent), what, 90)
+    except TimeoutError:
+        got = _reported(store)
+        missing = sorted(set(sent) - set(got))
+        extra = sorted(r for r in got if r not in sent or got.count(r) > 1)
+        raise AssertionError(f"{what}: missing {missing}, unexpected {extra}") from None
+
+
 def test_cut_streams_stream_errors_and_a_gap_miss_no_bypass(
     store: Store,
     make_watcher: Callable[..., Watcher],
@@ -63,7 +74,7 @@ def test_cut_streams_stream_errors_and_a_gap_miss_no_bypass(
         for n in range(8, 16):
             sent.append(commit(1000 + n))
             sync_as(sim, OTHER_TOKEN, APPS[n % 2], sent[-1])
-        wait_until(lambda: _reported(store) == sorted(sent), "every bypass reported", 60)
+        _wait_reported(store, sent, "every bypass reported")
         # A gap: no watcher runs while five more syncs happen (fewer than the history keeps).
         first.close()
         sim.set_faults({})
@@ -74,7 +85,7 @@ def test_cut_streams_stream_errors_and_a_gap_miss_no_bypass(
             lambda: all(sim.application(a).get("operation") is None for a in APPS), "syncs done"
         )
         make_watcher(sim, store, settings)
-        wait_until(lambda: _reported(store) == sorted(sent), "the gap's bypasses reported", 60)
+        _wait_reported(store, sent, "the gap's bypasses reported")
     assert _unapproved_events(store) == sorted(sent)
 
 
@@ -117,7 +128,7 @@ def test_two_replicas_one_killed_no_bypass_twice_or_lost(postgres_url: str, tmp_
             for n in range(6):
                 sent.append(commit(2000 + n))
                 sync_as(sim, OTHER_TOKEN, APPS[n % 2], sent[-1])
-            wait_until(lambda: _reported(store) == sorted(sent), "round one reported", 60)
+            _wait_reported(store, sent, "round one reported")
             holder = _holder(store)
             assert holder is not None
             victim = next(p for p in replicas if f":{p.pid}:" in holder)
@@ -126,7 +137,7 @@ def test_two_replicas_one_killed_no_bypass_twice_or_lost(postgres_url: str, tmp_
             for n in range(6, 12):  # sent while the lease is still the dead replica's
                 sent.append(commit(2000 + n))
                 sync_as(sim, OTHER_TOKEN, APPS[n % 2], sent[-1])
-            wait_until(lambda: _reported(store) == sorted(sent), "round two reported", 60)
+            _wait_reported(store, sent, "round two reported")
             survivor = next(p for p in replicas if p is not victim)
             new_holder = _holder(store)
             assert new_holder is not None and f":{survivor.pid}:" in new_holder

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from belay.argocd import Application, WatchEvent
@@ -42,12 +43,15 @@ from belay.config.settings import BelaySettings, ProjectSettings
 from belay.deploy.manual import queue_manual_sync
 from belay.logs import get_logger
 from belay.notify import Alert, Alerting, unapproved_alert
-from belay.store import BypassReportRecord, NewAuditEvent, Store
+from belay.store import BypassReportRecord, NewAuditEvent, Store, UnitOfWork
 
 __all__ = ["UNAPPROVED_KIND", "BypassHandler"]
 
 UNAPPROVED_KIND = "deployment.unapproved"
 """The audit event of a reported bypass."""
+REPORT_THREADS = 8
+"""Reports written at once: they share COMMITs (group commit), so a burst of bypasses is not
+written one fsync after another on the event thread."""
 REVERT_ACTOR = "bypass-watch"
 """Who the audit trail says asked for a revert (``manual:bypass-watch``)."""
 
@@ -90,7 +94,9 @@ class BypassHandler:
         }
         self._latest: dict[str, Application] = {}
         self._settled: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._writers = ThreadPoolExecutor(REPORT_THREADS, thread_name_prefix="belay-bypass")
+        self._pending: set[Future[bool]] = set()
 
     @property
     def applications(self) -> tuple[str, ...]:
@@ -98,7 +104,8 @@ class BypassHandler:
         return tuple(sorted(self._projects))
 
     def handle(self, event: WatchEvent) -> list[Unapproved]:
-        """Judge one event; the bypasses this call reported (none when another had already)."""
+        """Judge one event; the unapproved deployments it found new. Each is written in the
+        background (:meth:`flush` waits); a replica or restart that reported it first wins."""
         app = event.application
         project = self._projects.get(app.name)
         if project is None or (project.argocd and not self._same_namespace(app, project)):
@@ -161,10 +168,35 @@ class BypassHandler:
                 if judgeable(deployment, known):
                     settled.add(key)
                 continue
-            if self._report(verdict, project):
-                reported.append(verdict)
+            self._submit(verdict, project, settled)
+            reported.append(verdict)
             settled.add(key)
         return reported
+
+    def _submit(self, found: Unapproved, project: ProjectSettings, settled: set[str]) -> None:
+        future = self._writers.submit(self._report, found, project)
+        self._pending.add(future)
+
+        def done(f: Future[bool]) -> None:
+            with self._lock:
+                self._pending.discard(f)
+                if f.exception() is not None:
+                    # Not reported: judged again at the application's next event or list.
+                    settled.discard(found.dedup_key)
+                    _log.error(
+                        "bypass.report_failed",
+                        application=found.application,
+                        revision=found.revision,
+                        error=repr(f.exception()),
+                    )
+
+        future.add_done_callback(done)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every report submitted so far is written (tests, a clean stop)."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending, timeout=timeout)
 
     def _report(self, found: Unapproved, project: ProjectSettings) -> bool:
         now = self.clock()
@@ -199,9 +231,10 @@ class BypassHandler:
                 if found.project
                 else None,
             )
-        with self.store.unit_of_work() as uow:
+
+        def write(uow: UnitOfWork) -> tuple[bool, bool]:
             if not uow.bypass.report(record):
-                return False
+                return False, False
             uow.audit.append(
                 NewAuditEvent(
                     kind=UNAPPROVED_KIND,
@@ -223,8 +256,12 @@ class BypassHandler:
                 ),
                 now=now,
             )
-            queued = alerting is not None and alert is not None and alerting.reserve(uow, alert)
-            uow.commit()
+            return True, alerting is not None and alert is not None and alerting.reserve(uow, alert)
+
+        # Reports arriving together share one transaction and one COMMIT (store.group_commit).
+        fresh, queued = self.store.group_commit(write)
+        if not fresh:
+            return False
         _log.warning(
             "bypass.unapproved",
             instance=found.instance,
