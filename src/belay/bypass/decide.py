@@ -23,7 +23,8 @@ A deployment is **approved**, so never flagged, when
 
 It is **not judged yet** (``None``, look again at the next event) while its revision is not a full
 commit id (``HEAD`` or a branch before Argo CD resolved it), and it is **ignored** when it is a
-dry run or started before Belay began watching the instance (``since``).
+dry run or started before Belay began watching the instance (``since``; Argo CD's times are
+whole seconds, so a deployment started in the second Belay began is judged).
 
 One deployment has one identity from its first ``Running`` observation to its history entry:
 :attr:`Deployment.key` uses the operation's ``startedAt``, which Argo CD copies into the
@@ -36,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from belay.argocd import Application
 from belay.argocd.models import ApplicationSource, OperationInitiator
@@ -45,6 +46,7 @@ from belay.deploy import MARKER_NAME
 from belay.deploy.revision import is_full_sha, revision_matches
 
 __all__ = [
+    "SINCE_SLACK",
     "Deployment",
     "Known",
     "Unapproved",
@@ -55,6 +57,11 @@ __all__ = [
     "markers",
     "report_key",
 ]
+
+
+SINCE_SLACK = timedelta(seconds=1)
+"""Argo CD writes ``startedAt`` in whole seconds: a deployment stamped with the second in which
+Belay began watching may have started after it, so it is judged."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +268,7 @@ def judge(
         return None
     if known.since is not None and deployment.at is not None:
         start = deployment.started_at or deployment.at
-        if start < known.since:
+        if start + SINCE_SLACK <= known.since:
             return None
     if _passes(deployment, known, gated) or _belay_own(deployment, known):
         return None
