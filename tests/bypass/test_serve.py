@@ -4,11 +4,13 @@ lease, and what a person and a gate see over HTTP (page badge, decision API, met
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from belay.argocd import ArgoCDClient, WatchEvent
 from belay.bootstrap import build_services
 from belay.bypass import start_bypass_watch
 from belay.config.settings import load_settings
@@ -17,7 +19,16 @@ from belay.sim.testing import running_simulator
 from belay.store import Store
 from belay.web import create_app, serve_in_thread
 
-from .conftest import ADMIN_TOKEN, OTHER_TOKEN, bypass_state, commit, sync_as, wait_until
+from .conftest import (
+    ADMIN_TOKEN,
+    OTHER_TOKEN,
+    bypass_state,
+    commit,
+    history_ids,
+    settings_for,
+    sync_as,
+    wait_until,
+)
 
 
 def test_serve_flags_a_bypass_on_the_page_the_api_and_metrics(
@@ -80,3 +91,46 @@ def _leased(store: Store) -> bool:
 
     with store.session() as session:
         return session.scalar(select(BypassLeaseRow.owner)) is not None
+
+
+class _Informer:
+    """An event source as the shared informer offers it: handlers, called with each event."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Callable[[WatchEvent], object]] = []
+
+    def add_handler(self, handler: Callable[[WatchEvent], object]) -> None:
+        self.handlers.append(handler)
+
+
+def test_a_given_event_source_replaces_the_list_watch(tmp_path: Path) -> None:
+    """With an informer for the instance, only the lease thread runs and its events are judged."""
+    store = Store(f"sqlite:///{tmp_path / 'belay.db'}")
+    store.upgrade()
+    settings = settings_for(("shop",), store.url)
+    informer = _Informer()
+    stop = threading.Event()
+    bad = commit(77)
+    with running_simulator(bypass_state(("shop",))) as sim:
+        threads = start_bypass_watch(
+            store,
+            settings,
+            lambda _name: ArgoCDClient(sim.url, token=ADMIN_TOKEN),
+            alerting=None,
+            stop=stop,
+            sources={"default": informer},
+        )
+        try:
+            assert [t.name for t in threads] == ["belay-bypass-lease-default"]
+            wait_until(lambda: _leased(store), "the lease")
+            sync_as(sim, OTHER_TOKEN, "shop", bad)
+            wait_until(lambda: bool(history_ids(sim, "shop")[1:]), "the sync's history entry")
+            event = WatchEvent.model_validate(
+                {"type": "MODIFIED", "application": sim.application("shop")}
+            )
+            for handler in informer.handlers:
+                handler(event)
+            wait_until(lambda: _reports(store) == 1, "the report")
+        finally:
+            stop.set()
+            store.dispose()

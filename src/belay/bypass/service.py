@@ -10,15 +10,16 @@ takeover needs no warm-up; only the holder reports.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from belay.argocd import ArgoCDClient
-from belay.bypass.events import ListWatch
+from belay.bypass.events import ApplicationEvents, ListWatch
 from belay.bypass.handler import BypassHandler
 from belay.bypass.lease import Lease
 from belay.config.settings import BelaySettings
@@ -34,9 +35,11 @@ _log = get_logger("belay.bypass")
 @dataclass(frozen=True)
 class _Part:
     instance: str
-    source: ListWatch
+    source: ApplicationEvents
     lease: Lease
     handler: BypassHandler
+    own_watch: ListWatch | None
+    """The list+watch this object made and runs (``None`` when a source was given)."""
 
 
 def _owner() -> str:
@@ -54,7 +57,10 @@ class BypassWatch:
         *,
         alerting: Alerting | None = None,
         owner: str | None = None,
+        sources: Mapping[str, ApplicationEvents] | None = None,
     ) -> None:
+        """``sources``: an event source per instance (the shared informer); instances without
+        one get a :class:`ListWatch` of their own, run by :meth:`start`."""
         self.owner = owner or _owner()
         instances = sorted({p.argocd.instance for p in settings.projects if p.argocd})
         self.parts: list[_Part] = []
@@ -73,21 +79,28 @@ class BypassWatch:
                 lease=lease,
                 reporter=self.owner,
             )
-            source = ListWatch(clients, instance, read_timeout=settings.bypass.read_timeout_seconds)
+            own: ListWatch | None = None
+            source = (sources or {}).get(instance)
+            if source is None:
+                own = ListWatch(
+                    clients, instance, read_timeout=settings.bypass.read_timeout_seconds
+                )
+                source = own
             source.add_handler(handler.handle)
-            self.parts.append(_Part(instance, source, lease, handler))
+            self.parts.append(_Part(instance, source, lease, handler, own))
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Start the threads; they end when ``stop`` is set (the lease is then released)."""
         threads: list[threading.Thread] = []
         for part in self.parts:
-            for target, kind in ((self._lease_loop, "lease"), (part.source.run, "watch")):
-                args = (part, stop) if kind == "lease" else (stop,)
+            runs: list[tuple[str, Callable[[], None]]] = [
+                ("lease", functools.partial(self._lease_loop, part, stop))
+            ]
+            if part.own_watch is not None:
+                runs.append(("watch", functools.partial(part.own_watch.run, stop)))
+            for kind, target in runs:
                 thread = threading.Thread(
-                    target=target,
-                    args=args,
-                    name=f"belay-bypass-{kind}-{part.instance}",
-                    daemon=True,
+                    target=target, name=f"belay-bypass-{kind}-{part.instance}", daemon=True
                 )
                 thread.start()
                 threads.append(thread)
@@ -118,9 +131,14 @@ def start_bypass_watch(
     *,
     alerting: Alerting | None,
     stop: threading.Event,
+    sources: Mapping[str, ApplicationEvents] | None = None,
 ) -> list[threading.Thread]:
-    """Start the bypass watch when ``bypass.enabled`` and some project maps an application."""
+    """Start the bypass watch when ``bypass.enabled`` and some project maps an application.
+
+    ``sources`` (instance name → event source, e.g. the shared informers) replaces the watch's
+    own list+watch for those instances.
+    """
     if not settings.bypass.enabled or not any(p.argocd for p in settings.projects):
         return []
-    watch = BypassWatch(store, settings, clients, alerting=alerting)
+    watch = BypassWatch(store, settings, clients, alerting=alerting, sources=sources)
     return watch.start(stop)
