@@ -10,13 +10,15 @@ from sqlalchemy import select
 from belay.argocd.models import Info
 from belay.bypass import UNAPPROVED_KIND
 from belay.deploy import MARKER_NAME
-from belay.notify import Alerting
+from belay.notify import AlertEvent, Alerting, WebhookChannel
 from belay.sim.testing import RunningSimulator
 from belay.store import Store
 from belay.store.tables import AlertRow
 from belay.web.metrics import Metrics
 from belay.web.views import decision_status
 
+from ..notify.conftest import Receiver
+from ..notify.conftest import receiver as receiver
 from .conftest import (
     ADMIN_TOKEN,
     OTHER_TOKEN,
@@ -134,19 +136,39 @@ def test_auto_sync_after_a_push_is_flagged_unless_approved(
 
 
 def test_a_second_replica_reports_nothing_twice(
-    sim: RunningSimulator, store: Store, make_watcher: Callable[..., Watcher]
+    sim: RunningSimulator,
+    store: Store,
+    make_watcher: Callable[..., Watcher],
+    receiver: Receiver,
 ) -> None:
-    """Two handlers on one store judging the same events: one report, one audit event."""
+    """Two handlers on one store judging the same events, each with its own alerting on the
+    same webhook: one report, one audit event and one delivered alert per bypass."""
     settings = settings_for(APPS, store.url)
-    first = make_watcher(sim, store, settings, reporter="one")
-    second = make_watcher(sim, store, settings, reporter="two")
-    for n in range(3):
-        _sync_and_settle(sim, first, OTHER_TOKEN, commit(100 + n))
-        second.caught_up(sim, "shop")
+    events = frozenset({AlertEvent.deployment_unapproved})
+    alertings = [
+        Alerting(store, (WebhookChannel(name="hook", url=receiver.url, events=events),))
+        for _ in range(2)
+    ]
+    for alerting in alertings:
+        alerting.start()
+    first = make_watcher(sim, store, settings, reporter="one", alerting=alertings[0])
+    second = make_watcher(sim, store, settings, reporter="two", alerting=alertings[1])
+    try:
+        for n in range(3):
+            _sync_and_settle(sim, first, OTHER_TOKEN, commit(100 + n))
+            second.caught_up(sim, "shop")
+        for alerting in alertings:
+            assert alerting.flush(timeout=30)
+    finally:
+        for alerting in alertings:
+            alerting.close()
     assert len(_reports(store)) == 3
     with store.unit_of_work() as uow:
-        events = uow.audit.list(application="shop", kind=UNAPPROVED_KIND, limit=10)
-    assert sorted(e.revision for e in events) == [commit(100 + n) for n in range(3)]
+        audited = uow.audit.list(application="shop", kind=UNAPPROVED_KIND, limit=10)
+    assert sorted(e.revision for e in audited) == [commit(100 + n) for n in range(3)]
+    delivered = [r.json() for r in receiver.received]
+    assert sorted(d["data"]["revision"] for d in delivered) == [commit(100 + n) for n in range(3)]
+    assert {d["type"] for d in delivered} == {"belay.alert.deployment_unapproved"}
 
 
 def test_revert_queues_a_sync_back_to_the_last_approved_revision(
