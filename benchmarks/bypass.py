@@ -15,6 +15,7 @@ application at a time, ten applications at once:
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 import threading
 import time
@@ -105,64 +106,85 @@ def _reported(store: Store) -> dict[str, datetime]:
 
 
 def measure(quick: bool) -> list[Figure]:
-    """Detection latency, misses and false alarms from one run."""
+    """Detection latency, misses and false alarms on SQLite and, when
+    ``BELAY_TEST_DATABASE_URL`` is set, on a fresh PostgreSQL database."""
     count = 50 if quick else 200
+    with tempfile.TemporaryDirectory(prefix="belay-bench-bypass-") as tmp:
+        figures = _run(f"sqlite:///{Path(tmp) / 'bypass.db'}", Path(tmp), count, "")
+    admin = os.environ.get("BELAY_TEST_DATABASE_URL")
+    if admin:
+        from benchmarks.intake import postgres_database
+
+        with (
+            postgres_database(admin) as url,
+            tempfile.TemporaryDirectory(prefix="belay-bench-bypass-pg-") as tmp,
+        ):
+            figures += _run(url, Path(tmp), count, ".postgresql")
+    return figures
+
+
+def _approve(store: Store, good: list[str]) -> None:
+    with store.unit_of_work() as uow:
+        for n, revision in enumerate(good):
+            app = f"bp-{n % APPS:02d}"
+            uow.decisions.add(
+                DecisionRecord(
+                    id=new_id(),
+                    decided_at=datetime.now(UTC),
+                    decision="pass",
+                    project=app,
+                    instance="default",
+                    application=app,
+                    revision=revision,
+                    verdict={"summary": "bench"},
+                )
+            )
+        uow.commit()
+
+
+def _run(db: str, work: Path, count: int, suffix: str) -> list[Figure]:
     bad = [_commit("unapproved", n) for n in range(count)]
     good = [_commit("approved", n) for n in range(count)]
-    with tempfile.TemporaryDirectory(prefix="belay-bench-bypass-") as tmp:
-        work = Path(tmp)
-        db = f"sqlite:///{work / 'bypass.db'}"
-        store = Store(db)
-        store.upgrade()
-        with store.unit_of_work() as uow:
-            for n, revision in enumerate(good):
-                app = f"bp-{n % APPS:02d}"
-                uow.decisions.add(
-                    DecisionRecord(
-                        id=new_id(),
-                        decided_at=datetime.now(UTC),
-                        decision="pass",
-                        project=app,
-                        instance="default",
-                        application=app,
-                        revision=revision,
-                        verdict={"summary": "bench"},
-                    )
-                )
-            uow.commit()
-        projects = [
-            project_yaml(f"bp-{n:02d}", f"https://gitlab.com/bench/bp-{n:02d}.git", f"bp-{n:02d}")
-            for n in range(APPS)
-        ]
-        (work / "belay.yaml").write_text(settings_yaml(db, projects))
-        port = free_port()
-        with running_simulator(_state()) as sim:
-            env = {"ARGOCD_BASE_URL": sim.url, "ARGOCD_AUTH_TOKEN": ADMIN_TOKEN}
-            argv = [BELAY, "serve", "--config", str(work / "belay.yaml"), "--port", str(port)]
-            with server_process(argv, port=port, log=work / "serve.log", env=env):
-                deadline = time.monotonic() + 30
-                while not _leased(store) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                sent = _sync_all(sim, bad)
-                deadline = time.monotonic() + 60
-                while len(_reported(store)) < count and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                flagged = _reported(store)
-                _sync_all(sim, good)
-                names = [f"bp-{n:02d}" for n in range(APPS)]
-                while any(sim.application(a).get("operation") for a in names):
-                    time.sleep(0.05)
-                time.sleep(SETTLE_SECONDS)
-                after = _reported(store)
-        store.dispose()
+    store = Store(db)
+    store.upgrade()
+    _approve(store, good)
+    projects = [
+        project_yaml(f"bp-{n:02d}", f"https://gitlab.com/bench/bp-{n:02d}.git", f"bp-{n:02d}")
+        for n in range(APPS)
+    ]
+    (work / "belay.yaml").write_text(settings_yaml(db, projects))
+    port = free_port()
+    with running_simulator(_state()) as sim:
+        env = {"ARGOCD_BASE_URL": sim.url, "ARGOCD_AUTH_TOKEN": ADMIN_TOKEN}
+        argv = [BELAY, "serve", "--config", str(work / "belay.yaml"), "--port", str(port)]
+        with server_process(argv, port=port, log=work / "serve.log", env=env):
+            deadline = time.monotonic() + 30
+            while not _leased(store) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            sent = _sync_all(sim, bad)
+            deadline = time.monotonic() + 60
+            while len(_reported(store)) < count and time.monotonic() < deadline:
+                time.sleep(0.1)
+            flagged = _reported(store)
+            _sync_all(sim, good)
+            names = [f"bp-{n:02d}" for n in range(APPS)]
+            while any(sim.application(a).get("operation") for a in names):
+                time.sleep(0.05)
+            time.sleep(SETTLE_SECONDS)
+            after = _reported(store)
+    store.dispose()
     latencies = [flagged[r].timestamp() - sent[r] for r in bad if r in flagged]
     missed = sum(1 for r in bad if r not in flagged)
     false_alarms = sum(1 for r in good if r in after)
     p99 = percentile(latencies, 99) if latencies else None
-    note = f"{count} unapproved syncs by another account over {APPS} apps, {PARALLEL} at once"
+    backend = "PostgreSQL" if suffix else "SQLite"
+    note = (
+        f"{count} unapproved syncs by another account over {APPS} apps, {PARALLEL} at once, "
+        f"belay serve on {backend}"
+    )
     return [
         Figure(
-            name="bypass.detection",
+            name=f"bypass.detection{suffix}",
             value=round(p99, 3) if p99 is not None else None,
             unit="s p99",
             goal=f"< {GOAL_SECONDS:g} s",
@@ -176,7 +198,7 @@ def measure(quick: bool) -> list[Figure]:
             },
         ),
         Figure(
-            name="bypass.missed",
+            name=f"bypass.missed{suffix}",
             value=float(missed),
             unit="syncs",
             goal="0",
@@ -184,7 +206,7 @@ def measure(quick: bool) -> list[Figure]:
             note=f"of {count} unapproved syncs",
         ),
         Figure(
-            name="bypass.false_alarms",
+            name=f"bypass.false_alarms{suffix}",
             value=float(false_alarms),
             unit="reports",
             goal="0",
