@@ -70,6 +70,7 @@ KNOWN = Known(
     passing=frozenset({GOOD}),
     jobs={"job-1": ("default", "shop", GOOD), "job-2": ("default", "shop", None)},
     since=SINCE,
+    belay_revisions=frozenset({OTHER}),
 )
 ALICE = {"username": "alice"}
 AUTO = {"automated": True}
@@ -108,6 +109,11 @@ def _last(app: Application, known: Known = KNOWN) -> Any:
             "a marker naming no belay job",
             _app([], _op(BAD, ALICE, info=[{"name": "belay-job", "value": "forged"}])),
             True,
+        ),
+        (
+            "history of a belay job's sync, its marker gone (after a restart)",
+            _app([_entry(1, OTHER, ALICE)]),
+            False,
         ),
         ("a dry run deploys nothing", _app([], _op(BAD, ALICE, dryRun=True)), False),
         (

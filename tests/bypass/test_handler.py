@@ -96,8 +96,9 @@ def test_approved_resync_and_rollback_are_not_flagged(
 def test_belay_own_sync_passes_and_a_copied_marker_does_not(
     sim: RunningSimulator, store: Store, make_watcher: Callable[..., Watcher]
 ) -> None:
-    """A sync carrying the marker of a Belay job at that revision is Belay's; a copy is not."""
-    from datetime import UTC, datetime
+    """A sync carrying the marker of a Belay job at that revision is Belay's; a copy is not;
+    and after a restart, when the history entry has lost the marker, it is still Belay's."""
+    from datetime import UTC, datetime, timedelta
 
     settings = settings_for(APPS, store.url)
     watcher = make_watcher(sim, store, settings)
@@ -111,11 +112,15 @@ def test_belay_own_sync_passes_and_a_copied_marker_does_not(
             actor="manual:alice",
             now=datetime.now(UTC),
         )
+        uow.jobs.claim(worker_id="w", lease=timedelta(minutes=5), now=datetime.now(UTC))
         uow.commit()
     marker = [Info(name=MARKER_NAME, value=job.id)]
     _sync_and_settle(sim, watcher, ADMIN_TOKEN, own, infos=marker)
     assert _reports(store) == []
     _sync_and_settle(sim, watcher, OTHER_TOKEN, commit(6), infos=marker)
+    assert _reports(store) == [("shop", commit(6), "mallory")]
+    restarted = make_watcher(sim, store, settings)  # a new process: nothing settled in memory
+    restarted.caught_up(sim, "shop")
     assert _reports(store) == [("shop", commit(6), "mallory")]
 
 

@@ -19,7 +19,8 @@ A deployment is **approved**, so never flagged, when
   ``info``) *and* that job exists in Belay's store for the same instance and application at a
   matching revision (a marker copied onto someone else's ``argocd app sync --info`` names no
   such job, or the wrong revision). Belay's manual syncs (``belay sync``, audited with any gate
-  override) are Belay's own syncs too.
+  override) are Belay's own syncs too. A history entry, which carries no marker once its
+  operation is gone (after a restart), is Belay's own when a Belay job ran at that revision.
 
 It is **not judged yet** (``None``, look again at the next event) while its revision is not a full
 commit id (``HEAD`` or a branch before Argo CD resolved it), and it is **ignored** when it is a
@@ -111,6 +112,9 @@ class Known:
     """Belay's jobs named by markers: ``{job id: (instance, application, revision)}``."""
     since: datetime | None = None
     """Deployments that started before are not judged."""
+    belay_revisions: frozenset[str] = frozenset()
+    """Revisions (lower case) Belay's own jobs synced: a history entry carries no marker, so
+    after a restart this is how Belay recognises its own (e.g. overridden) deployments."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,10 @@ def _commits(deployment: Deployment, known: Known) -> tuple[str, ...]:
 
 def _belay_own(deployment: Deployment, known: Known) -> bool:
     if not deployment.marker:
-        return False
+        # A history entry cannot carry the marker: Belay's own if one of its jobs synced it.
+        return deployment.history_id is not None and all(
+            r.lower() in known.belay_revisions for r in deployment.revisions
+        )
     job = known.jobs.get(deployment.marker)
     if job is None:
         return False

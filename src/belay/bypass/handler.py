@@ -156,8 +156,13 @@ class BypassHandler:
         with self.store.unit_of_work() as uow:
             passing = uow.bypass.passing(app.name, candidate_revisions(found), project=project.name)
             jobs = uow.bypass.belay_jobs(markers(d for _, d in new))
+            own = uow.bypass.belay_revisions(
+                self.instance, app.name, candidate_revisions(d for _, d in new)
+            )
             already = uow.bypass.reported(key for key, _ in new)
-        known = dataclasses.replace(base, passing=frozenset(passing), jobs=jobs)
+        known = dataclasses.replace(
+            base, passing=frozenset(passing), jobs=jobs, belay_revisions=frozenset(own)
+        )
         reported: list[Unapproved] = []
         for key, deployment in new:
             if key in already:

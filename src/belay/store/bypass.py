@@ -171,6 +171,22 @@ class BypassRepository:
             row.id: (row.instance, row.application, row.revision) for row in self._s.execute(query)
         }
 
+    def belay_revisions(
+        self, instance: str, application: str, revisions: Iterable[str]
+    ) -> set[str]:
+        """Which of ``revisions`` (lower-cased) Belay itself started a sync of (a job that ran,
+        whatever its outcome): the history entries of Belay's own syncs, which carry no marker."""
+        lowered = sorted({r.lower() for r in revisions if r})
+        if not lowered:
+            return set()
+        query = select(JobRow.revision).where(
+            JobRow.instance == instance,
+            JobRow.application == application,
+            func.lower(JobRow.revision).in_(lowered),
+            JobRow.state.in_(("running", "succeeded", "failed", "timed_out")),
+        )
+        return {str(r).lower() for r in self._s.scalars(query) if r}
+
     # -- the lease ----------------------------------------------------------------------------
 
     def take_lease(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> LeaseGrant:
