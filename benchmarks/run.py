@@ -30,7 +30,16 @@ Group = Callable[[bool], list[Figure]]
 
 
 def _groups() -> dict[str, Group]:
-    from benchmarks import hostile, intake, investigation, memory, pipeline, policy_eval, whatif
+    from benchmarks import (
+        bypass,
+        hostile,
+        intake,
+        investigation,
+        memory,
+        pipeline,
+        policy_eval,
+        whatif,
+    )
 
     return {
         "intake": intake.measure,
@@ -40,10 +49,20 @@ def _groups() -> dict[str, Group]:
         "memory": memory.measure,
         "hostile": hostile.measure,
         "whatif": whatif.measure,
+        "bypass": bypass.measure,
     }
 
 
-GROUPS = ("intake", "pipeline", "policy", "investigation", "memory", "hostile", "whatif")
+GROUPS = (
+    "intake",
+    "pipeline",
+    "policy",
+    "investigation",
+    "memory",
+    "hostile",
+    "whatif",
+    "bypass",
+)
 
 
 def _fmt(value: float | None) -> str:

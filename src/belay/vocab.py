@@ -100,6 +100,10 @@ class AuditKind(enum.StrEnum):
     sync_override = "sync.override"
     """A person deployed past the gate (who and why are in the event's data)."""
 
+    # The gate-bypass watch (belay.bypass).
+    deployment_unapproved = "deployment.unapproved"
+    """Argo CD deployed a mapped application at a revision without a passing decision."""
+
     # Policy replays (belay.whatif) and alerting (belay.notify).
     policy_whatif = "policy.whatif"
     alert_raised = "alert.raised"

@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         count = settings.worker.concurrency
         threads = start_workers(services, stop=stop, count=count) if run_worker else []
         _start_background(services)
+        watchers = _start_bypass_watch(services, stop)
         web_app = create_app(services)
         freeze_startup_heap()
         notice(
@@ -64,6 +65,8 @@ def register(app: typer.Typer) -> None:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
+            for thread in watchers:  # a watch may sit in a stream read; they are daemons
+                thread.join(timeout=2)
             services.close()
 
     @app.command("worker")
@@ -112,6 +115,21 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"database at migration {store.current_revision()}")
         finally:
             store.dispose()
+
+
+def _start_bypass_watch(services: object, stop: threading.Event) -> list[threading.Thread]:
+    """The gate-bypass watch of every mapped application (docs/bypass.md)."""
+    from belay.bootstrap import Services
+    from belay.bypass import start_bypass_watch
+
+    assert isinstance(services, Services)
+    return start_bypass_watch(
+        services.store,
+        services.settings,
+        services.clients,
+        alerting=services.alerting,
+        stop=stop,
+    )
 
 
 def _start_background(services: object) -> None:

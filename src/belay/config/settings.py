@@ -37,6 +37,7 @@ __all__ = [
     "AlertSettings",
     "ArgoCDTarget",
     "BelaySettings",
+    "BypassSettings",
     "IntakeSettings",
     "InvestigationSettings",
     "NotificationChannel",
@@ -61,6 +62,7 @@ ALERT_EVENTS = (
     "token_expiry",
     "verdict_fail",
     "gate_override",
+    "deployment_unapproved",
 )
 
 
@@ -148,6 +150,10 @@ class ProjectSettings(_Strict):
     policy: str = "default"
     argocd: ArgoCDTarget | None = None
     sync: SyncSettings = SyncSettings()
+    on_unapproved: Literal["alert", "revert"] = "alert"
+    """What the bypass watch does when the application is deployed at a revision without a
+    passing decision: ``alert`` (audit, alert, badge, metric) or also ``revert`` (queue a sync
+    back to the last approved revision; docs/bypass.md lists the risks)."""
 
     _tuples = field_validator(
         "token_env", "token_sha256", "webhook_secret_env", "gitlab_token_env", mode="before"
@@ -283,6 +289,18 @@ class WorkerSettings(_Strict):
     failures_in_a_row_alert: int = Field(default=3, ge=1)
 
 
+class BypassSettings(_Strict):
+    """The gate-bypass watch (docs/bypass.md)."""
+
+    enabled: bool = True
+    """Watch every mapped application for deployments past the gate (``belay serve``)."""
+    lease_seconds: float = Field(default=15.0, ge=2.0, le=600.0)
+    """How long one replica's claim on an instance's watch lasts without renewal (renewed every
+    third of it): when that replica dies, another takes over within this time."""
+    read_timeout_seconds: float = Field(default=30.0, gt=0, le=600.0)
+    """A watch stream quiet this long is re-opened with a fresh list."""
+
+
 class InvestigationSettings(_Strict):
     """Tunable thresholds of the rules, with the defaults the docs name."""
 
@@ -343,6 +361,7 @@ class BelaySettings(_Strict):
     projects: tuple[ProjectSettings, ...] = ()
     intake: IntakeSettings = IntakeSettings()
     worker: WorkerSettings = WorkerSettings()
+    bypass: BypassSettings = BypassSettings()
     investigate: InvestigationSettings = InvestigationSettings()
     alerts: AlertSettings = AlertSettings()
     web_token_env: str | None = None

@@ -20,7 +20,13 @@ from belay.notify.channels import (
 from belay.notify.delivery import Dispatcher
 from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.notify.render import render_markdown, render_slack, render_text, render_webhook
-from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
+from belay.notify.triggers import (
+    deploy_alerts,
+    override_alert,
+    token_alerts,
+    unapproved_alert,
+    verdict_alert,
+)
 
 __all__ = [
     "AlertEvent",
@@ -42,5 +48,6 @@ __all__ = [
     "render_text",
     "render_webhook",
     "token_alerts",
+    "unapproved_alert",
     "verdict_alert",
 ]

@@ -28,7 +28,7 @@ from belay.notify.delivery import Dispatcher, alert_audit_event
 from belay.notify.model import OutgoingAlert
 from belay.notify.triggers import deploy_alerts, override_alert, token_alerts, verdict_alert
 from belay.retry import RetryPolicy
-from belay.store import DecisionRecord, JobRecord, Store
+from belay.store import DecisionRecord, JobRecord, Store, UnitOfWork
 from belay.vocab import OUTCOME_STATES, AuditKind, JobState
 
 __all__ = ["Alerting", "build_alerting"]
@@ -206,29 +206,39 @@ class Alerting:
     def raise_alert(self, alert: OutgoingAlert) -> bool:
         """Reserve ``alert``'s dedup key and queue it; False when it was raised before."""
         with self.store.unit_of_work() as uow:
-            fresh = uow.alerts.reserve(
-                dedup_key=alert.dedup_key,
-                event=alert.event.value,
-                message=alert.model_dump(mode="json"),
-                now=self.clock(),
-                application=alert.application,
-                revision=alert.revision,
-            )
-            if not fresh:
+            if not self.reserve(uow, alert):
                 return False
-            raised = {
-                "dedup_key": alert.dedup_key,
-                "event": alert.event.value,
-                "title": alert.title,
-                "channels": [c.name for c in self.channels if alert.event in c.events],
-            }
-            uow.audit.append(
-                alert_audit_event(alert, AuditKind.alert_raised, raised), now=self.clock()
-            )
             uow.commit()
+        self.submit(alert)
+        return True
+
+    def reserve(self, uow: UnitOfWork, alert: OutgoingAlert) -> bool:
+        """Record ``alert`` (and its audit event) in the caller's transaction; False when it was
+        raised before. After the caller commits, :meth:`submit` it; an alert committed but never
+        submitted (the process died) is delivered by the next start's resend."""
+        fresh = uow.alerts.reserve(
+            dedup_key=alert.dedup_key,
+            event=alert.event.value,
+            message=alert.model_dump(mode="json"),
+            now=self.clock(),
+            application=alert.application,
+            revision=alert.revision,
+        )
+        if not fresh:
+            return False
+        raised = {
+            "dedup_key": alert.dedup_key,
+            "event": alert.event.value,
+            "title": alert.title,
+            "channels": [c.name for c in self.channels if alert.event in c.events],
+        }
+        uow.audit.append(alert_audit_event(alert, AuditKind.alert_raised, raised), now=self.clock())
+        return True
+
+    def submit(self, alert: OutgoingAlert) -> None:
+        """Queue a reserved (and committed) alert for delivery."""
         _log.info("alerts.raised", dedup_key=alert.dedup_key, alert_event=alert.event.value)
         self.dispatcher.submit(alert)
-        return True
 
     def _link(self, decision: DecisionRecord | None) -> str | None:
         if decision is None or not self.public_url:

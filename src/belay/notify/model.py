@@ -36,6 +36,8 @@ class AlertEvent(enum.StrEnum):
     """The gate's policy failed a submission."""
     gate_override = "gate_override"
     """A person queued a manual sync of a revision the gate did not pass (``--override-gate``)."""
+    deployment_unapproved = "deployment_unapproved"
+    """Argo CD deployed a revision without a passing decision, past Belay (docs/bypass.md)."""
 
 
 class OutgoingAlert(BaseModel):

@@ -12,7 +12,8 @@ retry, a second worker or a restart cannot alert twice about one revision),
 ``repeated_failures:<instance>/<application>:<first job of the streak>`` (one alert per streak)
 ``gate_override:<instance>/<application>@<revision>:<job>`` (each override is news) and
 ``token_expiry:<instance>:<token id>:<stage>`` (one alert per token and stage; a rotated
-token starts afresh). Nothing here does I/O.
+token starts afresh) and ``deployment_unapproved:<instance>/<application>@<revision>#<start>``
+(one alert per unapproved deployment, as the bypass watch's own report key). Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "failure_streak",
     "override_alert",
     "token_alerts",
+    "unapproved_alert",
     "verdict_alert",
 ]
 
@@ -289,6 +291,35 @@ def override_alert(
         job_id=job.id,
         link=link,
         severity="warning",
+    )
+
+
+def unapproved_alert(
+    *,
+    report_key: str,
+    instance: str,
+    application: str,
+    project: str | None,
+    revision: str,
+    initiated_by: str,
+    reason: str,
+    now: datetime,
+    link: str | None,
+) -> OutgoingAlert:
+    """The alert announcing that Argo CD deployed ``revision`` without a passing decision."""
+    who = "auto-sync" if initiated_by == "automated" else initiated_by
+    return OutgoingAlert(
+        event=AlertEvent.deployment_unapproved,
+        dedup_key=dedup_key(AlertEvent.deployment_unapproved.value, report_key),
+        title=f"Unapproved deployment: {application} at {_short(revision)} (by {who})",
+        what_happened=f"{reason}. Belay did not approve this revision for {application}.",
+        occurred_at=now,
+        instance=instance,
+        application=application,
+        project=project,
+        revision=revision,
+        link=link,
+        severity="error",
     )
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from belay.sim.auth import TokenIssuer
 from belay.sim.lifecycle import AppEvent, Controller, OpClock, advance
 from belay.sim.repos import RevisionNotFound, complete_sha, resolve_revision
-from belay.sim.state import Faults, SimState
+from belay.sim.state import Faults, Repository, SimState
 from belay.sim.wire import format_time
 
 __all__ = ["RequestRecord", "SimStore", "WatchItem"]
@@ -191,6 +191,51 @@ class SimStore:
             complete=lambda revision: complete_sha(repos, repo_url, revision),
             latest=latest,
         )
+
+    def push(self, repo_url: str, ref: str, revision: str) -> list[str]:
+        """A git push: ``ref`` of ``repo_url`` now points at ``revision``.
+
+        Every auto-sync application whose source tracks that ref (``targetRevision``, empty
+        meaning ``HEAD``) and runs no operation gets the operation Argo CD's controller starts
+        when it sees the target move: a sync to ``revision`` initiated by ``automated: true``.
+        Returns the names of the applications so synced.
+        """
+        with self.lock:
+            repos = dict(self.state.repositories)
+            old = repos.get(repo_url) or Repository()
+            commits = tuple(dict.fromkeys((*old.commits, revision)))
+            repos[repo_url] = Repository(refs={**old.refs, ref: revision}, commits=commits)
+            self.state = self.state.model_copy(update={"repositories": repos})
+            synced: list[str] = []
+            for key in sorted(self._apps):
+                app = self._apps[key]
+                spec = app.get("spec") or {}
+                source = spec.get("source") or {}
+                policy = spec.get("syncPolicy") or {}
+                automated = policy.get("automated")
+                if automated is None or automated.get("enabled", True) is False:
+                    continue
+                target = str(source.get("targetRevision") or "") or "HEAD"
+                tracked = target.removeprefix("refs/heads/").removeprefix("refs/tags/")
+                if str(source.get("repoURL") or "") != repo_url or tracked != ref:
+                    continue
+                if app.get("operation") is not None:
+                    continue
+                sync_op: dict[str, Any] = {"revision": revision, "source": copy.deepcopy(source)}
+                if automated.get("prune"):
+                    sync_op["prune"] = True
+                if policy.get("syncOptions"):
+                    sync_op["syncOptions"] = list(policy["syncOptions"])
+                new = copy.deepcopy(app)
+                new["operation"] = {
+                    "sync": sync_op,
+                    "initiatedBy": {"automated": True},
+                    "retry": copy.deepcopy(policy.get("retry") or {}),
+                }
+                new.setdefault("status", {}).pop("operationState", None)
+                self.put(new, clock=None)
+                synced.append(key[0])
+            return synced
 
     def take_repo_error(self) -> bool:
         """Whether this sync meets a simulated repo-server failure (``repoErrors`` counts down)."""

@@ -1103,6 +1103,15 @@ class _Api:
         self.store.set_faults(faults)
         return _json(faults.model_dump(by_alias=True))
 
+    async def sim_push(self, request: Request) -> Response:
+        """``{"repoURL", "ref", "revision"}``: a git push; auto-sync apps tracking the ref sync."""
+        try:
+            data = jsonio.loads(await request.body() or b"{}")
+            repo_url, ref, revision = (str(data[k]) for k in ("repoURL", "ref", "revision"))
+        except (jsonio.JSONDecodeError, KeyError, TypeError):
+            return _json({"error": "push needs repoURL, ref and revision"}, 400)
+        return _json({"synced": self.store.push(repo_url, ref, revision)})
+
     async def sim_application(self, request: Request) -> Response:
         app = self.store.find_anywhere(request.path_params["name"])
         if app is None:
@@ -1152,6 +1161,7 @@ def create_app(state: SimState, *, clock: Callable[[], float] = time.time) -> St
         Route("/_sim/reset", api.sim_reset, methods=["POST"]),
         Route("/_sim/faults", api.sim_faults, methods=["GET", "POST"]),
         Route("/_sim/applications/{name}", api.sim_application, methods=["GET"]),
+        Route("/_sim/push", api.sim_push, methods=["POST"]),
     ]
 
     @contextlib.asynccontextmanager

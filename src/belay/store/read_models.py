@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from belay.store.bypass import BypassReportRow
 from belay.store.tables import AuditEventRow, DecisionRow, JobRow, SubmissionRow
 from belay.vocab import JobState
 
@@ -60,6 +61,8 @@ class StoreCounts(_ReadModel):
     """When the oldest queued job was created, ``None`` when none is queued."""
     audit_kinds: dict[str, int]
     """Audit events of the asked kinds, by kind (kinds without an event are left out)."""
+    unapproved_deployments: int
+    """Gate bypasses reported (deployments at a revision without a passing decision)."""
 
 
 class EndedJob(_ReadModel):
@@ -174,6 +177,10 @@ class ReadModels:
             jobs={str(s): int(n) for s, n in states},
             oldest_queued_at=oldest,
             audit_kinds={str(k): int(n) for k, n in kinds},
+            # Counted in the shared store: every replica reports the same total.
+            unapproved_deployments=int(
+                self._s.scalar(select(func.count()).select_from(BypassReportRow)) or 0
+            ),
         )
 
     def ended_jobs(self, *, states: Collection[JobState], since: datetime | None) -> list[EndedJob]:

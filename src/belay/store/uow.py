@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
+from belay.store.bypass import BypassRepository
 from belay.store.errors import DuplicateKey
 from belay.store.read_models import ReadModels
 from belay.store.records import (
@@ -951,6 +952,7 @@ class UnitOfWork:
     web_sessions: WebSessionRepository
     read_models: ReadModels
     """Joined and aggregate reads (the submission list, the metrics' counts)."""
+    bypass: BypassRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -969,6 +971,7 @@ class UnitOfWork:
         self.snapshots = DataSnapshotRepository(session)
         self.web_sessions = WebSessionRepository(session)
         self.read_models = ReadModels(session)
+        self.bypass = BypassRepository(session)
         return self
 
     def __exit__(

@@ -149,6 +149,13 @@ class _StoreCollector(Collector):
             tries.add_metric([outcome], found.audit_kinds.get(kind, 0))
         yield tries
 
+        unapproved = CounterMetricFamily(
+            "belay_unapproved_deployments",
+            "Deployments of a mapped application at a revision without a passing decision.",
+        )
+        unapproved.add_metric([], found.unapproved_deployments)
+        yield unapproved
+
     def observe_durations(self) -> None:
         """Feed the duration histogram with jobs that ended since the last call.
 

@@ -36,6 +36,7 @@ from belay.web.views import (
     FINDING_SORTS,
     SubmissionFilter,
     list_submissions,
+    recent_unapproved,
     submission_detail,
 )
 
@@ -128,6 +129,7 @@ async def submissions_page(
         state=state or None,
     )
     rows = await run_in_threadpool(list_submissions, web.services.store, filters)
+    unapproved = await run_in_threadpool(recent_unapproved, web.services.store)
     projects = sorted(p.name for p in web.services.settings.projects)
     applications = sorted(
         {p.argocd.application for p in web.services.settings.projects if p.argocd}
@@ -137,6 +139,7 @@ async def submissions_page(
         "submissions.html",
         {
             "rows": rows,
+            "unapproved": unapproved,
             "filters": filters,
             "projects": projects,
             "applications": applications,

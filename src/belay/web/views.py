@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from belay.store import (
     AuditEvent,
+    BypassReportRecord,
     DecisionRecord,
     JobRecord,
     Store,
@@ -34,6 +35,7 @@ __all__ = [
     "decision_status",
     "deployment_state",
     "list_submissions",
+    "recent_unapproved",
     "submission_detail",
 ]
 
@@ -127,6 +129,9 @@ class DecisionStatus(_View):
     job: dict[str, Any] | None = None
     override: dict[str, Any] | None = None
     """The newest gate override of this revision: ``{by, reason, at, gate, jobId, jobState}``."""
+    unapproved: dict[str, Any] | None = None
+    """The newest deployment of this revision past the gate (docs/bypass.md):
+    ``{by, at, instance, historyId, action, reportedAt}``."""
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body, with the documented camelCase keys."""
@@ -146,6 +151,7 @@ class DecisionStatus(_View):
             "detailsUrl": self.details_url,
             "job": self.job,
             "override": self.override,
+            "unapproved": self.unapproved,
         }
 
 
@@ -366,6 +372,23 @@ def _override_view(event: AuditEvent, job: JobRecord | None) -> dict[str, Any]:
     }
 
 
+def _unapproved_view(report: BypassReportRecord) -> dict[str, Any]:
+    return {
+        "by": report.initiated_by,
+        "at": report.deployed_at.isoformat() if report.deployed_at else None,
+        "instance": report.instance,
+        "historyId": report.history_id,
+        "action": report.action,
+        "reportedAt": report.reported_at.isoformat(),
+    }
+
+
+def recent_unapproved(store: Store, *, limit: int = 5) -> list[BypassReportRecord]:
+    """The newest deployments past the gate, for the page's badge (docs/bypass.md)."""
+    with store.unit_of_work() as uow:
+        return uow.bypass.recent(limit=limit)
+
+
 def decision_status(
     store: Store, *, application: str, revision: str, public_url: str
 ) -> DecisionStatus:
@@ -380,7 +403,9 @@ def decision_status(
         )
         newest = overrides[-1] if overrides else None
         override_job = uow.jobs.get(newest.job_id) if newest and newest.job_id else None
+        bypasses = uow.bypass.for_revision(application, revision)
     override = _override_view(newest, override_job) if newest else None
+    unapproved = _unapproved_view(bypasses[-1]) if bypasses else None
     if latest is None:
         return DecisionStatus(
             application=application,
@@ -391,6 +416,7 @@ def decision_status(
             deployment="none",
             deployed=False,
             override=override,
+            unapproved=unapproved,
         )
     state = deployment_state(jobs)
     return DecisionStatus(
@@ -411,4 +437,5 @@ def decision_status(
         ),
         job=_job_view(jobs[-1]) if jobs else None,
         override=override,
+        unapproved=unapproved,
     )

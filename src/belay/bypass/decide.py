@@ -1,0 +1,317 @@
+"""Whether an application's deployed revision changed past the gate (pure).
+
+Two steps, neither doing I/O:
+
+:func:`deployments`   an :class:`~belay.argocd.Application` → the deployments it shows: its
+                      current (or last) sync operation and each ``status.history`` entry, with
+                      revision(s), who started it (``initiatedBy``), when, and Belay's job
+                      marker when the operation carries one.
+:func:`judge`         one deployment + what Belay knows (:class:`Known`) → :class:`Unapproved`
+                      or ``None``.
+
+A deployment is **approved**, so never flagged, when
+
+* its revision (for a multi-source application: the revision of the source whose repository is
+  the project's gated remote; any source when that is unknown) has a passing Belay decision for
+  the project: a re-sync or a rollback to a revision that passed the gate is fine whoever does
+  it, and so is auto-sync to it;
+* or it is Belay's own sync: the operation carries Belay's job marker (``belay-job`` in
+  ``info``) *and* that job exists in Belay's store for the same instance and application at a
+  matching revision (a marker copied onto someone else's ``argocd app sync --info`` names no
+  such job, or the wrong revision). Belay's manual syncs (``belay sync``, audited with any gate
+  override) are Belay's own syncs too. A history entry, which carries no marker once its
+  operation is gone (after a restart), is Belay's own when a Belay job ran at that revision.
+
+It is **not judged yet** (``None``, look again at the next event) while its revision is not a full
+commit id (``HEAD`` or a branch before Argo CD resolved it), and it is **ignored** when it is a
+dry run or started before Belay began watching the instance (``since``; Argo CD's times are
+whole seconds, so a deployment started in the second Belay began is judged).
+
+One deployment has one identity from its first ``Running`` observation to its history entry:
+:attr:`Deployment.key` uses the operation's ``startedAt``, which Argo CD copies into the
+history entry's ``deployStartedAt``; history entries without it (Argo CD before 1.7) use their
+id. The dedup key of a report is ``<instance>/<application>@<revision>#<key>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from belay.argocd import Application
+from belay.argocd.models import ApplicationSource, OperationInitiator
+from belay.config.settings import normalize_remote
+from belay.deploy import MARKER_NAME
+from belay.deploy.revision import is_full_sha, revision_matches
+
+__all__ = [
+    "SINCE_SLACK",
+    "Deployment",
+    "Known",
+    "Unapproved",
+    "candidate_revisions",
+    "deployments",
+    "judge",
+    "judgeable",
+    "markers",
+    "report_key",
+]
+
+
+SINCE_SLACK = timedelta(seconds=1)
+"""Argo CD writes ``startedAt`` in whole seconds: a deployment stamped with the second in which
+Belay began watching may have started after it, so it is judged."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One change of the deployed revision an application shows."""
+
+    key: str
+    """``s<startedAt>`` (or ``h<history id>``): the same for an operation and its history entry."""
+    revisions: tuple[str, ...]
+    """The synced revision of each source (one for a single-source application)."""
+    repos: tuple[str, ...]
+    """The repository URL of each source, aligned with :attr:`revisions` (``""`` when unknown)."""
+    initiated_by: str
+    """``initiatedBy.username``, ``automated`` (auto-sync) or ``unknown``."""
+    started_at: datetime | None = None
+    deployed_at: datetime | None = None
+    history_id: int | None = None
+    marker: str | None = None
+    """The value of Belay's ``belay-job`` info, when the operation carries one."""
+    phase: str = ""
+    """The operation's phase, ``""`` for a history entry."""
+
+    @property
+    def revision(self) -> str:
+        """The revisions as one string (``a,b`` for several sources)."""
+        return ",".join(self.revisions)
+
+    @property
+    def at(self) -> datetime | None:
+        """When it was deployed (or, while running, started)."""
+        return self.deployed_at or self.started_at
+
+
+@dataclass(frozen=True)
+class Known:
+    """What Belay knows about an application, looked up by the caller for its deployments."""
+
+    instance: str
+    application: str
+    project: str | None = None
+    """The belay.yaml project mapping the application."""
+    gated_remote: str | None = None
+    """The project's ``match.remote``: which source of a multi-source application is gated."""
+    passing: frozenset[str] = frozenset()
+    """Revisions (lower case) with a passing decision for the project."""
+    jobs: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    """Belay's jobs named by markers: ``{job id: (instance, application, revision)}``."""
+    since: datetime | None = None
+    """Deployments that started before are not judged."""
+    belay_revisions: frozenset[str] = frozenset()
+    """Revisions (lower case) Belay's own jobs synced: a history entry carries no marker, so
+    after a restart this is how Belay recognises its own (e.g. overridden) deployments."""
+
+
+@dataclass(frozen=True)
+class Unapproved:
+    """A deployment to a revision without a passing decision, to report once."""
+
+    dedup_key: str
+    instance: str
+    application: str
+    project: str | None
+    revision: str
+    initiated_by: str
+    at: datetime | None
+    history_id: int | None
+    revert_to: str | None
+    """The newest earlier history revision that passed the gate (for ``on_unapproved: revert``)."""
+    reason: str
+
+
+def _who(initiator: OperationInitiator | None) -> str:
+    if initiator is None:
+        return "unknown"
+    if initiator.username:
+        return initiator.username
+    return "automated" if initiator.automated else "unknown"
+
+
+def _repos(source: ApplicationSource | None, sources: list[ApplicationSource]) -> tuple[str, ...]:
+    if sources:
+        return tuple(s.repo_url for s in sources)
+    return (source.repo_url,) if source is not None else ("",)
+
+
+def _revisions(revision: str, revisions: list[str]) -> tuple[str, ...]:
+    return tuple(revisions) if revisions else (revision,)
+
+
+def _key(started: datetime | None, history_id: int | None) -> str:
+    if started is not None:
+        return "s" + started.isoformat()
+    return f"h{history_id}"
+
+
+def deployments(app: Application) -> list[Deployment]:
+    """The deployments ``app`` shows, oldest first: each history entry, then the current (or
+    last) operation when it is not in the history yet. Dry runs are left out."""
+    found: list[Deployment] = []
+    keys: set[str] = set()
+    for entry in app.status.history:
+        key = _key(entry.deploy_started_at, entry.id)
+        keys.add(key)
+        found.append(
+            Deployment(
+                key=key,
+                revisions=_revisions(entry.revision, entry.revisions),
+                repos=_repos(entry.source, entry.sources),
+                initiated_by=_who(entry.initiated_by),
+                started_at=entry.deploy_started_at,
+                deployed_at=entry.deployed_at,
+                history_id=entry.id,
+            )
+        )
+    state = app.status.operation_state
+    if state is None or state.started_at is None:
+        return found
+    sync = state.operation.sync
+    if sync is None or sync.dry_run:
+        return found
+    marker = state.operation.info_value(MARKER_NAME)
+    key = _key(state.started_at, None)
+    if key in keys:
+        # The history entry of this operation: lend it the marker the entry cannot carry.
+        found = [dataclasses.replace(d, marker=marker) if d.key == key else d for d in found]
+        return found
+    result = state.sync_result
+    if result is not None and (result.revision or result.revisions):
+        revisions = _revisions(result.revision, result.revisions)
+        repos = _repos(result.source, result.sources)
+    else:
+        revisions = _revisions(sync.revision, sync.revisions)
+        repos = _repos(sync.source, sync.sources)
+    found.append(
+        Deployment(
+            key=key,
+            revisions=revisions,
+            repos=repos,
+            initiated_by=_who(state.operation.initiated_by),
+            started_at=state.started_at,
+            marker=marker,
+            phase=state.phase,
+        )
+    )
+    return found
+
+
+def report_key(known: Known, deployment: Deployment) -> str:
+    """The dedup key of a report about ``deployment``."""
+    return f"{known.instance}/{known.application}@{deployment.revision}#{deployment.key}"
+
+
+def _gated(deployment: Deployment, gated_remote: str | None) -> tuple[str, ...]:
+    """The revisions the gate rules on: the gated remote's source(s), or all of them."""
+    if gated_remote and len(deployment.revisions) > 1:
+        wanted = normalize_remote(gated_remote)
+        picked = tuple(
+            rev
+            for rev, repo in zip(deployment.revisions, deployment.repos, strict=False)
+            if repo and normalize_remote(repo) == wanted
+        )
+        if picked:
+            return picked
+    return deployment.revisions
+
+
+def _passes(deployment: Deployment, known: Known, gated: tuple[str, ...]) -> bool:
+    if len(deployment.revisions) > 1 and len(gated) == len(deployment.revisions):
+        # Which source is gated is unknown: a passing decision for any of them will do.
+        return any(r.lower() in known.passing for r in gated)
+    return all(r.lower() in known.passing for r in gated)
+
+
+def _commits(deployment: Deployment, known: Known) -> tuple[str, ...]:
+    """The gated revisions that are commit ids (chart versions and unresolved refs are not)."""
+    return tuple(r for r in _gated(deployment, known.gated_remote) if is_full_sha(r))
+
+
+def _belay_own(deployment: Deployment, known: Known) -> bool:
+    if not deployment.marker:
+        # A history entry cannot carry the marker: Belay's own if one of its jobs synced it.
+        return deployment.history_id is not None and all(
+            r.lower() in known.belay_revisions for r in deployment.revisions
+        )
+    job = known.jobs.get(deployment.marker)
+    if job is None:
+        return False
+    instance, application, revision = job
+    if (instance, application) != (known.instance, known.application):
+        return False
+    return not revision or any(revision_matches(revision, r) for r in deployment.revisions)
+
+
+def judgeable(deployment: Deployment, known: Known) -> bool:
+    """Whether :func:`judge`'s ``None`` for ``deployment`` is final (approved or ignored), not
+    "look again": it names a commit id the gate could rule on."""
+    return bool(_commits(deployment, known))
+
+
+def judge(
+    deployment: Deployment, known: Known, *, history: Iterable[Deployment] = ()
+) -> Unapproved | None:
+    """:class:`Unapproved` when ``deployment`` deployed a revision the gate did not pass.
+
+    ``history`` (the application's deployments, oldest first) gives the revision a revert
+    would go back to.
+    """
+    gated = _commits(deployment, known)
+    if not gated:
+        return None
+    if known.since is not None and deployment.at is not None:
+        start = deployment.started_at or deployment.at
+        if start + SINCE_SLACK <= known.since:
+            return None
+    if _passes(deployment, known, gated) or _belay_own(deployment, known):
+        return None
+    revert_to = None
+    for earlier in history:
+        if earlier.key == deployment.key:
+            break
+        earlier_gated = _commits(earlier, known)
+        if len(earlier.revisions) == 1 and earlier_gated and _passes(earlier, known, earlier_gated):
+            revert_to = earlier.revisions[0]
+    who = deployment.initiated_by
+    how = "auto-sync" if who == "automated" else f"a sync by {who}"
+    where = (
+        f"history entry {deployment.history_id}"
+        if deployment.history_id is not None
+        else (f"operation {deployment.phase or 'pending'}")
+    )
+    return Unapproved(
+        dedup_key=report_key(known, deployment),
+        instance=known.instance,
+        application=known.application,
+        project=known.project,
+        revision=deployment.revision,
+        initiated_by=who,
+        at=deployment.at,
+        history_id=deployment.history_id,
+        revert_to=revert_to,
+        reason=f"{how} deployed {deployment.revision} ({where}) without a passing Belay decision",
+    )
+
+
+def candidate_revisions(found: Iterable[Deployment]) -> set[str]:
+    """Every revision ``found`` names (what the caller looks decisions up for)."""
+    return {r for d in found for r in d.revisions if r}
+
+
+def markers(found: Iterable[Deployment]) -> set[str]:
+    """Every Belay marker ``found`` carries (what the caller looks jobs up for)."""
+    return {d.marker for d in found if d.marker}
