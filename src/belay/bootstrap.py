@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from belay.attest import Attestor, DecisionGuard, Keyring, Signing, load_signing
-from belay.config import resolve_argocd
-from belay.config.env import process_environ
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings, process_environ, resolve_argocd
 from belay.deploy.credentials import ReloadingClients
 from belay.deploy.worker import Doorbell
 from belay.intake import Credentials

@@ -31,9 +31,8 @@ from rich.console import Console
 from belay.audit_view import audit_table
 from belay.bootstrap import Services, build_services, start_workers
 from belay.commits import short_sha
-from belay.config.settings import BelaySettings
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
+from belay.config import BelaySettings
+from belay.gate import sample_reports, write_bundle
 from belay.intake import hash_token
 from belay.jsonio import dumps
 from belay.policies import packaged_policy
@@ -153,8 +152,7 @@ def simulator_state(token: str) -> dict[str, Any]:
 
 def _signing_key(work: Path) -> Path:
     """The demo's signing key in its folder: made on first use, reused with ``work_dir``."""
-    from belay.attest import write_key_pair
-    from belay.attest.keyfiles import PRIVATE_KEY_NAME
+    from belay.attest import PRIVATE_KEY_NAME, write_key_pair
 
     keys = work / "keys"
     if (keys / PRIVATE_KEY_NAME).exists():

@@ -17,8 +17,7 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from belay.gate.errors import DataRefreshError, GateError
-from belay.gate.intel import parse_epss, parse_kev
+from belay.gate import DataRefreshError, GateError, parse_epss, parse_kev
 
 __all__ = [
     "DEFAULT_EPSS_URL",

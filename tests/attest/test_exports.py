@@ -7,6 +7,7 @@ import belay.attest as attest
 EXPORTED = {
     "ATTESTATIONS_PATH",
     "PAYLOAD_TYPE",
+    "PRIVATE_KEY_NAME",
     "PREDICATE_TYPE",
     "STATEMENT_TYPE",
     "AttestError",

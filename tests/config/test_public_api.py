@@ -30,6 +30,23 @@ def test_config_exports() -> None:
             "load_store",
             "resolve_argocd",
             "token_expiry",
+            "AlertSettings",
+            "ArgoCDTarget",
+            "BelaySettings",
+            "DEFAULT_SETTINGS_FILE",
+            "IntakeSettings",
+            "InvestigationSettings",
+            "NotificationChannel",
+            "ProjectSettings",
+            "SyncSettings",
+            "ThrottleSettings",
+            "WebSettings",
+            "WorkerSettings",
+            "is_loopback_host",
+            "jwt_claims",
+            "load_settings",
+            "normalize_remote",
+            "process_environ",
         ]
     )
     for name in belay.config.__all__:

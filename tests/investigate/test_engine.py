@@ -119,6 +119,7 @@ def test_public_names_are_pinned() -> None:
             "render_markdown",
             "render_text",
             "select_instance",
+            "store_gate_lookup",
         ]
     )
     for name in pkg.__all__:

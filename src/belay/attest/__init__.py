@@ -25,7 +25,13 @@ from belay.attest.dsse import Envelope, pae, sign_envelope, verify_envelope
 from belay.attest.errors import AttestationInvalid, AttestError, KeyFileError
 from belay.attest.facts import decision_facts
 from belay.attest.guard import DecisionGuard, GuardResult
-from belay.attest.keyfiles import Signing, load_signing, read_public_key, write_key_pair
+from belay.attest.keyfiles import (
+    PRIVATE_KEY_NAME,
+    Signing,
+    load_signing,
+    read_public_key,
+    write_key_pair,
+)
 from belay.attest.keys import Keyring, PublicKey, SigningKey, generate_key_pair, keyid_of
 from belay.attest.signer import ATTESTATIONS_PATH, Attestor, SignedAttestation
 from belay.attest.statement import (
@@ -49,6 +55,7 @@ __all__ = [
     "ATTESTATIONS_PATH",
     "PAYLOAD_TYPE",
     "PREDICATE_TYPE",
+    "PRIVATE_KEY_NAME",
     "STATEMENT_TYPE",
     "AttestError",
     "AttestationInvalid",

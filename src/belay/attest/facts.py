@@ -18,9 +18,8 @@ from belay.attest.statement import (
     ReportDigest,
     policy_digest,
 )
-from belay.config.settings import ArgoCDTarget
-from belay.gate import Bundle, Intel, Verdict
-from belay.gate.policy import Policy
+from belay.config import ArgoCDTarget
+from belay.gate import Bundle, Intel, Policy, Verdict
 
 __all__ = ["decision_facts"]
 

@@ -24,8 +24,7 @@ from belay.attest.keys import (
     parse_private_pem,
     parse_public_pem,
 )
-from belay.config.env import process_environ
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings, process_environ
 
 __all__ = [
     "PRIVATE_KEY_NAME",

@@ -40,9 +40,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from belay.argocd import Application
-from belay.argocd.models import ApplicationSource, OperationInitiator
-from belay.config.settings import normalize_remote
+from belay.argocd import Application, ApplicationSource, OperationInitiator
+from belay.config import normalize_remote
 from belay.deploy import MARKER_NAME
 from belay.deploy.revision import is_full_sha, revision_matches
 

@@ -39,7 +39,7 @@ from belay.bypass.decide import (
     report_key,
 )
 from belay.bypass.lease import Lease
-from belay.config.settings import BelaySettings, ProjectSettings
+from belay.config import BelaySettings, ProjectSettings
 from belay.deploy.manual import queue_manual_sync
 from belay.logs import get_logger
 from belay.notify import Alerting, OutgoingAlert, unapproved_alert

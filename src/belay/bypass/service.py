@@ -22,7 +22,7 @@ from belay.argocd import ArgoCDClient
 from belay.bypass.events import ApplicationEvents, ListWatch
 from belay.bypass.handler import BypassHandler
 from belay.bypass.lease import Lease
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings
 from belay.logs import get_logger
 from belay.notify import Alerting
 from belay.store import Store

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from belay.config.settings import BelaySettings
+    from belay.config import BelaySettings
     from belay.store import Store
 
 P = ParamSpec("P")
@@ -62,7 +62,7 @@ def current_user() -> str:
     ``unknown`` (a container may run as a uid with no passwd entry)."""
     import getpass
 
-    from belay.config.env import process_environ
+    from belay.config import process_environ
 
     try:
         return process_environ().get("USER") or getpass.getuser()
@@ -76,7 +76,7 @@ def open_store(config: Path | None) -> tuple[BelaySettings, Store]:
     A SQLite file that does not exist is a :class:`~belay.errors.BadInput` naming it (opening it
     would create an empty database); an unmigrated store is a ``StoreError``.
     """
-    from belay.config.settings import load_settings
+    from belay.config import load_settings
     from belay.store import Store, sqlite_file
 
     settings = load_settings(config)

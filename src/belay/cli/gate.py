@@ -21,6 +21,7 @@ from belay.gate import (
     EvaluationContext,
     Submission,
     Verdict,
+    bundle_tag,
     evaluate,
     export_gatecheck_yaml,
     is_commit_id,
@@ -31,7 +32,6 @@ from belay.gate import (
     submission_from_bundle,
     write_bundle,
 )
-from belay.gate.bundle import bundle_tag
 
 __all__ = ["register"]
 
@@ -244,7 +244,7 @@ def export_command(
     ``--policy``; with neither, Belay's shipped default.
     """
     if policy is None:
-        from belay.config.settings import load_settings
+        from belay.config import load_settings
         from belay.policies import packaged_policy
 
         settings = load_settings(config)

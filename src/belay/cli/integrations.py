@@ -17,14 +17,16 @@ import typer
 
 from belay.cli._common import TextOrJSON, handle_errors
 from belay.config import (
+    DEFAULT_SETTINGS_FILE,
+    ArgoCDTarget,
     ConfigError,
     add_store_instance,
     default_store_path,
     list_store_instances,
+    load_settings,
+    process_environ,
     resolve_argocd,
 )
-from belay.config.env import process_environ
-from belay.config.settings import DEFAULT_SETTINGS_FILE, ArgoCDTarget, load_settings
 from belay.integrations import InstanceCheck, VerifyReport, verify_argocd
 from belay.jsonio import dumps_text
 from belay.logs import configure_logging, notice

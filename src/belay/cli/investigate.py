@@ -60,9 +60,7 @@ def investigate_command(
     configure_logging(level="WARNING")
     # Imported here so `belay --help` stays cheap.
     from belay.config import resolve_argocd
-    from belay.investigate.alerts import parse_notification_bytes
-    from belay.investigate.models import InvestigationSettings
-    from belay.investigate.render import render_many
+    from belay.investigate import InvestigationSettings, parse_notification_bytes, render_many
     from belay.services import investigate_alert
 
     data, origin = _read_input(input_file)
@@ -71,7 +69,7 @@ def investigate_command(
     store = None
     if config is not None:
         # With belay.yaml: its thresholds, and Belay's own decisions from its store.
-        from belay.config.settings import load_settings
+        from belay.config import load_settings
         from belay.store import Store
 
         belay_settings = load_settings(config)

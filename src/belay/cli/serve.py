@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from belay.bootstrap import build_services, freeze_startup_heap, start_workers
-        from belay.config.settings import load_settings
+        from belay.config import load_settings
         from belay.web import create_app
 
         settings = load_settings(config)
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run deployment workers only (for PostgreSQL deployments with several replicas)."""
         from belay.bootstrap import build_services, freeze_startup_heap, start_workers
-        from belay.config.settings import load_settings
+        from belay.config import load_settings
 
         settings = load_settings(config)
         services = build_services(settings, with_intake=False)
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def db_upgrade(config: ConfigOption = None) -> None:
         """Apply the store's migrations; exit 0 when the database is up to date."""
-        from belay.config.settings import load_settings
+        from belay.config import load_settings
         from belay.store import Store
 
         store = Store(load_settings(config).database_url)

@@ -16,7 +16,7 @@ from belay.cli._common import ConfigOption, current_user, die, handle_errors, op
 from belay.logs import notice
 
 if TYPE_CHECKING:
-    from belay.config.settings import BelaySettings
+    from belay.config import BelaySettings
     from belay.store import Store
 
 __all__ = ["register"]

@@ -9,7 +9,7 @@ edges: :func:`load_policy_set` (reads a file), :func:`load_intel` (reads KEV/EPS
 from __future__ import annotations
 
 from belay.gate.archive import BundleLimits
-from belay.gate.bundle import Bundle, BundleManifest, read_bundle, write_bundle
+from belay.gate.bundle import Bundle, BundleManifest, bundle_tag, read_bundle, write_bundle
 from belay.gate.errors import BundleError, DataRefreshError, GateError, PolicyError, ReportError
 from belay.gate.evaluate import BundleFacts, EvaluationContext, Submission, evaluate, is_commit_id
 from belay.gate.export import export_gatecheck_yaml
@@ -33,6 +33,7 @@ from belay.gate.policy import (
     parse_policy_set,
 )
 from belay.gate.reports import Coverage, Finding, Report, ReportKind, detect_kind, parse_report
+from belay.gate.samples import sample_reports
 from belay.gate.submission import submission_from_bundle, submission_from_reports
 from belay.gate.verdict import Reason, Verdict, make_verdict
 
@@ -61,6 +62,7 @@ __all__ = [
     "ReportKind",
     "Submission",
     "Verdict",
+    "bundle_tag",
     "detect_kind",
     "evaluate",
     "export_gatecheck_yaml",
@@ -76,6 +78,7 @@ __all__ = [
     "parse_report",
     "read_bundle",
     "read_data_files",
+    "sample_reports",
     "submission_from_bundle",
     "submission_from_reports",
     "write_bundle",

@@ -14,6 +14,8 @@ from belay.intake.auth import (
     hash_token,
     sign_standard_webhook,
 )
+from belay.intake.judgement import bundle_limits, judge_bundle, unmapped, unreadable_bundle
+from belay.intake.mapping import map_project
 
 __all__ = [
     "AuthError",
@@ -22,7 +24,12 @@ __all__ = [
     "TokenDigest",
     "WebhookKey",
     "authenticate",
+    "bundle_limits",
     "decode_webhook_secret",
     "hash_token",
+    "judge_bundle",
+    "map_project",
     "sign_standard_webhook",
+    "unmapped",
+    "unreadable_bundle",
 ]

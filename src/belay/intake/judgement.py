@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from belay.config.settings import IntakeSettings, ProjectSettings
+from belay.config import IntakeSettings, ProjectSettings
 from belay.gate import (
     Bundle,
     BundleLimits,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from belay.config.settings import ProjectSettings, normalize_remote
+from belay.config import ProjectSettings, normalize_remote
 
 __all__ = ["Mapping", "map_project"]
 

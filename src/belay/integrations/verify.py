@@ -35,9 +35,15 @@ from belay.argocd import (
     ArgoCDUnreachable,
     InstanceClientFactory,
 )
-from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDInstance, ArgoCDResolution, RejectedInstance
-from belay.config.settings import ArgoCDTarget
-from belay.config.tokens import jwt_claims, token_expiry
+from belay.config import (
+    EXPIRY_WARNING_WINDOW,
+    ArgoCDInstance,
+    ArgoCDResolution,
+    ArgoCDTarget,
+    RejectedInstance,
+    jwt_claims,
+    token_expiry,
+)
 from belay.errors import BelayError
 from belay.redact import redact_text
 

@@ -21,6 +21,7 @@ from belay.investigate.engine import (
     investigate_alerts,
     select_instance,
 )
+from belay.investigate.gate_records import store_gate_lookup
 from belay.investigate.models import (
     FINDING_KINDS,
     Alert,
@@ -60,4 +61,5 @@ __all__ = [
     "render_markdown",
     "render_text",
     "select_instance",
+    "store_gate_lookup",
 ]

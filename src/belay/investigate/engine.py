@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from belay.argocd import ArgoCDClient, InstanceClientFactory
-from belay.config.models import ArgoCDInstance, ArgoCDResolution
+from belay.config import ArgoCDInstance, ArgoCDResolution
 from belay.errors import BadInput
 from belay.investigate import evidence as tools
 from belay.investigate.models import (

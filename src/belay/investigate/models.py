@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from belay.config.settings import InvestigationSettings
+from belay.config import InvestigationSettings
 from belay.investigate.sanitize import redact_diff_text
 from belay.redact import redact_data
 

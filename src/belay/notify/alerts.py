@@ -19,8 +19,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from belay.config import ArgoCDResolution
-from belay.config.settings import AlertSettings, BelaySettings
+from belay.config import AlertSettings, ArgoCDResolution, BelaySettings
 from belay.deploy.worker import DeployOutcome
 from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from belay.commits import short_sha
-from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution
-from belay.config.tokens import jwt_claims, token_expiry
+from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution, jwt_claims, token_expiry
 from belay.deploy.worker import DeployOutcome
 from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.store import DecisionRecord, JobRecord

@@ -31,13 +31,12 @@ from pydantic import BaseModel, ConfigDict
 
 from belay import __version__
 from belay.attest import Attestor, SignedAttestation, decision_facts
-from belay.config.env import process_environ
-from belay.config.errors import ConfigError
-from belay.config.settings import BelaySettings, ProjectSettings
+from belay.config import BelaySettings, ConfigError, ProjectSettings, process_environ
 from belay.deploy.spec import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,
+    GateError,
     Intel,
     Policy,
     PolicySet,
@@ -47,17 +46,19 @@ from belay.gate import (
     read_bundle,
     read_data_files,
 )
-from belay.gate.errors import GateError
-from belay.intake.auth import (
+from belay.intake import (
     AuthResult,
     Credentials,
     TokenDigest,
     WebhookKey,
+    bundle_limits,
     decode_webhook_secret,
     hash_token,
+    judge_bundle,
+    map_project,
+    unmapped,
+    unreadable_bundle,
 )
-from belay.intake.judgement import bundle_limits, judge_bundle, unmapped, unreadable_bundle
-from belay.intake.mapping import map_project
 from belay.logs import get_logger
 from belay.redact import redact_text, register_secret
 from belay.store import (

@@ -22,8 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from belay.config import ArgoCDResolution
-from belay.investigate import Alert, InvestigationReport, InvestigationSettings, investigate_alerts
-from belay.investigate.gate_records import store_gate_lookup
+from belay.investigate import (
+    Alert,
+    InvestigationReport,
+    InvestigationSettings,
+    investigate_alerts,
+    store_gate_lookup,
+)
 from belay.store import Store
 
 __all__ = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings
 from belay.deploy.manual import queue_manual_sync
 from belay.deploy.permit import GateOverride, SyncPermit, check_manual_sync
 from belay.errors import BadInput

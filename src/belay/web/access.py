@@ -25,9 +25,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from belay.config.env import process_environ
-from belay.config.errors import ConfigError
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings, ConfigError, process_environ
 from belay.redact import register_secret
 
 __all__ = ["AccessRuling", "ReadAccess"]

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from belay.config.settings import ProjectSettings, normalize_remote
+from belay.config import ProjectSettings, normalize_remote
 from belay.errors import BadInput
 from belay.gate import export_gatecheck_yaml
 from belay.intake import AuthError, authenticate

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from belay.config.settings import WebSettings
+from belay.config import WebSettings
 from belay.store import Store, WebSessionRecord
 
 __all__ = ["SESSION_COOKIE", "TOUCH_EVERY", "SessionManager", "SessionPolicy"]

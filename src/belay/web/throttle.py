@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from belay.config.settings import ThrottleSettings
+from belay.config import ThrottleSettings
 
 __all__ = ["FailureOutcome", "FailureThrottle"]
 

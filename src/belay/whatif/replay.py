@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from belay.config.settings import BelaySettings
+from belay.config import BelaySettings
 from belay.errors import BadInput, cannot_read
 from belay.gate import (
     BundleError,
@@ -34,7 +34,7 @@ from belay.gate import (
     read_bundle,
     read_data_files,
 )
-from belay.intake.judgement import bundle_limits, judge_bundle
+from belay.intake import bundle_limits, judge_bundle
 from belay.store import NewAuditEvent, Store, StoredJudgement
 from belay.vocab import AuditKind
 from belay.whatif.model import Flip, RuleChange, Skip, WhatIfResult

@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from belay.config.env import process_environ
-from belay.config.errors import ConfigError
-from belay.config.settings import NotificationChannel
-from belay.config.urls import is_loopback_host
+from belay.config import ConfigError, NotificationChannel, is_loopback_host, process_environ
 from belay.notify.channels.base import (
     DEFAULT_DELIVERY_TIMEOUT,
     Channel,
