@@ -1,0 +1,38 @@
+"""Helpers shared by the test suites: Portage deliveries, bundles, tokens, waiting, stores.
+
+Import from here (``from tests.support import post_delivery``); the in-memory unit of work is
+:mod:`tests.support.fake_uow`.
+"""
+
+from tests.support.portage import (
+    BUNDLE_NAME,
+    DEPLOY_FORM,
+    NATIVE_PATH,
+    SUBMIT_PATH,
+    bearer,
+    delivery_request,
+    portage_bundle,
+    post_delivery,
+    signed_webhook_headers,
+    submit_for_verdict,
+)
+from tests.support.store import open_store
+from tests.support.tokens import unsigned_jwt
+from tests.support.waiting import free_port, wait_http
+
+__all__ = [
+    "BUNDLE_NAME",
+    "DEPLOY_FORM",
+    "NATIVE_PATH",
+    "SUBMIT_PATH",
+    "bearer",
+    "delivery_request",
+    "free_port",
+    "open_store",
+    "portage_bundle",
+    "post_delivery",
+    "signed_webhook_headers",
+    "submit_for_verdict",
+    "unsigned_jwt",
+    "wait_http",
+]
