@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -41,16 +40,6 @@ def state(**behavior: Any) -> dict[str, Any]:
     s = sample_state()
     s["syncBehavior"] = {APP: {"seconds": 0.05, **behavior}}
     return s
-
-
-def open_store(url: str) -> Iterator[Store]:
-    """A migrated store at ``url``."""
-    store = Store(url)
-    store.upgrade()
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 def admin_clients(sim: RunningSimulator, **auth: Any) -> Any:

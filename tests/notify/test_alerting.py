@@ -6,7 +6,6 @@ Each trigger sends exactly one alert with the right content; a second Alerting o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,14 +30,6 @@ QUICK = AlertSettings(
     delivery_backoff_max_seconds=0.02,
     delivery_timeout_seconds=2,
 )
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on SQLite and on PostgreSQL."""
-    from .helpers import open_store
-
-    yield from open_store(database_url)
 
 
 def _alerting(store: Store, *channels: Channel, threshold: int = 3) -> Alerting:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,6 @@ POLICIES = [
 OLD = make_jwt({"sub": "belay-webhook:apiKey", "jti": "old-token", "iat": 1})
 NEW = make_jwt({"sub": "belay-webhook:apiKey", "jti": "new-token", "iat": 2})
 JOBS = 6
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on SQLite and on PostgreSQL."""
-    from .helpers import open_store
-
-    yield from open_store(database_url)
 
 
 def _state() -> dict[str, Any]:
