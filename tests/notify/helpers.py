@@ -1,13 +1,11 @@
-"""Shared pieces of the alerting tests: the store, jobs with decisions, JWTs, the worker."""
+"""Shared pieces of the alerting tests: jobs with decisions, the worker."""
 
 from __future__ import annotations
 
-import base64
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from belay import jsonio
 from belay.argocd import ArgoCDClient
 from belay.config.settings import SyncSettings, WorkerSettings
 from belay.deploy.spec import SyncSpec
@@ -24,15 +22,6 @@ FAST = WorkerSettings(
 def sha(n: int) -> str:
     """A distinct 40-hex commit SHA for job ``n``."""
     return f"{n:08x}" + "1f2e3d4c5b6a79881f2e3d4c5b6a7988"
-
-
-def make_jwt(claims: dict[str, Any]) -> str:
-    """A JWT-shaped token with ``claims`` (the simulator matches state tokens as given)."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(jsonio.dumps(data)).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
 def state(**behavior: Any) -> dict[str, Any]:

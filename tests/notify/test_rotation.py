@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import unsigned_jwt
 
 from belay.config import resolve_argocd
 from belay.deploy.credentials import ReloadingClients, install_sighup
@@ -22,14 +23,14 @@ from belay.deploy.worker import Worker
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import JobRecord, Store
 
-from .helpers import FAST, audit_kinds, enqueue, make_jwt, sha, state, syncs_for
+from .helpers import FAST, audit_kinds, enqueue, sha, state, syncs_for
 
 POLICIES = [
     "p, role:belay-webhook, applications, get, default/guestbook, allow",
     "p, role:belay-webhook, applications, sync, default/guestbook, allow",
 ]
-OLD = make_jwt({"sub": "belay-webhook:apiKey", "jti": "old-token", "iat": 1})
-NEW = make_jwt({"sub": "belay-webhook:apiKey", "jti": "new-token", "iat": 2})
+OLD = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "old-token", "iat": 1})
+NEW = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "new-token", "iat": 2})
 JOBS = 6
 
 
