@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 import yaml
+from tests.support import free_port
 
 from belay import jsonio
 
@@ -55,14 +56,6 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, read, released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def load_fixture_as_wire_json(path: Path) -> dict[str, Any]:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import free_port, wait_http
 
 from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
-from belay.web import free_port
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
@@ -47,20 +47,6 @@ def _cli(
         text=True,
         timeout=120,
     )
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"process exited with {proc.returncode}: {err}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 @dataclass
@@ -132,8 +118,8 @@ projects:
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
-        _wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim, timeout=60)
+        wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate, timeout=60)
         yield Running(f"http://127.0.0.1:{gate_port}", env, tmp_path / "keys", keyid, gate)
     finally:
         for proc in (gate, sim):

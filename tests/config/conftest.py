@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.support import free_port
 
 from belay.config import ArgoCDResolution, resolve_argocd
 
@@ -204,6 +205,4 @@ def serve_argocd(tls_files: TLSFiles) -> Iterator[Callable[..., FakeArgoCD]]:
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

@@ -23,8 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from belay.web import free_port
+from tests.support import free_port, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests/scenarios/025-grouped-two-apps"
@@ -54,20 +53,6 @@ class Running:
     def inject(self, alerts: list[dict[str, Any]]) -> None:
         response = httpx.post(f"{self.alertmanager}/api/v2/alerts", json=alerts, timeout=10)
         assert response.status_code == 200, response.text
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"process exited with {proc.returncode}: {err[-2000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def _until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
@@ -147,9 +132,9 @@ def running(tmp_path: Path) -> Iterator[Running]:
         ),
     ]
     try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", procs[0])
-        _wait_http(f"http://127.0.0.1:{belay_port}/healthz", procs[1])
-        _wait_http(f"http://127.0.0.1:{am_port}/-/ready", procs[2])
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", procs[0])
+        wait_http(f"http://127.0.0.1:{belay_port}/healthz", procs[1])
+        wait_http(f"http://127.0.0.1:{am_port}/-/ready", procs[2])
         yield Running(
             belay=f"http://127.0.0.1:{belay_port}",
             alertmanager=f"http://127.0.0.1:{am_port}",

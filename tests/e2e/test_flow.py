@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import free_port, wait_http
 
 from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
@@ -19,28 +20,12 @@ from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
 from belay.store import Store
-from belay.web import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
 TOKEN = "e2e-submit-token-4kQ9"
 BELAY = [sys.executable, "-m", "belay.cli"]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"process exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
@@ -90,8 +75,8 @@ projects:
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
-        _wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
+        wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
         yield f"http://127.0.0.1:{gate_port}", env, config
     finally:
         for proc in (gate, sim):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support import free_port, wait_http
 
 from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
@@ -23,9 +24,8 @@ from belay.jsonio import loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
 from belay.sim.testing import running_simulator
-from belay.web import free_port
 
-from .test_flow import REMOTE, _wait_http
+from .test_flow import REMOTE
 
 COMMIT = "5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c"
 TOKEN = "json-logs-submit-token-Vb72"
@@ -78,7 +78,7 @@ projects:
             proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=err)
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_http(f"{url}/healthz", proc, timeout=60)
+                wait_http(f"{url}/healthz", proc, timeout=60)
                 now = datetime.now(UTC)
                 bundle = write_bundle(
                     sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE

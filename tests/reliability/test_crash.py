@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import free_port, wait_http
 
 from belay.sim.testing import running_simulator
 from belay.store import Store
@@ -29,11 +30,9 @@ from .helpers import (
     all_jobs,
     belay_env,
     commit_for,
-    free_port,
     marker_of,
     multi_app_state,
     settings_yaml,
-    wait_http,
     wait_jobs_ended,
     write,
 )

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import free_port, wait_http
 
 from belay.gate import write_bundle
 from belay.intake import sign_standard_webhook
@@ -36,10 +37,8 @@ from .helpers import (
     accepted_syncs,
     all_jobs,
     commit_for,
-    free_port,
     multi_app_state,
     remote,
-    wait_http,
     wait_jobs_ended,
 )
 

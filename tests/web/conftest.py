@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import free_port
 
 from belay.bootstrap import Services, build_services, start_workers
 from belay.config.settings import load_settings
@@ -175,8 +176,6 @@ def start_belay(
         monkeypatch.setenv("ARGOCD_BASE_URL", sim.url)
         monkeypatch.setenv("ARGOCD_USERNAME", "admin")
         monkeypatch.setenv("ARGOCD_PASSWORD", "admin")
-        from belay.web import free_port
-
         port = free_port()
         path = tmp_path / "belay.yaml"
         path.write_text(
