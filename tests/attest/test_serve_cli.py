@@ -12,15 +12,12 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.support import free_port, wait_http
+from tests.support import bearer, free_port, portage_bundle, submit_for_verdict, wait_http
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
@@ -131,20 +128,8 @@ projects:
 
 
 def _submit(url: str) -> dict[str, object]:
-    now = datetime.now(UTC)
-    data = write_bundle(
-        sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE
-    )
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, object] = response.json()["verdict"]
-    return verdict
+    data = portage_bundle(commit=COMMIT, remote=REMOTE)
+    return submit_for_verdict(url, data, authorization=bearer(TOKEN))
 
 
 def _read(url: str, path: str, **params: str) -> httpx.Response:

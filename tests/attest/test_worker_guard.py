@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete, update
+from tests.support import bearer, portage_bundle, submit_for_verdict
 
 from belay.attest import Attestor, write_key_pair
 from belay.attest.keyfiles import PRIVATE_KEY_NAME
@@ -22,8 +22,6 @@ from belay.bootstrap import Services, build_services, decision_check
 from belay.config.settings import BelaySettings
 from belay.deploy.spec import SyncSpec
 from belay.deploy.worker import Worker
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.intake import hash_token
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
@@ -89,19 +87,8 @@ def gate(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Services, Run
 
 
 def _submit(url: str, commit: str, *, failing: bool = False) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    reports = sample_reports(now, failing=failing, commit=commit)
-    data = write_bundle(reports, created_at=now, commit=commit, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, Any] = response.json()["verdict"]
-    return verdict
+    data = portage_bundle(commit=commit, remote=REMOTE, failing=failing)
+    return submit_for_verdict(url, data, authorization=bearer(TOKEN))
 
 
 def _run_worker(services: Services) -> JobRecord:

@@ -8,15 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from structlog.testing import capture_logs
+from tests.support import portage_bundle, submit_for_verdict
 
 from belay.bootstrap import Services, build_services, start_workers
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.intake import hash_token
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
@@ -25,10 +23,6 @@ from belay.web import create_app, serve_in_thread
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 TOKEN = "pipeline-token-5Rt8"
-
-
-def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    return sample_reports(now)
 
 
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
@@ -65,18 +59,9 @@ def _state(**behavior: Any) -> dict[str, Any]:
 
 
 def _submit(url: str, commit: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    data = write_bundle(_reports(now), created_at=now, commit=commit, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": TOKEN},
-        timeout=30,
+    return submit_for_verdict(
+        url, portage_bundle(commit=commit, remote=REMOTE), authorization=TOKEN
     )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, Any] = response.json()["verdict"]
-    return verdict
 
 
 def _wait_all_ended(services: Services, count: int, timeout: float = 60) -> None:

@@ -7,15 +7,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.support import free_port, wait_http
+from tests.support import free_port, portage_bundle, post_delivery, wait_http
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
@@ -26,10 +22,6 @@ REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
 TOKEN = "e2e-submit-token-4kQ9"
 BELAY = [sys.executable, "-m", "belay.cli"]
-
-
-def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    return sample_reports(now)
 
 
 @pytest.fixture
@@ -96,15 +88,8 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
 def test_submission_to_healthy_and_audit_trace(running: tuple[str, dict[str, str], Path]) -> None:
     """A passing delivery is deployed, and `belay audit trace/verify` show and confirm the chain."""
     url, env, config = running
-    now = datetime.now(UTC)
-    data = write_bundle(_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": TOKEN},
-        timeout=30,
-    )
+    data = portage_bundle(commit=COMMIT, remote=REMOTE)
+    response = post_delivery(url, data, authorization=TOKEN)
     assert response.status_code == 200, response.text
     assert response.json()["verdict"]["decision"] == "pass"
     deadline = time.monotonic() + 60

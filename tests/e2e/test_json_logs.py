@@ -11,15 +11,12 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support import free_port, wait_http
+from tests.support import bearer, free_port, portage_bundle, post_delivery, wait_http
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
@@ -79,17 +76,8 @@ projects:
             url = f"http://127.0.0.1:{port}"
             try:
                 wait_http(f"{url}/healthz", proc, timeout=60)
-                now = datetime.now(UTC)
-                bundle = write_bundle(
-                    sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE
-                )
-                response = httpx.post(
-                    f"{url}/Build/SubmitArtifacts",
-                    data={"action": "deploy", "status": "success"},
-                    files={"bundle": ("gatecheck-bundle.tar.gz", bundle, "application/gzip")},
-                    headers={"Authorization": f"Bearer {TOKEN}"},
-                    timeout=30,
-                )
+                bundle = portage_bundle(commit=COMMIT, remote=REMOTE)
+                response = post_delivery(url, bundle, authorization=bearer(TOKEN))
                 assert response.status_code == 200, response.text
                 _wait_deployed(url)
                 assert httpx.get(f"{url}/submissions", timeout=5).status_code == 200

@@ -110,15 +110,15 @@ def post_delivery(
 ) -> httpx.Response:
     """POST a bundle to the gate at ``url`` the way Portage does; the response, whatever it is.
 
-    ``authorization`` is sent verbatim (see :func:`bearer`); ``headers`` are added as given.
+    ``headers`` are added as given, then ``authorization`` verbatim (see :func:`bearer`).
     Sent by ``client`` when given, else by a client of its own with ``timeout``.
     """
     request = delivery_request(
         url, data, fields=fields, path=path, filename=filename, client=client
     )
+    request.headers.update(dict(headers or {}))
     if authorization is not None:
         request.headers["Authorization"] = authorization
-    request.headers.update(dict(headers or {}))
     if client is not None:
         return client.send(request)
     with httpx.Client(timeout=timeout) as own:

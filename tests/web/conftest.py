@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import free_port
+from tests.support import bearer, free_port, portage_bundle, submit_for_verdict
 
 from belay.bootstrap import Services, build_services, start_workers
 from belay.config.settings import load_settings
-from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
@@ -62,10 +61,7 @@ def bundle(
     branch: str = "main",
 ) -> bytes:
     """A gatecheck bundle as Portage builds it."""
-    now = datetime.now(UTC)
-    return write_bundle(
-        reports or clean_reports(now), created_at=now, commit=commit, branch=branch, remote=REMOTE
-    )
+    return portage_bundle(reports, commit=commit, remote=REMOTE, branch=branch)
 
 
 def write_policy(folder: Path) -> Path:
@@ -110,16 +106,7 @@ class Belay:
 
     def submit(self, data: bytes, token: str = SUBMIT_TOKEN) -> dict[str, Any]:
         """POST a bundle the way Portage does; the verdict document."""
-        response = httpx.post(
-            f"{self.url}/Build/SubmitArtifacts",
-            data={"action": "deploy", "status": "success"},
-            files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        verdict: dict[str, Any] = response.json()["verdict"]
-        return verdict
+        return submit_for_verdict(self.url, data, authorization=bearer(token))
 
     def wait_for_job(self, decision_state: str = "succeeded", timeout: float = 60) -> None:
         """Wait until no job is queued or running (bounded); fail if none reached the state."""
