@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support import portage_bundle
+from tests.support import DEPLOY_FORM, portage_bundle
 from tests.support.fake_uow import FakeStore, as_store
 
 from belay.config.settings import BelaySettings
@@ -19,7 +19,7 @@ from belay.store import DecisionRecord
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
 COMMIT = "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c"
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-FORM = {"action": "deploy", "status": "success"}
+FORM = dict(DEPLOY_FORM)
 TOKEN = AuthResult(
     method="token", projects=frozenset({"example-app"}), labels=("token_env BELAY_TOKEN",)
 )
