@@ -1,4 +1,5 @@
-"""Helpers shared by the test suites: Portage deliveries, bundles, tokens, waiting, stores.
+"""Helpers shared by the test suites: Portage deliveries, bundles, tokens, servers, waiting,
+stores.
 
 Import from here (``from tests.support import post_delivery``); the in-memory unit of work is
 :mod:`tests.support.fake_uow`.
@@ -16,6 +17,7 @@ from tests.support.portage import (
     signed_webhook_headers,
     submit_for_verdict,
 )
+from tests.support.serving import serve_app
 from tests.support.store import open_store
 from tests.support.tokens import unsigned_jwt
 from tests.support.waiting import free_port, wait_http
@@ -31,6 +33,7 @@ __all__ = [
     "open_store",
     "portage_bundle",
     "post_delivery",
+    "serve_app",
     "signed_webhook_headers",
     "submit_for_verdict",
     "unsigned_jwt",
