@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,16 +9,15 @@ from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
-from tests.support import portage_bundle, submit_for_verdict
+from tests.support import portage_bundle, serve_services, submit_for_verdict
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
 from belay.intake import hash_token
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 TOKEN = "pipeline-token-5Rt8"
@@ -93,15 +91,10 @@ def pipeline(
             "ARGOCD_PASSWORD": "admin",
         }
         services = build_services(_settings(database_url, tmp_path), environ=environ)
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=2)
         try:
-            with serve_in_thread(create_app(services)) as url:
+            with serve_services(services, workers=2) as url:
                 yield url, services, sim
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=20)
             services.close()
 
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import SUBMIT_PATH, delivery_request, signed_webhook_headers
+from tests.support import SUBMIT_PATH, delivery_request, serve_services, signed_webhook_headers
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
 
 from .helpers import (
     BundleFactory,
@@ -57,15 +56,10 @@ def gate(
         monkeypatch.setenv("ARGOCD_USERNAME", "admin")
         monkeypatch.setenv("ARGOCD_PASSWORD", "admin")
         services = build_services(load_settings(config))
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=2)
         try:
-            with serve_in_thread(create_app(services)) as url:
+            with serve_services(services, workers=2, join_timeout=30) as url:
                 yield url, services, sim
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
             services.store.dispose()
 
 

@@ -17,7 +17,7 @@ from tests.support.portage import (
     signed_webhook_headers,
     submit_for_verdict,
 )
-from tests.support.serving import serve_app
+from tests.support.serving import serve_app, serve_services
 from tests.support.store import open_store
 from tests.support.tokens import unsigned_jwt
 from tests.support.waiting import free_port, wait_http
@@ -34,6 +34,7 @@ __all__ = [
     "portage_bundle",
     "post_delivery",
     "serve_app",
+    "serve_services",
     "signed_webhook_headers",
     "submit_for_verdict",
     "unsigned_jwt",

@@ -1,4 +1,4 @@
-"""A test server: an ASGI app on uvicorn in a thread, on a loopback socket bound beforehand."""
+"""Test servers: an ASGI app on uvicorn in a thread, and Belay's services served with workers."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-__all__ = ["serve_app"]
+if TYPE_CHECKING:
+    from belay.bootstrap import Services
+
+__all__ = ["serve_app", "serve_services"]
 
 _START_TIMEOUT = 10.0
 
@@ -48,3 +51,27 @@ def serve_app(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def serve_services(
+    services: Services, *, workers: int = 0, port: int = 0, join_timeout: float = 20
+) -> Iterator[str]:
+    """Belay as ``belay serve`` runs it, inside the test process: the app on uvicorn in a
+    thread (on ``port``, or a free one) and ``workers`` deployment workers; yields the base URL.
+
+    On leaving, the workers are told to stop and are waited for (``join_timeout`` each);
+    closing ``services`` stays with the caller.
+    """
+    from belay.bootstrap import start_workers
+    from belay.web import create_app, serve_in_thread
+
+    stop = threading.Event()
+    threads = start_workers(services, stop=stop, count=workers) if workers else []
+    try:
+        with serve_in_thread(create_app(services), port=port) as url:
+            yield url
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=join_timeout)

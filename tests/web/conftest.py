@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,16 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import bearer, free_port, portage_bundle, submit_for_verdict
+from tests.support import bearer, free_port, portage_bundle, serve_services, submit_for_verdict
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
 from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
@@ -174,15 +172,11 @@ def start_belay(
             )
         )
         services = build_services(load_settings(path))
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=1) if with_worker else []
+        workers = 1 if with_worker else 0
         try:
-            with serve_in_thread(create_app(services), port=port) as url:
+            with serve_services(services, workers=workers, port=port, join_timeout=15) as url:
                 yield Belay(url=url, services=services, sim=sim, config=path)
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=15)
             services.store.dispose()
 
 
