@@ -16,7 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support import bearer, free_port, portage_bundle, submit_for_verdict, wait_http
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    start_server,
+    stopped_at_exit,
+    submit_for_verdict,
+    wait_http,
+)
 
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
@@ -92,13 +100,11 @@ projects:
         "BELAY_TOKEN_GUESTBOOK": TOKEN,
         "BELAY_TOKEN_READ": READ_TOKEN,
     }
-    sim = subprocess.Popen(
+    sim = start_server(
         [*BELAY, "sim", "argocd", "--port", str(sim_port), "--state", str(tmp_path / "state.json")],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    gate = subprocess.Popen(
+    gate = start_server(
         [
             *BELAY,
             "--log-level",
@@ -111,20 +117,11 @@ projects:
         ],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    try:
+    with stopped_at_exit(gate, sim):
         wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim, timeout=60)
         wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate, timeout=60)
         yield Running(f"http://127.0.0.1:{gate_port}", env, tmp_path / "keys", keyid, gate)
-    finally:
-        for proc in (gate, sim):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _submit(url: str) -> dict[str, object]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support import free_port, wait_http
+from tests.support import free_port, start_server, stopped_at_exit, wait_http
 
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
@@ -60,27 +60,18 @@ projects:
         encoding="utf-8",
     )
     env = {**os.environ, "BELAY_TOKEN_EXAMPLE_APP": TOKEN}
-    proc = subprocess.Popen(
+    proc = start_server(
         [*BELAY, "serve", "--config", str(config), "--port", str(port), "--no-worker"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    try:
+    with stopped_at_exit(proc):
         # /readyz answers {"ready": true} only from a migrated Belay: another program that
         # happens to hold the port cannot pass for it.
         wait_http(
             f"http://127.0.0.1:{port}/readyz", proc, ready=lambda r: r.json() == {"ready": True}
         )
         yield Gate(url=f"http://127.0.0.1:{port}", config=config, env=env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
 
 
 def _job(path: Path, name: str) -> dict[str, Any]:

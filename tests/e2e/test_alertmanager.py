@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import free_port, wait_http
+from tests.support import free_port, start_server, stopped_at_exit, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests/scenarios/025-grouped-two-apps"
@@ -98,7 +97,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
         "ARGOCD_AUTH_TOKEN": token,
     }
     procs = [
-        subprocess.Popen(
+        start_server(
             [
                 *BELAY,
                 "sim",
@@ -109,29 +108,23 @@ def running(tmp_path: Path) -> Iterator[Running]:
                 str(SCENARIO / "argocd.json"),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
         ),
-        subprocess.Popen(
+        start_server(
             [*BELAY, "serve", "--config", str(config), "--port", str(belay_port)],
             env=env,
             cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
         ),
-        subprocess.Popen(
+        start_server(
             [
                 ALERTMANAGER,
                 f"--config.file={tmp_path / 'alertmanager.yml'}",
                 f"--storage.path={tmp_path / 'am-data'}",
                 f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            ]
         ),
     ]
-    try:
+    with stopped_at_exit(*procs):
         wait_http(f"http://127.0.0.1:{sim_port}/api/version", procs[0])
         wait_http(f"http://127.0.0.1:{belay_port}/healthz", procs[1])
         wait_http(f"http://127.0.0.1:{am_port}/-/ready", procs[2])
@@ -140,13 +133,6 @@ def running(tmp_path: Path) -> Iterator[Running]:
             alertmanager=f"http://127.0.0.1:{am_port}",
             sim=f"http://127.0.0.1:{sim_port}",
         )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _alert(name: str, app: str, pod: str, *, ends_at: str | None = None) -> dict[str, Any]:

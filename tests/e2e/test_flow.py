@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support import free_port, portage_bundle, post_delivery, wait_http
+from tests.support import (
+    free_port,
+    portage_bundle,
+    post_delivery,
+    start_server,
+    stopped_at_exit,
+    wait_http,
+)
 
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
@@ -53,30 +60,17 @@ projects:
         "ARGOCD_PASSWORD": "admin",
         "BELAY_TOKEN_EXAMPLE_APP": TOKEN,
     }
-    sim = subprocess.Popen(
+    sim = start_server(
         [*BELAY, "sim", "argocd", "--port", str(sim_port), "--state", str(tmp_path / "state.json")],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    gate = subprocess.Popen(
-        [*BELAY, "serve", "--config", str(config), "--port", str(gate_port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    gate = start_server(
+        [*BELAY, "serve", "--config", str(config), "--port", str(gate_port)], env=env, cwd=tmp_path
     )
-    try:
+    with stopped_at_exit(gate, sim):
         wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
         wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
         yield f"http://127.0.0.1:{gate_port}", env, config
-    finally:
-        for proc in (gate, sim):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from tests.support.portage import (
     signed_webhook_headers,
     submit_for_verdict,
 )
+from tests.support.processes import start_server, stop_process, stopped_at_exit
 from tests.support.serving import serve_app, serve_services
 from tests.support.store import open_store
 from tests.support.tokens import unsigned_jwt
@@ -36,6 +37,9 @@ __all__ = [
     "serve_app",
     "serve_services",
     "signed_webhook_headers",
+    "start_server",
+    "stop_process",
+    "stopped_at_exit",
     "submit_for_verdict",
     "unsigned_jwt",
     "wait_http",
