@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
-from tests.support import bearer, portage_bundle, submit_for_verdict
+from tests.support import bearer, guestbook_settings, portage_bundle, submit_for_verdict
 
 from belay.attest import Attestor, write_key_pair
 from belay.attest.keyfiles import PRIVATE_KEY_NAME
@@ -22,8 +22,6 @@ from belay.bootstrap import Services, build_services, decision_check
 from belay.config.settings import BelaySettings
 from belay.deploy.spec import SyncSpec
 from belay.deploy.worker import Worker
-from belay.intake import hash_token
-from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import JobRecord
@@ -40,30 +38,12 @@ OTHER = "e5f4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b"
 
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
     write_key_pair(tmp_path / "keys")
-    return BelaySettings.model_validate(
-        {
-            "database_url": database_url,
-            "public_url": "http://belay.test",
-            "signing_key_file": f"keys/{PRIVATE_KEY_NAME}",
-            "policies": {"default": str(packaged_policy())},
-            "intake": {"rate_limit_per_minute": 0},
-            "worker": {
-                "lease_seconds": 5,
-                "poll_interval_seconds": 0.02,
-                "backoff_base_seconds": 0.01,
-                "backoff_max_seconds": 0.05,
-            },
-            "projects": [
-                {
-                    "name": "guestbook",
-                    "match": {"remote": REMOTE},
-                    "token_sha256": [hash_token(TOKEN)],
-                    "argocd": {"application": "guestbook"},
-                    "sync": {"revision": "commit", "timeoutSeconds": 60},
-                }
-            ],
-            "base_dir": str(tmp_path),
-        }
+    return guestbook_settings(
+        database_url,
+        tmp_path,
+        remote=REMOTE,
+        token=TOKEN,
+        signing_key_file=f"keys/{PRIVATE_KEY_NAME}",
     )
 
 

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
-from tests.support import portage_bundle, serve_services, submit_for_verdict
+from tests.support import guestbook_settings, portage_bundle, serve_services, submit_for_verdict
 
 from belay.bootstrap import Services, build_services
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
-from belay.intake import hash_token
-from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
 
@@ -24,30 +22,7 @@ TOKEN = "pipeline-token-5Rt8"
 
 
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
-    return BelaySettings.model_validate(
-        {
-            "database_url": database_url,
-            "public_url": "http://belay.test",
-            "policies": {"default": str(packaged_policy())},
-            "intake": {"rate_limit_per_minute": 0},
-            "worker": {
-                "lease_seconds": 5,
-                "poll_interval_seconds": 0.02,
-                "backoff_base_seconds": 0.01,
-                "backoff_max_seconds": 0.05,
-            },
-            "projects": [
-                {
-                    "name": "guestbook",
-                    "match": {"remote": REMOTE},
-                    "token_sha256": [hash_token(TOKEN)],
-                    "argocd": {"application": "guestbook"},
-                    "sync": {"revision": "commit", "timeoutSeconds": 60},
-                }
-            ],
-            "base_dir": str(tmp_path),
-        }
-    )
+    return guestbook_settings(database_url, tmp_path, remote=REMOTE, token=TOKEN)
 
 
 def _state(**behavior: Any) -> dict[str, Any]:

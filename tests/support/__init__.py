@@ -1,5 +1,5 @@
-"""Helpers shared by the test suites: Portage deliveries, bundles, tokens, servers, waiting,
-stores.
+"""Helpers shared by the test suites: Portage deliveries, bundles, tokens, settings, servers,
+waiting, stores.
 
 Import from here (``from tests.support import post_delivery``); the in-memory unit of work is
 :mod:`tests.support.fake_uow`.
@@ -19,6 +19,7 @@ from tests.support.portage import (
 )
 from tests.support.processes import start_server, stop_process, stopped_at_exit
 from tests.support.serving import serve_app, serve_services
+from tests.support.settings import FAST_WORKER, guestbook_settings
 from tests.support.store import open_store
 from tests.support.tokens import unsigned_jwt
 from tests.support.waiting import free_port, wait_http
@@ -26,11 +27,13 @@ from tests.support.waiting import free_port, wait_http
 __all__ = [
     "BUNDLE_NAME",
     "DEPLOY_FORM",
+    "FAST_WORKER",
     "NATIVE_PATH",
     "SUBMIT_PATH",
     "bearer",
     "delivery_request",
     "free_port",
+    "guestbook_settings",
     "open_store",
     "portage_bundle",
     "post_delivery",
