@@ -110,6 +110,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """A migrated store on the backend under test (SQLite and PostgreSQL), disposed afterwards."""
-    from tests.support.store import open_store
+    from tests.support.store import migrated_store
 
-    yield from open_store(database_url)
+    with migrated_store(database_url) as made:
+        yield made

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support import open_store
+from tests.support import migrated_store
 
 from belay.store import Store
 
@@ -14,4 +14,5 @@ from belay.store import Store
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store."""
-    yield from open_store(f"sqlite:///{tmp_path / 'belay.db'}")
+    with migrated_store(f"sqlite:///{tmp_path / 'belay.db'}") as made:
+        yield made

@@ -12,8 +12,8 @@ from tests.support.fake_uow import FakeStore, as_store
 
 from belay.config.settings import BelaySettings
 from belay.intake import AuthResult, Credentials
-from belay.intake.service import IntakeService
 from belay.policies import packaged_policy
+from belay.services import IntakeService
 from belay.store import DecisionRecord
 
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"

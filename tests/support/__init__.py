@@ -20,7 +20,7 @@ from tests.support.portage import (
 from tests.support.processes import start_server, stop_process, stopped_at_exit
 from tests.support.serving import serve_app, serve_services
 from tests.support.settings import FAST_WORKER, guestbook_settings
-from tests.support.store import open_store
+from tests.support.store import migrated_store
 from tests.support.tokens import unsigned_jwt
 from tests.support.waiting import free_port, wait_http
 
@@ -34,7 +34,7 @@ __all__ = [
     "delivery_request",
     "free_port",
     "guestbook_settings",
-    "open_store",
+    "migrated_store",
     "portage_bundle",
     "post_delivery",
     "serve_app",

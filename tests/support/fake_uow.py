@@ -9,7 +9,8 @@ It keeps the part of :class:`belay.store.UnitOfWork` that the intake and the dep
 (:class:`UnitOfWorkPort` spells it out; mypy checks that the real unit of work and this fake
 both satisfy it) and the same transaction rule: what a unit of work wrote is seen by others only
 after :meth:`FakeUnitOfWork.commit`, and leaving the ``with`` block drops the rest. A submission
-whose idempotency key is stored already raises :class:`IntegrityError`, as the unique index does.
+whose idempotency key is stored already raises :class:`belay.store.DuplicateKey`, as the
+real store does for its unique index.
 
 Records are stored as given: redaction, the audit chain's verification and the job claim's
 locking are the real store's (tested in ``tests/store``), not reproduced here.
@@ -25,12 +26,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from sqlalchemy.exc import IntegrityError
-
 from belay.store import (
     AttestationRecord,
     AuditEvent,
     DecisionRecord,
+    DuplicateKey,
     JobRecord,
     NewAuditEvent,
     Store,
@@ -176,7 +176,7 @@ class _Submissions:
 
     def add(self, record: SubmissionRecord, *, bundle: bytes | None = None) -> None:
         if record.id in self._t.submissions or self.by_idempotency_key(record.idempotency_key):
-            raise IntegrityError("INSERT INTO submissions", None, Exception("duplicate key"))
+            raise DuplicateKey("submissions.idempotency_key")
         self._t.submissions[record.id] = record
         if bundle is not None:
             self._t.bundles[record.id] = bundle

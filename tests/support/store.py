@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from belay.store import Store
 
-__all__ = ["open_store"]
+__all__ = ["migrated_store"]
 
 
-def open_store(url: str) -> Iterator[Store]:
-    """A migrated store at ``url``, disposed when the generator closes (``yield from`` it in a
-    fixture)."""
+@contextmanager
+def migrated_store(url: str) -> Iterator[Store]:
+    """A migrated store at ``url``, disposed when the block ends."""
     store = Store(url)
     store.upgrade()
     try:
