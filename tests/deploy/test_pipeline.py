@@ -9,13 +9,20 @@ from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
-from tests.support import guestbook_settings, portage_bundle, serve_services, submit_for_verdict
+from tests.support import (
+    guestbook_settings,
+    portage_bundle,
+    serve_services,
+    submit_for_verdict,
+    wait_until,
+)
 
 from belay.bootstrap import Services, build_services
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
+from belay.store import JobRecord
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 TOKEN = "pipeline-token-5Rt8"
@@ -38,16 +45,19 @@ def _submit(url: str, commit: str) -> dict[str, Any]:
 
 
 def _wait_all_ended(services: Services, count: int, timeout: float = 60) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def jobs() -> list[JobRecord]:
         with services.store.unit_of_work() as uow:
-            jobs = uow.jobs.list(limit=1000)
-        if len(jobs) == count and all(j.state not in ("queued", "running") for j in jobs):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"jobs did not end: {[(j.state, j.error) for j in jobs]}")
+            return uow.jobs.list(limit=1000)
+
+    def ended() -> bool:
+        found = jobs()
+        return len(found) == count and all(j.state not in ("queued", "running") for j in found)
+
+    wait_until(
+        ended,
+        timeout=timeout,
+        what=lambda: f"jobs did not end: {[(j.state, j.error) for j in jobs()]}",
+    )
 
 
 @pytest.fixture

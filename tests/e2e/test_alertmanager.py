@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import free_port, start_server, stopped_at_exit, wait_http
+from tests.support import free_port, start_server, stopped_at_exit, wait_http, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests/scenarios/025-grouped-two-apps"
@@ -54,16 +53,9 @@ class Running:
         assert response.status_code == 200, response.text
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+def _until(what: str, check: Callable[[], Any]) -> Any:
     """Poll until ``check()`` is truthy (Alertmanager delivers on its own schedule)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Alertmanager did not deliver: {what}")
-        time.sleep(0.2)
+    return wait_until(check, interval=0.2, what=f"Alertmanager did not deliver: {what}")
 
 
 @pytest.fixture

@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support import bearer, free_port, portage_bundle, post_delivery, wait_http
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    post_delivery,
+    wait_http,
+    wait_until,
+)
 
 from belay.jsonio import loads
 from belay.policies import PACKAGED_POLICIES
@@ -29,15 +35,16 @@ TOKEN = "json-logs-submit-token-Vb72"
 
 
 def _wait_deployed(url: str) -> None:
-    deadline = time.monotonic() + 60
     params = {"application": "guestbook", "revision": COMMIT}
-    while time.monotonic() < deadline:
-        answer = httpx.get(f"{url}/api/v1/decisions", params=params, timeout=5).json()
-        if answer["deployment"] not in ("none", "queued", "running"):
-            assert answer["deployment"] == "succeeded", answer
-            return
-        time.sleep(0.1)
-    raise TimeoutError("deployment")
+
+    def ended() -> dict[str, Any] | None:
+        answer: dict[str, Any] = httpx.get(
+            f"{url}/api/v1/decisions", params=params, timeout=5
+        ).json()
+        return None if answer["deployment"] in ("none", "queued", "running") else answer
+
+    answer = wait_until(ended, timeout=60, interval=0.1, what="deployment")
+    assert answer["deployment"] == "succeeded", answer
 
 
 def test_every_served_line_is_json(tmp_path: Path) -> None:

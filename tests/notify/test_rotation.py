@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support import unsigned_jwt
+from tests.support import unsigned_jwt, wait_until
 
 from belay.config import resolve_argocd
 from belay.deploy.credentials import ReloadingClients, install_sighup
@@ -50,14 +49,6 @@ def _write_env(sim: RunningSimulator, token: str) -> None:
     )
 
 
-def _wait(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached in time")
-        time.sleep(0.01)
-
-
 def _finished(store: Store, jobs: list[JobRecord]) -> list[str]:
     with store.unit_of_work() as uow:
         return [uow.jobs.get(j.id).state for j in jobs]  # type: ignore[union-attr]
@@ -75,12 +66,15 @@ def _rotate_mid_run(store: Store, *, use_sighup: bool) -> tuple[RunningSimulator
         thread.start()
         try:
             # Swap while the third job's sync is in flight (accepted, not yet followed to the end).
-            _wait(lambda: len(syncs_for(sim, jobs[2].id)) == 1)
+            wait_until(lambda: len(syncs_for(sim, jobs[2].id)) == 1, interval=0.01)
             _write_env(sim, NEW)
             sim.set_faults({"expiredAccounts": ["belay-webhook-old"]})
             if use_sighup:
                 signal.raise_signal(signal.SIGHUP)
-            _wait(lambda: all(s != "queued" and s != "running" for s in _finished(store, jobs)))
+            wait_until(
+                lambda: all(s != "queued" and s != "running" for s in _finished(store, jobs)),
+                interval=0.01,
+            )
         finally:
             stop.set()
             thread.join(timeout=30)

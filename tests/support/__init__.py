@@ -22,7 +22,7 @@ from tests.support.serving import serve_app, serve_services
 from tests.support.settings import FAST_WORKER, guestbook_settings
 from tests.support.store import migrated_store
 from tests.support.tokens import unsigned_jwt
-from tests.support.waiting import free_port, wait_http
+from tests.support.waiting import free_port, wait_http, wait_until
 
 __all__ = [
     "BUNDLE_NAME",
@@ -46,4 +46,5 @@ __all__ = [
     "submit_for_verdict",
     "unsigned_jwt",
     "wait_http",
+    "wait_until",
 ]

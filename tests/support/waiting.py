@@ -1,4 +1,5 @@
-"""Ports and readiness: waiting for a server (a subprocess, usually) to answer."""
+"""Ports and readiness: waiting for a server (a subprocess, usually) to answer, or for any
+condition to hold."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
-__all__ = ["free_port", "wait_http"]
+__all__ = ["free_port", "wait_http", "wait_until"]
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -45,3 +49,25 @@ def wait_http(
         if time.monotonic() > deadline:
             raise TimeoutError(url)
         time.sleep(0.05)
+
+
+def wait_until(
+    check: Callable[[], T],
+    *,
+    timeout: float = 60,
+    interval: float = 0.05,
+    what: str | Callable[[], str] = "condition not reached in time",
+) -> T:
+    """Call ``check`` until it returns something truthy, and return that.
+
+    After ``timeout`` seconds raise :class:`TimeoutError` saying ``what`` (called, when it is a
+    function, so the message can show the state at that moment).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(what() if callable(what) else what)
+        time.sleep(interval)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import bearer, free_port, portage_bundle, serve_services, submit_for_verdict
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    serve_services,
+    submit_for_verdict,
+    wait_until,
+)
 
 from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
@@ -21,6 +27,7 @@ from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
+from belay.store import JobRecord
 
 REPO = Path(__file__).resolve().parents[2]
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
@@ -108,16 +115,21 @@ class Belay:
 
     def wait_for_job(self, decision_state: str = "succeeded", timeout: float = 60) -> None:
         """Wait until no job is queued or running (bounded); fail if none reached the state."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def jobs() -> list[JobRecord]:
             with self.services.store.unit_of_work() as uow:
-                jobs = uow.jobs.list()
-            if jobs and all(j.state not in ("queued", "running") for j in jobs):
-                assert any(j.state == decision_state for j in jobs), [j.state for j in jobs]
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"jobs still pending: {[j.state for j in jobs]}")
-            time.sleep(0.05)
+                return uow.jobs.list()
+
+        def ended() -> list[JobRecord]:
+            found = jobs()
+            return found if all(j.state not in ("queued", "running") for j in found) else []
+
+        done = wait_until(
+            ended,
+            timeout=timeout,
+            what=lambda: f"jobs still pending: {[j.state for j in jobs()]}",
+        )
+        assert any(j.state == decision_state for j in done), [j.state for j in done]
 
 
 def settings_text(database_url: str, policy: Path, *, public_url: str, extra: str = "") -> str:
