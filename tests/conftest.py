@@ -1,4 +1,5 @@
-"""Test-wide fixtures: a clean environment, the shared reference folder, and CI's no-skip rule."""
+"""Test-wide fixtures: a clean environment, the shared reference folder, CI's no-skip rule, and
+the databases (SQLite and PostgreSQL) with a migrated store on each."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from belay.store import Store
 
 # Variables Belay reads; every test starts without them so the developer's shell cannot leak in.
 _BELAY_ENV_PREFIXES = ("ARGOCD_", "BELAY_TOKEN", "BELAY_SLACK", "BELAY_DATABASE_URL")
@@ -100,3 +105,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'belay.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated store on the backend under test (SQLite and PostgreSQL), disposed afterwards."""
+    from tests.support.store import migrated_store
+
+    with migrated_store(database_url) as made:
+        yield made

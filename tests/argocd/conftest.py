@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
+from tests.support import free_port, serve_app
 
 from belay import jsonio
-
-_START_TIMEOUT = 10.0
 
 
 @contextmanager
@@ -24,45 +19,10 @@ def serve_in_thread(
     app: Any, *, certfile: str | None = None, keyfile: str | None = None
 ) -> Iterator[str]:
     """Serve an ASGI ``app`` with uvicorn on a free loopback port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="critical",
-        access_log=False,
-        lifespan="off",
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    scheme = "https" if certfile else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, read, released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    with serve_app(
+        app, certfile=certfile, keyfile=keyfile, log_level="critical", timeout_graceful_shutdown=2
+    ) as url:
+        yield url
 
 
 def load_fixture_as_wire_json(path: Path) -> dict[str, Any]:

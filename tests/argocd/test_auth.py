@@ -7,15 +7,12 @@ from typing import Any
 import httpx
 import pytest
 from structlog.testing import capture_logs
+from tests.support import unsigned_jwt
 
 from belay import jsonio
 from belay.argocd import ArgoCDAuthError, ArgoCDClient, ArgoCDProtocolError
 
 PASSWORD = "correct-horse-battery"
-
-
-def _jwt(n: int) -> str:
-    return f"eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJ{n:04d}In0.c2lnbmF0dXJl{n:04d}"
 
 
 class FakeArgo:
@@ -46,7 +43,7 @@ class FakeArgo:
                     },
                 )
             self.logins += 1
-            token = _jwt(self.logins)
+            token = unsigned_jwt({"jti": self.logins})
             self.valid.add(token)
             return httpx.Response(200, json={"token": token})
         auth = request.headers.get("authorization")
@@ -84,7 +81,7 @@ def test_logs_in_lazily_once_and_reuses_the_session() -> None:
         assert client.user_info().logged_in is True
         assert client.user_info().username == "admin"
     assert fake.logins == 1
-    assert fake.calls == [f"Bearer {_jwt(1)}"] * 2
+    assert fake.calls == [f"Bearer {unsigned_jwt({'jti': 1})}"] * 2
     assert fake.login_content_types == ["application/json"]
     assert fake.login_timeouts[0]["read"] == 10.0
 
@@ -97,7 +94,11 @@ def test_relogs_in_once_when_the_session_expires() -> None:
         client.user_info()  # held token rejected → login 2 → retry passes
         client.user_info()  # the new session is kept
     assert fake.logins == 2
-    assert fake.calls == [f"Bearer {_jwt(1)}", f"Bearer {_jwt(2)}", f"Bearer {_jwt(2)}"]
+    assert fake.calls == [
+        f"Bearer {unsigned_jwt({'jti': 1})}",
+        f"Bearer {unsigned_jwt({'jti': 2})}",
+        f"Bearer {unsigned_jwt({'jti': 2})}",
+    ]
 
 
 def test_gives_up_after_one_relogin() -> None:
@@ -162,6 +163,6 @@ def test_session_token_is_registered_as_a_secret() -> None:
     fake = FakeArgo()
     with _client(fake) as client:
         client.login()
-    token = _jwt(1)
+    token = unsigned_jwt({"jti": 1})
     assert token not in redact_text(f"token was {token}")
     assert PASSWORD not in redact_text(f"pw {PASSWORD}")

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx
 import yaml
+from tests.support import bearer, portage_bundle, post_delivery
 
 from belay.attest import Envelope, policy_digest, verify_attestation, write_key_pair
 from belay.attest.keyfiles import PRIVATE_KEY_NAME
 from belay.bootstrap import build_services
 from belay.config.settings import BelaySettings
-from belay.gate import load_policy_set, write_bundle
+from belay.gate import load_policy_set
 from belay.gate.samples import sample_reports
 from belay.intake import hash_token
 from belay.policies import packaged_policy
@@ -65,16 +66,10 @@ def test_the_signed_statement_names_what_was_judged(tmp_path: Path) -> None:
     services = build_services(settings, environ={})
     now = datetime.now(UTC)
     reports = sample_reports(now)
-    data = write_bundle(reports, created_at=now, commit=COMMIT, branch="main", remote=REMOTE)
+    data = portage_bundle(reports, commit=COMMIT, remote=REMOTE, created_at=now)
     try:
         with serve_in_thread(create_app(services)) as url:
-            response = httpx.post(
-                f"{url}/Build/SubmitArtifacts",
-                data={"action": "deploy", "status": "success"},
-                files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-                headers={"Authorization": f"Bearer {TOKEN}"},
-                timeout=30,
-            )
+            response = post_delivery(url, data, authorization=bearer(TOKEN))
             verdict = response.json()["verdict"]
             assert verdict["decision"] == "pass", verdict
             decision_id = verdict["attestationUrl"].rsplit("/", 1)[1]

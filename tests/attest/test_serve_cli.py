@@ -12,18 +12,23 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    start_server,
+    stopped_at_exit,
+    submit_for_verdict,
+    wait_http,
+)
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
-from belay.web import free_port
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
@@ -47,20 +52,6 @@ def _cli(
         text=True,
         timeout=120,
     )
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"process exited with {proc.returncode}: {err}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 @dataclass
@@ -109,13 +100,11 @@ projects:
         "BELAY_TOKEN_GUESTBOOK": TOKEN,
         "BELAY_TOKEN_READ": READ_TOKEN,
     }
-    sim = subprocess.Popen(
+    sim = start_server(
         [*BELAY, "sim", "argocd", "--port", str(sim_port), "--state", str(tmp_path / "state.json")],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    gate = subprocess.Popen(
+    gate = start_server(
         [
             *BELAY,
             "--log-level",
@@ -128,37 +117,16 @@ projects:
         ],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
-        _wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
+    with stopped_at_exit(gate, sim):
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim, timeout=60)
+        wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate, timeout=60)
         yield Running(f"http://127.0.0.1:{gate_port}", env, tmp_path / "keys", keyid, gate)
-    finally:
-        for proc in (gate, sim):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _submit(url: str) -> dict[str, object]:
-    now = datetime.now(UTC)
-    data = write_bundle(
-        sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE
-    )
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, object] = response.json()["verdict"]
-    return verdict
+    data = portage_bundle(commit=COMMIT, remote=REMOTE)
+    return submit_for_verdict(url, data, authorization=bearer(TOKEN))
 
 
 def _read(url: str, path: str, **params: str) -> httpx.Response:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete, update
+from tests.support import bearer, guestbook_settings, portage_bundle, submit_for_verdict
 
 from belay.attest import Attestor, write_key_pair
 from belay.attest.keyfiles import PRIVATE_KEY_NAME
@@ -22,10 +22,6 @@ from belay.bootstrap import Services, build_services, decision_check
 from belay.config.settings import BelaySettings
 from belay.deploy.spec import SyncSpec
 from belay.deploy.worker import Worker
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
-from belay.intake import hash_token
-from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import JobRecord
@@ -42,30 +38,12 @@ OTHER = "e5f4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b"
 
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
     write_key_pair(tmp_path / "keys")
-    return BelaySettings.model_validate(
-        {
-            "database_url": database_url,
-            "public_url": "http://belay.test",
-            "signing_key_file": f"keys/{PRIVATE_KEY_NAME}",
-            "policies": {"default": str(packaged_policy())},
-            "intake": {"rate_limit_per_minute": 0},
-            "worker": {
-                "lease_seconds": 5,
-                "poll_interval_seconds": 0.02,
-                "backoff_base_seconds": 0.01,
-                "backoff_max_seconds": 0.05,
-            },
-            "projects": [
-                {
-                    "name": "guestbook",
-                    "match": {"remote": REMOTE},
-                    "token_sha256": [hash_token(TOKEN)],
-                    "argocd": {"application": "guestbook"},
-                    "sync": {"revision": "commit", "timeoutSeconds": 60},
-                }
-            ],
-            "base_dir": str(tmp_path),
-        }
+    return guestbook_settings(
+        database_url,
+        tmp_path,
+        remote=REMOTE,
+        token=TOKEN,
+        signing_key_file=f"keys/{PRIVATE_KEY_NAME}",
     )
 
 
@@ -89,19 +67,8 @@ def gate(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Services, Run
 
 
 def _submit(url: str, commit: str, *, failing: bool = False) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    reports = sample_reports(now, failing=failing, commit=commit)
-    data = write_bundle(reports, created_at=now, commit=commit, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, Any] = response.json()["verdict"]
-    return verdict
+    data = portage_bundle(commit=commit, remote=REMOTE, failing=failing)
+    return submit_for_verdict(url, data, authorization=bearer(TOKEN))
 
 
 def _run_worker(services: Services) -> JobRecord:

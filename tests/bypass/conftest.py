@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import waiting
 
 from belay.argocd import ArgoCDClient, SyncRequest, WatchEvent
 from belay.argocd.models import Info
@@ -127,11 +127,9 @@ def history_ids(sim: RunningSimulator, app: str) -> list[int]:
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
     """Poll ``predicate`` until it holds (a liveness bound, not a speed assertion)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        time.sleep(0.02)
+    waiting.wait_until(
+        predicate, timeout=timeout, interval=0.02, what=f"waited {timeout} s for {what}"
+    )
 
 
 @dataclass
@@ -202,12 +200,3 @@ def sim() -> Iterator[RunningSimulator]:
     """The simulator with ``shop`` (synced) and ``auto`` (auto-sync on ``main``)."""
     with running_simulator(bypass_state(("shop",), auto=("auto",))) as running:
         yield running
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on SQLite and on PostgreSQL."""
-    s = Store(database_url)
-    s.upgrade()
-    yield s
-    s.dispose()

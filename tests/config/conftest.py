@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.support import free_port, serve_app
 
 from belay.config import ArgoCDResolution, resolve_argocd
 
@@ -167,43 +165,23 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
 @pytest.fixture
 def serve_argocd(tls_files: TLSFiles) -> Iterator[Callable[..., FakeArgoCD]]:
     """Start a FakeArgoCD on a loopback port (HTTP, or HTTPS with ``tls=True``)."""
-    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+    with ExitStack() as running:
 
-    def start(fake: FakeArgoCD | None = None, *, tls: bool = False) -> FakeArgoCD:
-        fake = fake or FakeArgoCD()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            fake.app(),
-            log_level="error",
-            lifespan="off",
-            ws="none",
-            ssl_certfile=str(tls_files.cert) if tls else None,
-            ssl_keyfile=str(tls_files.key) if tls else None,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        running.append((server, thread, sock))
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake Argo CD server did not start")
-            time.sleep(0.01)
-        fake.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        return fake
+        def start(fake: FakeArgoCD | None = None, *, tls: bool = False) -> FakeArgoCD:
+            fake = fake or FakeArgoCD()
+            served = serve_app(
+                fake.app(),
+                certfile=str(tls_files.cert) if tls else None,
+                keyfile=str(tls_files.key) if tls else None,
+                ws="none",
+            )
+            fake.url = running.enter_context(served)
+            return fake
 
-    yield start
-    for server, thread, sock in running:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        yield start
 
 
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

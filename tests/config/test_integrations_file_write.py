@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import stat
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import unsigned_jwt
 
 from belay.config import (
     ConfigError,
@@ -250,22 +250,15 @@ def test_list_masks_secrets(write_store: WriteStore, store_file: Path) -> None:
     assert long_token not in dumped and "pass-word-123" not in dumped
 
 
-def _jwt(claims: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
 def test_token_expiry_reads_exp_without_verifying() -> None:
     """exp becomes a UTC datetime; no exp, or not a JWT, gives None."""
     exp = int(datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC).timestamp())
-    assert token_expiry(_jwt({"sub": "belay:apiKey", "exp": exp})) == datetime(
+    assert token_expiry(unsigned_jwt({"sub": "belay:apiKey", "exp": exp})) == datetime(
         2031, 5, 6, 7, 8, 9, tzinfo=UTC
     )
-    never = _jwt({"sub": "belay-webhook:apiKey", "iat": 1})
+    never = unsigned_jwt({"sub": "belay-webhook:apiKey", "iat": 1})
     assert token_expiry(never) is None and is_jwt(never)
     assert token_expiry("opaque-token") is None and not is_jwt("opaque-token")
     assert token_expiry("a.!!!.c") is None
-    assert token_expiry(_jwt({"exp": "tomorrow"})) is None
-    assert token_expiry(_jwt({"exp": 10**20})) is None
+    assert token_expiry(unsigned_jwt({"exp": "tomorrow"})) is None
+    assert token_expiry(unsigned_jwt({"exp": 10**20})) is None

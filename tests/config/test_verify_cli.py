@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import unsigned_jwt
 from typer.testing import CliRunner, Result
 
 from belay.cli import app
@@ -21,13 +21,6 @@ TOKEN = "tok-verify-0123456789abcdef"
 def run(env: dict[str, str], *args: str) -> Result:
     """Invoke the CLI with ``env`` added to the (cleaned) environment."""
     return CliRunner().invoke(app, ["integrations", "verify", "argocd", *args], env=env)
-
-
-def _jwt(claims: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJlLXNpZw"
 
 
 def test_passed_over_plain_http_loopback(serve_argocd: Serve) -> None:
@@ -134,7 +127,7 @@ def test_username_password_session(serve_argocd: Serve) -> None:
 )
 def test_token_expiry_in_detail(serve_argocd: Serve, claims: dict[str, Any], expected: str) -> None:
     """The Detail warns about an exp within 14 days, or about a token that never expires."""
-    token = _jwt(claims)
+    token = unsigned_jwt(claims)
     fake = serve_argocd()
     fake.token = token
     result = run({"ARGOCD_BASE_URL": fake.url, "ARGOCD_AUTH_TOKEN": token}, "--output", "json")

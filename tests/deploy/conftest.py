@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support import migrated_store
 
 from belay.store import Store
 
@@ -13,7 +14,5 @@ from belay.store import Store
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store."""
-    s = Store(f"sqlite:///{tmp_path / 'belay.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
+    with migrated_store(f"sqlite:///{tmp_path / 'belay.db'}") as made:
+        yield made

@@ -2,60 +2,34 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from structlog.testing import capture_logs
+from tests.support import (
+    guestbook_settings,
+    portage_bundle,
+    serve_services,
+    submit_for_verdict,
+    wait_until,
+)
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import BelaySettings
 from belay.deploy import MARKER_NAME
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
-from belay.intake import hash_token
-from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
+from belay.store import JobRecord
 
 REMOTE = "https://gitlab.com/acme/guestbook.git"
 TOKEN = "pipeline-token-5Rt8"
 
 
-def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    return sample_reports(now)
-
-
 def _settings(database_url: str, tmp_path: Path) -> BelaySettings:
-    return BelaySettings.model_validate(
-        {
-            "database_url": database_url,
-            "public_url": "http://belay.test",
-            "policies": {"default": str(packaged_policy())},
-            "intake": {"rate_limit_per_minute": 0},
-            "worker": {
-                "lease_seconds": 5,
-                "poll_interval_seconds": 0.02,
-                "backoff_base_seconds": 0.01,
-                "backoff_max_seconds": 0.05,
-            },
-            "projects": [
-                {
-                    "name": "guestbook",
-                    "match": {"remote": REMOTE},
-                    "token_sha256": [hash_token(TOKEN)],
-                    "argocd": {"application": "guestbook"},
-                    "sync": {"revision": "commit", "timeoutSeconds": 60},
-                }
-            ],
-            "base_dir": str(tmp_path),
-        }
-    )
+    return guestbook_settings(database_url, tmp_path, remote=REMOTE, token=TOKEN)
 
 
 def _state(**behavior: Any) -> dict[str, Any]:
@@ -65,31 +39,25 @@ def _state(**behavior: Any) -> dict[str, Any]:
 
 
 def _submit(url: str, commit: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    data = write_bundle(_reports(now), created_at=now, commit=commit, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": TOKEN},
-        timeout=30,
+    return submit_for_verdict(
+        url, portage_bundle(commit=commit, remote=REMOTE), authorization=TOKEN
     )
-    assert response.status_code == 200, response.text
-    verdict: dict[str, Any] = response.json()["verdict"]
-    return verdict
 
 
 def _wait_all_ended(services: Services, count: int, timeout: float = 60) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def jobs() -> list[JobRecord]:
         with services.store.unit_of_work() as uow:
-            jobs = uow.jobs.list(limit=1000)
-        if len(jobs) == count and all(j.state not in ("queued", "running") for j in jobs):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"jobs did not end: {[(j.state, j.error) for j in jobs]}")
+            return uow.jobs.list(limit=1000)
+
+    def ended() -> bool:
+        found = jobs()
+        return len(found) == count and all(j.state not in ("queued", "running") for j in found)
+
+    wait_until(
+        ended,
+        timeout=timeout,
+        what=lambda: f"jobs did not end: {[(j.state, j.error) for j in jobs()]}",
+    )
 
 
 @pytest.fixture
@@ -108,15 +76,10 @@ def pipeline(
             "ARGOCD_PASSWORD": "admin",
         }
         services = build_services(_settings(database_url, tmp_path), environ=environ)
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=2)
         try:
-            with serve_in_thread(create_app(services)) as url:
+            with serve_services(services, workers=2) as url:
                 yield url, services, sim
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=20)
             services.close()
 
 

@@ -11,20 +11,18 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
+from tests.support import free_port, start_server, stopped_at_exit, wait_http
 
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
-from belay.web import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CI_DIR = REPO / "deploy" / "gitlab-ci"
@@ -41,23 +39,6 @@ class Gate:
     url: str
     config: Path
     env: dict[str, str]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"belay serve exited with {proc.returncode}: {err}")
-        try:
-            # /readyz answers {"ready": true} only from a migrated Belay: another program that
-            # happens to hold the port cannot pass for it.
-            if httpx.get(url, timeout=1).json() == {"ready": True}:
-                return
-        except (httpx.TransportError, ValueError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 @pytest.fixture
@@ -79,23 +60,18 @@ projects:
         encoding="utf-8",
     )
     env = {**os.environ, "BELAY_TOKEN_EXAMPLE_APP": TOKEN}
-    proc = subprocess.Popen(
+    proc = start_server(
         [*BELAY, "serve", "--config", str(config), "--port", str(port), "--no-worker"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+    with stopped_at_exit(proc):
+        # /readyz answers {"ready": true} only from a migrated Belay: another program that
+        # happens to hold the port cannot pass for it.
+        wait_http(
+            f"http://127.0.0.1:{port}/readyz", proc, ready=lambda r: r.json() == {"ready": True}
+        )
         yield Gate(url=f"http://127.0.0.1:{port}", config=config, env=env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
 
 
 def _job(path: Path, name: str) -> dict[str, Any]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from belay.web import free_port
+from tests.support import free_port, start_server, stopped_at_exit, wait_http, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests/scenarios/025-grouped-two-apps"
@@ -56,30 +53,9 @@ class Running:
         assert response.status_code == 200, response.text
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"process exited with {proc.returncode}: {err[-2000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def _until(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+def _until(what: str, check: Callable[[], Any]) -> Any:
     """Poll until ``check()`` is truthy (Alertmanager delivers on its own schedule)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Alertmanager did not deliver: {what}")
-        time.sleep(0.2)
+    return wait_until(check, interval=0.2, what=f"Alertmanager did not deliver: {what}")
 
 
 @pytest.fixture
@@ -113,7 +89,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
         "ARGOCD_AUTH_TOKEN": token,
     }
     procs = [
-        subprocess.Popen(
+        start_server(
             [
                 *BELAY,
                 "sim",
@@ -124,44 +100,31 @@ def running(tmp_path: Path) -> Iterator[Running]:
                 str(SCENARIO / "argocd.json"),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
         ),
-        subprocess.Popen(
+        start_server(
             [*BELAY, "serve", "--config", str(config), "--port", str(belay_port)],
             env=env,
             cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
         ),
-        subprocess.Popen(
+        start_server(
             [
                 ALERTMANAGER,
                 f"--config.file={tmp_path / 'alertmanager.yml'}",
                 f"--storage.path={tmp_path / 'am-data'}",
                 f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            ]
         ),
     ]
-    try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", procs[0])
-        _wait_http(f"http://127.0.0.1:{belay_port}/healthz", procs[1])
-        _wait_http(f"http://127.0.0.1:{am_port}/-/ready", procs[2])
+    with stopped_at_exit(*procs):
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", procs[0])
+        wait_http(f"http://127.0.0.1:{belay_port}/healthz", procs[1])
+        wait_http(f"http://127.0.0.1:{am_port}/-/ready", procs[2])
         yield Running(
             belay=f"http://127.0.0.1:{belay_port}",
             alertmanager=f"http://127.0.0.1:{am_port}",
             sim=f"http://127.0.0.1:{sim_port}",
         )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _alert(name: str, app: str, pod: str, *, ends_at: str | None = None) -> dict[str, Any]:

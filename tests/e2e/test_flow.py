@@ -7,44 +7,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.support import (
+    free_port,
+    portage_bundle,
+    post_delivery,
+    start_server,
+    stopped_at_exit,
+    wait_http,
+)
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
 from belay.store import Store
-from belay.web import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
 COMMIT = "3c9a1e5f7b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"
 TOKEN = "e2e-submit-token-4kQ9"
 BELAY = [sys.executable, "-m", "belay.cli"]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"process exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def _reports(now: datetime) -> list[tuple[str, bytes, list[str]]]:
-    return sample_reports(now)
 
 
 @pytest.fixture
@@ -76,30 +60,17 @@ projects:
         "ARGOCD_PASSWORD": "admin",
         "BELAY_TOKEN_EXAMPLE_APP": TOKEN,
     }
-    sim = subprocess.Popen(
+    sim = start_server(
         [*BELAY, "sim", "argocd", "--port", str(sim_port), "--state", str(tmp_path / "state.json")],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
     )
-    gate = subprocess.Popen(
-        [*BELAY, "serve", "--config", str(config), "--port", str(gate_port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    gate = start_server(
+        [*BELAY, "serve", "--config", str(config), "--port", str(gate_port)], env=env, cwd=tmp_path
     )
-    try:
-        _wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
-        _wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
+    with stopped_at_exit(gate, sim):
+        wait_http(f"http://127.0.0.1:{sim_port}/api/version", sim)
+        wait_http(f"http://127.0.0.1:{gate_port}/healthz", gate)
         yield f"http://127.0.0.1:{gate_port}", env, config
-    finally:
-        for proc in (gate, sim):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -111,15 +82,8 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
 def test_submission_to_healthy_and_audit_trace(running: tuple[str, dict[str, str], Path]) -> None:
     """A passing delivery is deployed, and `belay audit trace/verify` show and confirm the chain."""
     url, env, config = running
-    now = datetime.now(UTC)
-    data = write_bundle(_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE)
-    response = httpx.post(
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers={"Authorization": TOKEN},
-        timeout=30,
-    )
+    data = portage_bundle(commit=COMMIT, remote=REMOTE)
+    response = post_delivery(url, data, authorization=TOKEN)
     assert response.status_code == 200, response.text
     assert response.json()["verdict"]["decision"] == "pass"
     deadline = time.monotonic() + 60

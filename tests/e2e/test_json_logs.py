@@ -10,37 +10,41 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    post_delivery,
+    wait_http,
+    wait_until,
+)
 
-from belay.gate import write_bundle
-from belay.gate.samples import sample_reports
 from belay.jsonio import loads
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.sample import sample_state
 from belay.sim.testing import running_simulator
-from belay.web import free_port
 
-from .test_flow import REMOTE, _wait_http
+from .test_flow import REMOTE
 
 COMMIT = "5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c"
 TOKEN = "json-logs-submit-token-Vb72"
 
 
 def _wait_deployed(url: str) -> None:
-    deadline = time.monotonic() + 60
     params = {"application": "guestbook", "revision": COMMIT}
-    while time.monotonic() < deadline:
-        answer = httpx.get(f"{url}/api/v1/decisions", params=params, timeout=5).json()
-        if answer["deployment"] not in ("none", "queued", "running"):
-            assert answer["deployment"] == "succeeded", answer
-            return
-        time.sleep(0.1)
-    raise TimeoutError("deployment")
+
+    def ended() -> dict[str, Any] | None:
+        answer: dict[str, Any] = httpx.get(
+            f"{url}/api/v1/decisions", params=params, timeout=5
+        ).json()
+        return None if answer["deployment"] in ("none", "queued", "running") else answer
+
+    answer = wait_until(ended, timeout=60, interval=0.1, what="deployment")
+    assert answer["deployment"] == "succeeded", answer
 
 
 def test_every_served_line_is_json(tmp_path: Path) -> None:
@@ -78,18 +82,9 @@ projects:
             proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=err)
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_http(f"{url}/healthz", proc, timeout=60)
-                now = datetime.now(UTC)
-                bundle = write_bundle(
-                    sample_reports(now), created_at=now, commit=COMMIT, branch="main", remote=REMOTE
-                )
-                response = httpx.post(
-                    f"{url}/Build/SubmitArtifacts",
-                    data={"action": "deploy", "status": "success"},
-                    files={"bundle": ("gatecheck-bundle.tar.gz", bundle, "application/gzip")},
-                    headers={"Authorization": f"Bearer {TOKEN}"},
-                    timeout=30,
-                )
+                wait_http(f"{url}/healthz", proc, timeout=60)
+                bundle = portage_bundle(commit=COMMIT, remote=REMOTE)
+                response = post_delivery(url, bundle, authorization=bearer(TOKEN))
                 assert response.status_code == 200, response.text
                 _wait_deployed(url)
                 assert httpx.get(f"{url}/submissions", timeout=5).status_code == 200

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from tests.support import bearer, portage_bundle, post_delivery
 
 from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
-from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
 from belay.policies import PACKAGED_POLICIES
 from belay.web import create_app, serve_in_thread
@@ -37,9 +38,23 @@ def bundle(
     created_at: datetime | None = None,
 ) -> bytes:
     """A gatecheck bundle as Portage builds it."""
-    now = created_at or datetime.now(UTC)
-    return write_bundle(
-        reports or clean_reports(now), created_at=now, commit=commit, branch=branch, remote=remote
+    return portage_bundle(
+        reports, commit=commit, remote=remote, branch=branch, created_at=created_at
+    )
+
+
+def post(
+    gate: Gate,
+    data: bytes,
+    *,
+    token: str | None = TOKEN,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST /Build/SubmitArtifacts the way Portage does (multipart, verbatim Authorization)."""
+    authorization = bearer(token) if token is not None else None
+    return post_delivery(
+        gate.url, data, authorization=authorization, fields=fields, headers=headers
     )
 
 

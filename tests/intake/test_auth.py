@@ -8,6 +8,7 @@ import contextlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import signed_webhook_headers
 
 from belay.intake import (
     AuthError,
@@ -17,7 +18,6 @@ from belay.intake import (
     authenticate,
     decode_webhook_secret,
     hash_token,
-    sign_standard_webhook,
 )
 
 NOW = 1_790_000_000
@@ -42,11 +42,7 @@ BODY = b'{"type":"bundle.submitted"}'
 def _signed(
     body: bytes = BODY, *, ts: int = NOW, key: bytes = KEY_A, wid: str = "msg_1"
 ) -> dict[str, str]:
-    return {
-        "webhook-id": wid,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard_webhook(key, wid, ts, body),
-    }
+    return signed_webhook_headers(key, body, wid, timestamp=ts)
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,16 @@ from belay.config.settings import load_settings
 from belay.gate import write_bundle
 from belay.web import create_app, serve_in_thread
 
-from .conftest import COMMIT, OTHER_TOKEN, REMOTE, Gate, bundle, clean_reports, settings_text
-from .test_intake_http import post
+from .conftest import (
+    COMMIT,
+    OTHER_TOKEN,
+    REMOTE,
+    Gate,
+    bundle,
+    clean_reports,
+    post,
+    settings_text,
+)
 
 
 def _jobs(gate: Gate) -> list[object]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import NATIVE_PATH, delivery_request, post_delivery, signed_webhook_headers
 
-from belay.intake import sign_standard_webhook
 from belay.jsonio import dumps
 
 from .conftest import (
@@ -23,30 +22,9 @@ from .conftest import (
     Gate,
     bundle,
     clean_reports,
+    post,
     start_gate,
 )
-
-
-def post(
-    gate: Gate,
-    data: bytes,
-    *,
-    token: str | None = TOKEN,
-    fields: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """POST /Build/SubmitArtifacts the way Portage does (multipart, verbatim Authorization)."""
-    sent = dict(headers or {})
-    if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
-    form = {"action": "deploy", "status": "success"} if fields is None else fields
-    return httpx.post(
-        f"{gate.url}/Build/SubmitArtifacts",
-        data=form,
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-        headers=sent,
-        timeout=30,
-    )
 
 
 def failing_reports(shared_dir: Path) -> list[tuple[str, bytes, list[str]]]:
@@ -118,24 +96,9 @@ def test_concurrent_replays_make_one_decision(gate: Gate) -> None:
         assert len(uow.jobs.list()) == 1
 
 
-def _signed_headers(body: bytes, webhook_id: str) -> dict[str, str]:
-    ts = int(time.time())
-    return {
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard_webhook(WEBHOOK_KEY, webhook_id, ts, body),
-    }
-
-
 def _signed_post(gate: Gate, data: bytes, webhook_id: str) -> httpx.Response:
-    request = httpx.Request(
-        "POST",
-        f"{gate.url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-    )
-    body = request.read()
-    request.headers.update(_signed_headers(body, webhook_id))
+    request = delivery_request(gate.url, data)
+    request.headers.update(signed_webhook_headers(WEBHOOK_KEY, request.content, webhook_id))
     with httpx.Client(timeout=30) as client:
         return client.send(request)
 
@@ -259,12 +222,12 @@ def test_missing_bundle_wrong_type_broken_multipart(gate: Gate) -> None:
 
 def test_native_api(gate: Gate) -> None:
     """POST /api/v1/submissions takes the same bundle with JSON metadata."""
-    response = httpx.post(
-        f"{gate.url}/api/v1/submissions",
-        data={"metadata": dumps({"validation": "passed"}).decode()},
-        files={"bundle": ("gatecheck-bundle.tar.gz", bundle(), "application/gzip")},
-        headers={"Authorization": TOKEN},
-        timeout=30,
+    response = post_delivery(
+        gate.url,
+        bundle(),
+        path=NATIVE_PATH,
+        fields={"metadata": dumps({"validation": "passed"}).decode()},
+        authorization=TOKEN,
     )
     assert response.status_code == 200, response.text
     assert response.json()["verdict"]["decision"] == "pass"

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from tests.gate.bundle_strategies import CANARY, COMMIT, hostile_bundles
 
-from .conftest import OTHER_TOKEN, REMOTE, TOKEN, WEBHOOK_KEY, Gate, start_gate
-from .test_intake_http import post
+from .conftest import OTHER_TOKEN, REMOTE, TOKEN, WEBHOOK_KEY, Gate, post, start_gate
 
 
 @pytest.fixture(scope="module")

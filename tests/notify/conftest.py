@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from tests.support import free_port
 
 from belay import jsonio
 
@@ -117,11 +117,7 @@ def hanging_receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def refused_url() -> str:
     """A URL on a local port where nothing listens (connection refused)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/hook"
+    return f"http://127.0.0.1:{free_port()}/hook"
 
 
 class _Mailbox:
@@ -160,10 +156,7 @@ class SMTPServer:
 def smtp_server() -> Iterator[SMTPServer]:
     """A real SMTP server (aiosmtpd) on a free local port."""
     mailbox = _Mailbox()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

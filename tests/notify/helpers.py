@@ -1,14 +1,11 @@
-"""Shared pieces of the alerting tests: the store, jobs with decisions, JWTs, the worker."""
+"""Shared pieces of the alerting tests: jobs with decisions, the worker."""
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from belay import jsonio
 from belay.argocd import ArgoCDClient
 from belay.config.settings import SyncSettings, WorkerSettings
 from belay.deploy.spec import SyncSpec
@@ -27,30 +24,11 @@ def sha(n: int) -> str:
     return f"{n:08x}" + "1f2e3d4c5b6a79881f2e3d4c5b6a7988"
 
 
-def make_jwt(claims: dict[str, Any]) -> str:
-    """A JWT-shaped token with ``claims`` (the simulator matches state tokens as given)."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(jsonio.dumps(data)).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
 def state(**behavior: Any) -> dict[str, Any]:
     """The sample state with a fast sync behaviour for the app."""
     s = sample_state()
     s["syncBehavior"] = {APP: {"seconds": 0.05, **behavior}}
     return s
-
-
-def open_store(url: str) -> Iterator[Store]:
-    """A migrated store at ``url``."""
-    store = Store(url)
-    store.upgrade()
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 def admin_clients(sim: RunningSimulator, **auth: Any) -> Any:

@@ -6,11 +6,11 @@ Each trigger sends exactly one alert with the right content; a second Alerting o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.support import unsigned_jwt
 
 from belay.config import resolve_argocd
 from belay.config.settings import AlertSettings
@@ -21,7 +21,7 @@ from belay.sim.testing import running_simulator
 from belay.store import DecisionRecord, Store, new_id
 
 from .conftest import Receiver, SMTPServer
-from .helpers import FAST, admin_clients, audit_kinds, enqueue, make_jwt, sha, state
+from .helpers import FAST, admin_clients, audit_kinds, enqueue, sha, state
 
 ALL = frozenset(AlertEvent)
 QUICK = AlertSettings(
@@ -31,14 +31,6 @@ QUICK = AlertSettings(
     delivery_backoff_max_seconds=0.02,
     delivery_timeout_seconds=2,
 )
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on SQLite and on PostgreSQL."""
-    from .helpers import open_store
-
-    yield from open_store(database_url)
 
 
 def _alerting(store: Store, *channels: Channel, threshold: int = 3) -> Alerting:
@@ -267,7 +259,9 @@ def test_token_expiry_alerts_at_start_once(
 ) -> None:
     """A token expiring in 3 days alerts at start, once; a restart does not alert again."""
     exp = datetime.now(UTC) + timedelta(days=3)
-    token = make_jwt({"sub": "belay-webhook:apiKey", "jti": "tok-1", "exp": int(exp.timestamp())})
+    token = unsigned_jwt(
+        {"sub": "belay-webhook:apiKey", "jti": "tok-1", "exp": int(exp.timestamp())}
+    )
     monkeypatch.setenv("ARGOCD_BASE_URL", "https://argocd.example.com")
     monkeypatch.setenv("ARGOCD_AUTH_TOKEN", token)
     for _ in range(2):  # start, then a restart

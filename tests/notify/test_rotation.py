@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import unsigned_jwt, wait_until
 
 from belay.config import resolve_argocd
 from belay.deploy.credentials import ReloadingClients, install_sighup
@@ -23,23 +22,15 @@ from belay.deploy.worker import Worker
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import JobRecord, Store
 
-from .helpers import FAST, audit_kinds, enqueue, make_jwt, sha, state, syncs_for
+from .helpers import FAST, audit_kinds, enqueue, sha, state, syncs_for
 
 POLICIES = [
     "p, role:belay-webhook, applications, get, default/guestbook, allow",
     "p, role:belay-webhook, applications, sync, default/guestbook, allow",
 ]
-OLD = make_jwt({"sub": "belay-webhook:apiKey", "jti": "old-token", "iat": 1})
-NEW = make_jwt({"sub": "belay-webhook:apiKey", "jti": "new-token", "iat": 2})
+OLD = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "old-token", "iat": 1})
+NEW = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "new-token", "iat": 2})
 JOBS = 6
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated store on SQLite and on PostgreSQL."""
-    from .helpers import open_store
-
-    yield from open_store(database_url)
 
 
 def _state() -> dict[str, Any]:
@@ -56,14 +47,6 @@ def _write_env(sim: RunningSimulator, token: str) -> None:
     Path(".env").write_text(
         f"ARGOCD_BASE_URL={sim.url}\nARGOCD_AUTH_TOKEN={token}\nARGOCD_PROJECT=default\n"
     )
-
-
-def _wait(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def _finished(store: Store, jobs: list[JobRecord]) -> list[str]:
@@ -83,12 +66,15 @@ def _rotate_mid_run(store: Store, *, use_sighup: bool) -> tuple[RunningSimulator
         thread.start()
         try:
             # Swap while the third job's sync is in flight (accepted, not yet followed to the end).
-            _wait(lambda: len(syncs_for(sim, jobs[2].id)) == 1)
+            wait_until(lambda: len(syncs_for(sim, jobs[2].id)) == 1, interval=0.01)
             _write_env(sim, NEW)
             sim.set_faults({"expiredAccounts": ["belay-webhook-old"]})
             if use_sighup:
                 signal.raise_signal(signal.SIGHUP)
-            _wait(lambda: all(s != "queued" and s != "running" for s in _finished(store, jobs)))
+            wait_until(
+                lambda: all(s != "queued" and s != "running" for s in _finished(store, jobs)),
+                interval=0.01,
+            )
         finally:
             stop.set()
             thread.join(timeout=30)

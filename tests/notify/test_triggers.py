@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from tests.support import unsigned_jwt
 
 from belay.config import ArgoCDInstance, ArgoCDResolution
 from belay.deploy import Assessment, Progress
@@ -16,8 +17,6 @@ from belay.notify.render import MAX_FAILED_RESOURCES, render_markdown, render_te
 from belay.notify.triggers import failure_streak
 from belay.redact import register_secret
 from belay.store import JobRecord
-
-from .helpers import make_jwt
 
 NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
 
@@ -108,7 +107,7 @@ def _resolution(token: str) -> ArgoCDResolution:
 )
 def test_token_stages(claims: dict[str, Any], stage: str | None, severity: str | None) -> None:
     """Never-expiring, expiring, expired and far-off tokens; the key names token and stage."""
-    token = make_jwt({"sub": "belay-webhook:apiKey", "jti": "t1", **claims})
+    token = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "t1", **claims})
     alerts = token_alerts(_resolution(token), now=NOW, window=timedelta(days=14))
     if stage is None:
         assert alerts == []

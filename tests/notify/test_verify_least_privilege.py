@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support import unsigned_jwt
 from typer.testing import CliRunner
 
 from belay.cli import app
 from belay.sim.sample import sample_state
 from belay.sim.testing import running_simulator
 
-from .helpers import make_jwt
-
-SCOPED = make_jwt({"sub": "belay-webhook:apiKey", "jti": "scoped"})
-BROAD = make_jwt({"sub": "broad:apiKey", "jti": "broad"})
-READER = make_jwt({"sub": "reader:apiKey", "jti": "reader"})
+SCOPED = unsigned_jwt({"sub": "belay-webhook:apiKey", "jti": "scoped"})
+BROAD = unsigned_jwt({"sub": "broad:apiKey", "jti": "broad"})
+READER = unsigned_jwt({"sub": "reader:apiKey", "jti": "reader"})
 
 
 def _state() -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -186,30 +185,6 @@ def wait_jobs_ended(store: Store, *, expected: int | None = None, timeout: float
             ]
             raise TimeoutError(f"{len(open_)} jobs did not end: {open_[:5]}")
         time.sleep(0.1)
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, *, timeout: float = 30, proc: Any = None) -> None:
-    """Wait until ``url`` answers (any status)."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"process exited with {proc.returncode}") from None
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def argocd_env(sim: RunningSimulator) -> dict[str, str]:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .helpers import free_port
+from tests.support import free_port
 
 __all__ = ["PgCluster", "find_bindir"]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.support import free_port, wait_http
 
 from belay.sim.testing import running_simulator
 from belay.store import Store
@@ -26,8 +27,7 @@ from ..bypass.conftest import (
     wait_until,
 )
 from ..bypass.conftest import make_watcher as make_watcher
-from ..bypass.conftest import store as store
-from .helpers import argocd_env, free_port, settings_yaml, wait_http, write
+from .helpers import argocd_env, settings_yaml, write
 
 pytestmark = pytest.mark.reliability
 

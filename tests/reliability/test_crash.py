@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import bearer, free_port, post_delivery, wait_http
 
 from belay.sim.testing import running_simulator
 from belay.store import Store
@@ -29,11 +30,9 @@ from .helpers import (
     all_jobs,
     belay_env,
     commit_for,
-    free_port,
     marker_of,
     multi_app_state,
     settings_yaml,
-    wait_http,
     wait_jobs_ended,
     write,
 )
@@ -92,12 +91,7 @@ def test_sigkill_twice_during_2000_submissions(tmp_path: Path) -> None:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 try:
-                    response = client.post(
-                        f"{url}/Build/SubmitArtifacts",
-                        data={"action": "deploy", "status": "success"},
-                        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-                        headers={"Authorization": f"Bearer {TOKEN}"},
-                    )
+                    response = post_delivery(url, data, authorization=bearer(TOKEN), client=client)
                 except httpx.TransportError:
                     time.sleep(0.05)  # the gate is down: retry, as Portage's job would
                     continue

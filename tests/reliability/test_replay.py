@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import SUBMIT_PATH, delivery_request, serve_services, signed_webhook_headers
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
-from belay.intake import sign_standard_webhook
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
 
 from .helpers import (
     BundleFactory,
@@ -57,39 +56,23 @@ def gate(
         monkeypatch.setenv("ARGOCD_USERNAME", "admin")
         monkeypatch.setenv("ARGOCD_PASSWORD", "admin")
         services = build_services(load_settings(config))
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=2)
         try:
-            with serve_in_thread(create_app(services)) as url:
+            with serve_services(services, workers=2, join_timeout=30) as url:
                 yield url, services, sim
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
             services.store.dispose()
 
 
 def _request(url: str, n: int, data: bytes) -> httpx.Request:
     """One delivery, built once so that every copy carries the very same bytes."""
-    request = httpx.Request(
-        "POST",
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-    )
-    body = request.read()
-    headers = {"content-type": request.headers["content-type"]}
+    built = delivery_request(url, data)
+    body = built.content
+    headers = {"content-type": built.headers["content-type"]}
     if n % 2:
-        webhook_id = f"msg_replay_{n}"
-        stamp = int(time.time())
-        headers |= {
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": sign_standard_webhook(WEBHOOK_KEY, webhook_id, stamp, body),
-        }
+        headers |= signed_webhook_headers(WEBHOOK_KEY, body, f"msg_replay_{n}")
     else:
         headers["authorization"] = TOKEN
-    return httpx.Request("POST", f"{url}/Build/SubmitArtifacts", content=body, headers=headers)
+    return httpx.Request("POST", f"{url}{SUBMIT_PATH}", content=body, headers=headers)
 
 
 def _passing(n: int) -> bool:

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,15 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import (
+    bearer,
+    delivery_request,
+    free_port,
+    signed_webhook_headers,
+    wait_http,
+)
 
 from belay.gate import write_bundle
-from belay.intake import sign_standard_webhook
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import Store
@@ -36,10 +41,8 @@ from .helpers import (
     accepted_syncs,
     all_jobs,
     commit_for,
-    free_port,
     multi_app_state,
     remote,
-    wait_http,
     wait_jobs_ended,
 )
 
@@ -150,20 +153,12 @@ def _post(
     token: str | None = None,
     key: bytes | None = None,
 ) -> httpx.Response:
-    request = client.build_request(
-        "POST",
-        f"{url}/Build/SubmitArtifacts",
-        data={"action": "deploy", "status": "success"},
-        files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-    )
-    body = request.read()
+    request = delivery_request(url, data, client=client)
     if token is not None:
-        request.headers["authorization"] = f"Bearer {token}"
+        request.headers["authorization"] = bearer(token)
     if key is not None:
-        webhook_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-        request.headers["webhook-id"] = webhook_id
-        request.headers["webhook-timestamp"] = str(stamp)
-        request.headers["webhook-signature"] = sign_standard_webhook(key, webhook_id, stamp, body)
+        webhook_id = f"msg_{uuid.uuid4().hex}"
+        request.headers.update(signed_webhook_headers(key, request.content, webhook_id))
     return client.send(request)
 
 

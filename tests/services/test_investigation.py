@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import migrated_store
 
 from belay.config import ArgoCDResolution
 from belay.investigate import InvestigationSettings, parse_notification
@@ -23,12 +24,8 @@ NOBODY = ArgoCDResolution(instances=())
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A migrated, empty store."""
-    store = Store(f"sqlite:///{tmp_path / 'belay.db'}")
-    store.upgrade()
-    try:
+    with migrated_store(f"sqlite:///{tmp_path / 'belay.db'}") as store:
         yield store
-    finally:
-        store.dispose()
 
 
 def _notification(status: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.support import migrated_store
 
 from belay.config.settings import BelaySettings
 from belay.errors import BadInput
@@ -21,25 +22,21 @@ FAIL_SHA = "9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5"
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A migrated store holding a passing and a failing decision about guestbook."""
-    store = Store(f"sqlite:///{tmp_path / 'belay.db'}")
-    store.upgrade()
-    with store.unit_of_work() as uow:
-        for decision, revision in (("pass", PASS_SHA), ("fail", FAIL_SHA)):
-            uow.decisions.add(
-                DecisionRecord(
-                    id=new_id(),
-                    decided_at=datetime.now(UTC),
-                    decision=decision,  # type: ignore[arg-type]
-                    application="guestbook",
-                    revision=revision,
-                    verdict={"decision": decision, "summary": decision, "reasons": []},
+    with migrated_store(f"sqlite:///{tmp_path / 'belay.db'}") as store:
+        with store.unit_of_work() as uow:
+            for decision, revision in (("pass", PASS_SHA), ("fail", FAIL_SHA)):
+                uow.decisions.add(
+                    DecisionRecord(
+                        id=new_id(),
+                        decided_at=datetime.now(UTC),
+                        decision=decision,  # type: ignore[arg-type]
+                        application="guestbook",
+                        revision=revision,
+                        verdict={"decision": decision, "summary": decision, "reasons": []},
+                    )
                 )
-            )
-        uow.commit()
-    try:
+            uow.commit()
         yield store
-    finally:
-        store.dispose()
 
 
 class Announcers:

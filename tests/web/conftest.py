@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,16 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import (
+    bearer,
+    free_port,
+    portage_bundle,
+    serve_services,
+    submit_for_verdict,
+    wait_until,
+)
 
-from belay.bootstrap import Services, build_services, start_workers
+from belay.bootstrap import Services, build_services
 from belay.config.settings import load_settings
-from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
 from belay.jsonio import dumps, loads
 from belay.policies import packaged_policy
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
-from belay.web import create_app, serve_in_thread
+from belay.store import JobRecord
 
 REPO = Path(__file__).resolve().parents[2]
 REMOTE = "https://gitlab.com/HolomuaTech/belay-portage-gitlab-example-app.git"
@@ -61,10 +66,7 @@ def bundle(
     branch: str = "main",
 ) -> bytes:
     """A gatecheck bundle as Portage builds it."""
-    now = datetime.now(UTC)
-    return write_bundle(
-        reports or clean_reports(now), created_at=now, commit=commit, branch=branch, remote=REMOTE
-    )
+    return portage_bundle(reports, commit=commit, remote=REMOTE, branch=branch)
 
 
 def write_policy(folder: Path) -> Path:
@@ -109,29 +111,25 @@ class Belay:
 
     def submit(self, data: bytes, token: str = SUBMIT_TOKEN) -> dict[str, Any]:
         """POST a bundle the way Portage does; the verdict document."""
-        response = httpx.post(
-            f"{self.url}/Build/SubmitArtifacts",
-            data={"action": "deploy", "status": "success"},
-            files={"bundle": ("gatecheck-bundle.tar.gz", data, "application/gzip")},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        verdict: dict[str, Any] = response.json()["verdict"]
-        return verdict
+        return submit_for_verdict(self.url, data, authorization=bearer(token))
 
     def wait_for_job(self, decision_state: str = "succeeded", timeout: float = 60) -> None:
         """Wait until no job is queued or running (bounded); fail if none reached the state."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def jobs() -> list[JobRecord]:
             with self.services.store.unit_of_work() as uow:
-                jobs = uow.jobs.list()
-            if jobs and all(j.state not in ("queued", "running") for j in jobs):
-                assert any(j.state == decision_state for j in jobs), [j.state for j in jobs]
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"jobs still pending: {[j.state for j in jobs]}")
-            time.sleep(0.05)
+                return uow.jobs.list()
+
+        def ended() -> list[JobRecord]:
+            found = jobs()
+            return found if all(j.state not in ("queued", "running") for j in found) else []
+
+        done = wait_until(
+            ended,
+            timeout=timeout,
+            what=lambda: f"jobs still pending: {[j.state for j in jobs()]}",
+        )
+        assert any(j.state == decision_state for j in done), [j.state for j in done]
 
 
 def settings_text(database_url: str, policy: Path, *, public_url: str, extra: str = "") -> str:
@@ -175,8 +173,6 @@ def start_belay(
         monkeypatch.setenv("ARGOCD_BASE_URL", sim.url)
         monkeypatch.setenv("ARGOCD_USERNAME", "admin")
         monkeypatch.setenv("ARGOCD_PASSWORD", "admin")
-        from belay.web import free_port
-
         port = free_port()
         path = tmp_path / "belay.yaml"
         path.write_text(
@@ -188,15 +184,11 @@ def start_belay(
             )
         )
         services = build_services(load_settings(path))
-        stop = threading.Event()
-        threads = start_workers(services, stop=stop, count=1) if with_worker else []
+        workers = 1 if with_worker else 0
         try:
-            with serve_in_thread(create_app(services), port=port) as url:
+            with serve_services(services, workers=workers, port=port, join_timeout=15) as url:
                 yield Belay(url=url, services=services, sim=sim, config=path)
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=15)
             services.store.dispose()
 
 

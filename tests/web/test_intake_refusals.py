@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tests.support import NATIVE_PATH, post_delivery
 
 from .conftest import SUBMIT_TOKEN, bundle, start_belay
 
@@ -105,10 +106,13 @@ def test_valid_token_is_checked_before_the_body_and_still_submits(
     try:
         verdict = running.submit(bundle())
         assert verdict["decision"] == "pass"
-        wrong = httpx.post(
-            f"{running.url}/api/v1/submissions",
-            files={"bundle": ("b.tar.gz", bundle(), "application/gzip")},
-            headers={"Authorization": "Bearer not-the-token-Tt5"},
+        wrong = post_delivery(
+            running.url,
+            bundle(),
+            path=NATIVE_PATH,
+            fields={},
+            filename="b.tar.gz",
+            authorization="Bearer not-the-token-Tt5",
             timeout=10,
         )
         assert wrong.status_code == 401 and "not-the-token" not in wrong.text

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.intake.conftest import COMMIT, TOKEN, Gate, bundle, start_gate
+from tests.support import bearer, post_delivery
 
 from belay.web.views import application_link, commit_link
 
@@ -33,13 +34,7 @@ def queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Ga
     monkeypatch.setenv("ARGOCD_BASE_URL", "https://argocd.example.com")
     monkeypatch.setenv("ARGOCD_AUTH_TOKEN", "argocd-token-for-links-only-0001")
     for gate in start_gate(tmp_path, f"sqlite:///{tmp_path / 'belay.db'}"):
-        response = httpx.post(
-            f"{gate.url}/Build/SubmitArtifacts",
-            data={"action": "deploy", "status": "success"},
-            files={"bundle": ("gatecheck-bundle.tar.gz", bundle(), "application/gzip")},
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=30,
-        )
+        response = post_delivery(gate.url, bundle(), authorization=bearer(TOKEN))
         assert response.status_code == 200, response.text
         assert response.json()["verdict"]["decision"] == "pass"
         yield gate, response.json()["verdict"]["detailsUrl"].rsplit("/", 1)[1]

@@ -26,14 +26,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def store(database_url: str) -> Store:
-    """A migrated store (SQLite and PostgreSQL)."""
-    made = Store(database_url)
-    made.upgrade()
-    return made
-
-
 def _sessions(store: Store, clock: Clock, fingerprint: str = "f1") -> SessionManager:
     return SessionManager(store, fingerprint=fingerprint, policy=POLICY, clock=clock)
 

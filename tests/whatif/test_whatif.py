@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.support import BUNDLE_NAME, DEPLOY_FORM, portage_bundle
 from typer.testing import CliRunner
 
 from belay import jsonio
 from belay.bootstrap import Services, build_services
 from belay.cli import app
 from belay.config.settings import load_settings
-from belay.gate import write_bundle
 from belay.gate.samples import sample_reports
 from belay.intake import AuthResult
 
@@ -57,19 +57,12 @@ class World:
         if config:
             portage = {"ImageTag": "app:1", "Deploy": {"WebhookAuthHeader": f"Bearer {commit}"}}
             reports.append(("portage-config.json", jsonio.dumps(portage), ["type:portage-config"]))
-        blob = write_bundle(
-            reports,
-            created_at=at - timedelta(minutes=5),
-            commit=commit,
-            branch="main",
-            remote=REMOTE,
+        blob = portage_bundle(
+            reports, commit=commit, remote=REMOTE, created_at=at - timedelta(minutes=5)
         )
         self.services.intake.clock = lambda: at
         response = self.services.intake.submit(
-            auth=AUTH,
-            form={"action": "deploy", "status": "success"},
-            bundle_bytes=blob,
-            bundle_name="gatecheck-bundle.tar.gz",
+            auth=AUTH, form=DEPLOY_FORM, bundle_bytes=blob, bundle_name=BUNDLE_NAME
         )
         assert response.status_code == 200, response.body
         assert response.submission_id is not None
