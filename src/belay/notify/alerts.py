@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from belay.config import ArgoCDResolution
 from belay.config.settings import AlertSettings, BelaySettings
-from belay.deploy.worker import DeployOutcome
+from belay.deploy import DeployOutcome
 from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels
 from belay.notify.delivery import Dispatcher, alert_audit_event

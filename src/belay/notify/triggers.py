@@ -24,7 +24,7 @@ from typing import Any
 
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution
 from belay.config.tokens import jwt_claims, token_expiry
-from belay.deploy.worker import DeployOutcome
+from belay.deploy import DeployOutcome
 from belay.notify.model import Alert, AlertEvent
 from belay.store import DecisionRecord, JobRecord
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
+from belay.store.follow import FollowRepository
 from belay.store.records import (
     AttestationRecord,
     AuditEvent,
@@ -940,6 +941,7 @@ class UnitOfWork:
     investigations: InvestigationRepository
     snapshots: DataSnapshotRepository
     web_sessions: WebSessionRepository
+    follows: FollowRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -957,6 +959,7 @@ class UnitOfWork:
         self.investigations = InvestigationRepository(session)
         self.snapshots = DataSnapshotRepository(session)
         self.web_sessions = WebSessionRepository(session)
+        self.follows = FollowRepository(session)
         return self
 
     def __exit__(
