@@ -146,8 +146,13 @@ class ApplicationInformer:
             self._thread.start()
         return self
 
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Stop watching; closes the open connection so a blocked read ends at once."""
+    def stop(self, timeout: float | None = 1.0) -> None:
+        """Stop watching; handlers get no new delivery once this returns (one under way ends).
+
+        The open connection is closed, which usually ends a blocked read at once; a read that
+        does not end so ends at its read timeout on the (daemon) thread, so the wait for the
+        thread is bounded by ``timeout``.
+        """
         self._stop.set()
         client = self._client
         if client is not None:
@@ -286,7 +291,7 @@ class ApplicationInformer:
 
     def _deliver(self, event: WatchEvent, *, from_list: bool) -> None:
         with self._lock:
-            handlers = list(self._handlers)
+            handlers = [] if self._stop.is_set() else list(self._handlers)
         for handler in handlers:
             try:
                 handler(event, from_list=from_list)

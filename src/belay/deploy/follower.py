@@ -58,6 +58,8 @@ class _Followed:
     """``time.monotonic()`` value after which the job times out."""
     recorded: set[str] = field(default_factory=set)
     unwritten: list[NewAuditEvent] = field(default_factory=list)
+    adopted: float = field(default_factory=time.monotonic)
+    """When the follower took the job (a renewal that began earlier cannot have seen it)."""
 
 
 @dataclass
@@ -157,15 +159,16 @@ class Follower:
 
     def _attach(self, instance: str) -> ApplicationInformer:
         informer = self.informers(instance)
-        with self._cond:
-            if instance in self._attached:
-                return informer
-            self._attached.add(instance)
 
         def handler(event: WatchEvent, *, from_list: bool = False) -> None:
             self._on_event(instance, event)
 
-        informer.add_handler(handler)
+        # Under the lock (taken before the informer's, as everywhere), so that no job of this
+        # instance is registered before the handler that tells it the news.
+        with self._cond:
+            if instance not in self._attached:
+                self._attached.add(instance)
+                informer.add_handler(handler)
         return informer
 
     def _on_event(self, instance: str, event: WatchEvent) -> None:
@@ -326,13 +329,16 @@ class Follower:
         announce(job, outcome, self.on_outcome)
 
     def _renew(self) -> None:
+        began = time.monotonic()
         now = self.clock()
         held = self.store.group_commit(
             lambda uow: uow.follows.renew_all(owner=self.follower_id, lease=self.lease, now=now)
         )
         self._last_renewal = time.monotonic()
         with self._cond:
-            lost = [e for job_id, e in self._jobs.items() if job_id not in held]
+            lost = [
+                e for job_id, e in self._jobs.items() if job_id not in held and e.adopted < began
+            ]
             for entry in lost:
                 self._forget(entry)
         for entry in lost:
