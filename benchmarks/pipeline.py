@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -308,6 +310,8 @@ def measure_inflight(quick: bool) -> list[Figure]:
                     time.sleep(0.5)
         finally:
             store.dispose()
+            if os.environ.get("BELAY_BENCH_KEEP_LOG"):
+                shutil.copy(work / "serve.log", os.environ["BELAY_BENCH_KEEP_LOG"])
         watches = [
             r for r in sim.requests() if r.path == "/api/v1/stream/applications" and r.status == 200
         ]

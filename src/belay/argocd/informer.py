@@ -102,6 +102,8 @@ class ApplicationInformer:
         self._on_auth_error = on_auth_error
         self._handlers: list[EventHandler] = []
         self._cache: dict[tuple[str, str], Application] = {}
+        self._namespaces: dict[str, set[str]] = {}
+        """Application name → the namespaces holding one by that name (for :meth:`get`)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -130,9 +132,8 @@ class ApplicationInformer:
         with self._lock:
             if app_namespace:
                 return self._cache.get((app_namespace, name))
-            for (_, cached_name), app in self._cache.items():
-                if cached_name == name:
-                    return app
+            for namespace in sorted(self._namespaces.get(name, ())):
+                return self._cache.get((namespace, name))
         return None
 
     # -- running ----------------------------------------------------------------------------------
@@ -261,6 +262,9 @@ class ApplicationInformer:
             version = str(max(_version(a) for a in apps))
         with self._lock:
             self._cache = {_key(app): app for app in apps}
+            self._namespaces = {}
+            for namespace, name in self._cache:
+                self._namespaces.setdefault(name, set()).add(namespace)
             # The list's version, even when lower than ours: a restarted server counts anew.
             self.resource_version = version
             self.lists += 1
@@ -282,8 +286,10 @@ class ApplicationInformer:
             current = int(self.resource_version) if self.resource_version.isdigit() else -1
             if event.type == "DELETED":
                 self._cache.pop(key, None)
+                self._namespaces.get(key[1], set()).discard(key[0])
             else:
                 self._cache[key] = app
+                self._namespaces.setdefault(key[1], set()).add(key[0])
             if version > current:
                 self.resource_version = str(version)
         self._deliver(event, from_list=False)

@@ -43,6 +43,10 @@ InformerSource = Callable[[str], ApplicationInformer]
 
 OutcomeHook = Callable[[JobRecord, DeployOutcome], object]
 
+NOTES_SECONDS = 1.0
+"""How long the notes of a pending job (operation started, Argo CD retrying) may wait to be
+written when no outcome is written meanwhile."""
+
 _log = get_logger("belay.deploy")
 
 
@@ -100,6 +104,7 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_renewal = time.monotonic()
+        self._last_notes = time.monotonic()
         self.finished = 0
 
     @property
@@ -242,15 +247,32 @@ class Follower:
                     if seen.outcome is not None:
                         self._forget(entry)
                         endings.append(_Ending(entry, seen.outcome, entry.unwritten))
-                    elif entry.unwritten:
-                        notes[job_id] = list(entry.unwritten)
             late = [e for e in self._jobs.values() if e.deadline <= now_mono]
             for entry in late:
                 self._forget(entry)
+            # Notes of jobs still pending ride along with outcomes, or go at most every
+            # NOTES_SECONDS: one commit per observation made the writes, not the decisions, the
+            # follower's cost when hundreds of operations start at once.
+            if endings or now_mono - self._last_notes >= NOTES_SECONDS:
+                self._last_notes = now_mono
+                notes = {
+                    job_id: list(entry.unwritten)
+                    for job_id, entry in self._jobs.items()
+                    if entry.unwritten
+                }
         for entry in late:
             endings.append(_Ending(entry, self._timed_out(entry), entry.unwritten))
         if endings or notes:
+            decided = time.monotonic()
             self._write(endings, notes)
+            _log.debug(
+                "deploy.follow_round",
+                changed=len(changed),
+                ended=len(endings),
+                noted=len(notes),
+                decide_ms=round((decided - now_mono) * 1000, 1),
+                write_ms=round((time.monotonic() - decided) * 1000, 1),
+            )
         if now_mono - self._last_renewal >= self.settings.lease_seconds / 3:
             self._renew()
 
@@ -288,9 +310,9 @@ class Follower:
             results = []
             for ending in endings:
                 job, outcome = ending.entry.job, ending.outcome
-                ours = uow.jobs.finish(
+                ours = uow.follows.finish(
                     job.id,
-                    worker_id=self.follower_id,
+                    owner=self.follower_id,
                     state=outcome.state,
                     now=now,
                     outcome=outcome.as_record(),

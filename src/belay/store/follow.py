@@ -10,11 +10,34 @@ its own follower, so a sync is never sent twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from belay.redact import redact_data
+from belay.store.records import JobState
 from belay.store.tables import JobRow
+
+_JOBS: Table = JobRow.__table__  # type: ignore[assignment]
+# Built once: the follower ends hundreds of jobs in one transaction, and building the ORM update
+# per job cost more than the database did (0.6 of 0.8 s for 400 jobs on SQLite).
+_FINISH = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"),
+        _JOBS.c.lease_owner == bindparam("b_owner"),
+        _JOBS.c.state == "running",
+    )
+    .values(
+        state=bindparam("b_state"),
+        finished_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        lease_expires_at=None,
+        outcome=bindparam("b_outcome"),
+        error=bindparam("b_error"),
+    )
+)
 
 __all__ = ["FollowRepository"]
 
@@ -36,6 +59,30 @@ class FollowRepository:
             .values(lease_owner=to_owner, lease_expires_at=now + lease, updated_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish(
+        self,
+        job_id: str,
+        *,
+        owner: str,
+        state: JobState,
+        now: datetime,
+        outcome: dict[str, Any] | None,
+        error: str | None,
+    ) -> bool:
+        """End a followed job (as :meth:`JobRepository.finish` does); ``False`` if ``owner``
+        does not hold it any more."""
+        if state not in ("succeeded", "failed", "timed_out"):
+            raise ValueError(f"{state!r} is not an outcome")
+        values = {
+            "b_id": job_id,
+            "b_owner": owner,
+            "b_state": state,
+            "b_now": now,
+            "b_outcome": redact_data(outcome) if outcome else None,
+            "b_error": error,
+        }
+        return bool(self._s.connection().execute(_FINISH, values).rowcount)
 
     def renew_all(self, *, owner: str, lease: timedelta, now: datetime) -> set[str]:
         """Extend the lease of every running job ``owner`` holds; the ids still held."""
