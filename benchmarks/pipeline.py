@@ -261,14 +261,16 @@ def measure_inflight(quick: bool) -> list[Figure]:
     """2,000 deployments (400 with ``quick``) in flight at once over as many applications.
 
     The jobs are queued in the store before ``belay serve`` (SQLite, its in-process workers and
-    follower, default worker settings) starts; each sync lasts 60 simulated seconds (the
-    simulator's ``timeScale`` makes that 20 s, 10 s with ``quick``, so every sync is sent before
-    the first ends). Figures: outcome detection p99 (the simulator storing the application
+    follower, default worker settings) starts; each sync lasts 60 simulated seconds (60 s, or
+    15 s with ``quick`` through the simulator's ``timeScale``, so every sync is sent before the
+    first ends). Figures: outcome detection p99 (the simulator storing the application
     Succeeded and Healthy → the job's ``finished_at``), the peak RSS of the serve process while
     they were in flight, and the watch connections the simulator logged (one instance).
     """
     count = 400 if quick else INFLIGHT_APPS
-    real_seconds = 10.0 if quick else 20.0
+    # Long enough that every sync is sent before the first ends (sending 2,000 took about 40 s
+    # on a shared two-core machine), so that all are in flight at once.
+    real_seconds = 15.0 if quick else 60.0
     state = app_state(count, op_seconds=INFLIGHT_SIM_SECONDS)
     state["timeScale"] = INFLIGHT_SIM_SECONDS / real_seconds
     settled: dict[str, float] = {}
@@ -295,19 +297,15 @@ def measure_inflight(quick: bool) -> list[Figure]:
                 deadline = started + real_seconds * 4 + 240
                 while True:
                     peak_rss = max(peak_rss, rss_mb(proc.pid))
-                    with store.unit_of_work() as uow:
-                        jobs = uow.jobs.list(limit=count + 10)
-                    following = sum(
-                        1
-                        for j in jobs
-                        if j.state == "running" and ":follower:" in (j.lease_owner or "")
-                    )
+                    # Counted by SQL: loading 2,000 jobs every half second in this process (which
+                    # also runs the simulator) delayed the simulator's events it measures.
+                    open_jobs, following = _open_and_followed(store)
                     peak_following = max(peak_following, following)
-                    if all(j.state not in ("queued", "running") for j in jobs):
-                        break
-                    if time.monotonic() > deadline:
+                    if open_jobs == 0 or time.monotonic() > deadline:
                         break
                     time.sleep(0.5)
+            with store.unit_of_work() as uow:
+                jobs = uow.jobs.list(limit=count + 10)
         finally:
             store.dispose()
             if os.environ.get("BELAY_BENCH_KEEP_LOG"):
@@ -382,6 +380,20 @@ def measure_inflight(quick: bool) -> list[Figure]:
         )
     )
     return figures
+
+
+def _open_and_followed(store: Store) -> tuple[int, int]:
+    """(jobs queued or running, running jobs held by a follower)."""
+    from sqlalchemy import text
+
+    with store.session() as session:
+        row = session.execute(
+            text(
+                "SELECT COUNT(*), SUM(CASE WHEN lease_owner LIKE '%:follower:%' THEN 1 ELSE 0 END)"
+                " FROM jobs WHERE state IN ('queued', 'running')"
+            )
+        ).one()
+    return int(row[0]), int(row[1] or 0)
 
 
 def _queue_jobs(store: Store, count: int) -> None:
