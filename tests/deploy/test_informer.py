@@ -147,3 +147,19 @@ def test_registry_gives_one_informer_per_instance() -> None:
         assert first.synced.wait(10)
         registry.stop()
         assert first.stopped
+
+
+def test_refused_streams_fall_back_to_listing() -> None:
+    """While every watch is refused (503), lists between attempts still bring each change."""
+    recorder = Recorder()
+    with running_simulator(_state(0.05)) as sim:
+        sim.set_faults({"errorRate": 1.0, "statusCodes": [503], "paths": ["/api/v1/stream/*"]})
+        with _informer(sim) as informer:
+            informer.add_handler(recorder)
+            _sync(sim, "no-stream")
+            assert recorder.wait(
+                lambda es: any(_marked(e, "no-stream") and _phase(e) == "Succeeded" for e, _ in es)
+            )
+    assert not [
+        r for r in sim.requests() if r.path.startswith("/api/v1/stream") and r.status == 200
+    ]

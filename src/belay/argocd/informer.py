@@ -215,19 +215,27 @@ class ApplicationInformer:
         and lists as soon as the server has accepted it: Argo CD's watch does not replay changes
         made while no stream was open, so the list is what catches up after a cut, and listing
         after the stream opened (not before) leaves no gap between the two. A stream that ends
-        or is cut is resumed at once, then with backoff; a too-old version is forgotten (the
-        next stream starts from scratch); every ``relist_seconds`` the stream is closed and a
+        or is cut is resumed at once, then with backoff, listing between attempts while no
+        stream opens (polling, as a fallback); a too-old version is forgotten (the next stream
+        starts from scratch); every ``relist_seconds`` the stream is closed and a
         new one opened, so the cache is re-listed (the periodic resync). Errors that resuming
         cannot fix are raised.
         """
         relist_at = time.monotonic() + self.relist_seconds
         while not self._stop.is_set():
+            opened = False
+
+            def on_open() -> None:
+                nonlocal opened
+                opened = True
+                self._list(client)
+
             try:
                 for event in client.watch_applications(
                     resource_version=self.resource_version or "0",
                     read_timeout=self.read_timeout,
                     sse=True,
-                    on_open=lambda: self._list(client),
+                    on_open=on_open,
                 ):
                     failures = 0
                     self._apply(event)
@@ -242,6 +250,8 @@ class ApplicationInformer:
                     with self._lock:
                         self.resource_version = ""
                     continue
+                if not opened and failures:
+                    self._poll(client)
                 if not err.retryable:
                     raise
                 if failures:  # the first cut is resumed at once; more in a row back off
@@ -254,6 +264,14 @@ class ApplicationInformer:
                     version=self.resource_version,
                 )
         return 0
+
+    def _poll(self, client: ArgoCDClient) -> None:
+        """A list while no stream can be opened (a proxy that refuses streams, say): followers
+        then still learn of changes, at the backoff's pace, instead of not at all."""
+        try:
+            self._list(client)
+        except ArgoCDError as err:
+            _log.info("informer.poll_failed", instance=self.instance, error=type(err).__name__)
 
     def _list(self, client: ArgoCDClient) -> None:
         """List every application, replace the cache and deliver each as a listed ``ADDED``."""
