@@ -161,7 +161,8 @@ class Worker:
         return timedelta(seconds=self.settings.lease_seconds)
 
     def run_once(self, *, found_by_polling: bool = False) -> JobRecord | None:
-        """Claim one due job and run it to its end; the claimed job, or ``None`` if none was due.
+        """Claim one due job and run it to its end (with a follower: to its hand-over); the
+        claimed job, or ``None`` if none was due.
 
         ``found_by_polling``: the worker looked because its wait timed out, not because the
         doorbell rang; a job found so (queued by another process, or due again after a backoff)
