@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from belay.argocd.informer import InformerRegistry
 from belay.attest import Attestor, DecisionGuard, Keyring, Signing, load_signing
 from belay.config import BelaySettings, process_environ, resolve_argocd
 from belay.deploy.credentials import ReloadingClients
@@ -51,8 +52,14 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     """Rung by the intake after it queues a job; wakes this process's idle workers at once."""
 
+    informers: InformerRegistry | None = None
+    """One shared list-and-watch of applications per Argo CD instance (made on first use by the
+    follower, or by anyone else: ``services.informers(instance).add_handler(...)``)."""
+
     def close(self) -> None:
-        """Stop alert delivery and close the store's connections."""
+        """Stop the informers and alert delivery; close the store's connections."""
+        if self.informers is not None:
+            self.informers.stop()
         self.alerting.close()
         self.store.dispose()
 
@@ -108,6 +115,7 @@ def build_services(
             detail="no signing_key_file or signing_key_env in belay.yaml: decisions are not "
             "signed and the worker does not verify them (docs/attestations.md)",
         )
+    services.informers = InformerRegistry(clients, reload_after_401=clients.reload_after_401)
     intake.on_job_queued = services.doorbell.ring
     return services
 
@@ -115,10 +123,32 @@ def build_services(
 def start_workers(
     services: Services, *, stop: threading.Event, count: int = 1
 ) -> list[threading.Thread]:
-    """Start ``count`` deployment workers on daemon threads; they end when ``stop`` is set."""
+    """Start ``count`` deployment workers and one follower on daemon threads; they end when
+    ``stop`` is set (the follower then gives the jobs it follows back to the queue).
+
+    The workers run the sync step and hand each job to the follower, which follows every job in
+    flight through the instance's shared informer (``services.informers``): how many deployments
+    progress at once is no longer bounded by ``count``.
+    """
+    from belay.deploy.follower import Follower
     from belay.deploy.worker import Worker
 
-    threads = []
+    if services.informers is None:
+        services.informers = InformerRegistry(
+            services.clients, reload_after_401=services.clients.reload_after_401
+        )
+    follower = Follower(
+        services.store,
+        services.informers,
+        settings=services.settings.worker,
+        clients=services.clients,
+        on_outcome=services.alerting.on_deploy_outcome,
+    )
+    following = threading.Thread(
+        target=follower.run, args=(stop,), name="belay-follower", daemon=True
+    )
+    following.start()
+    threads = [following]
     for n in range(count):
         worker = Worker(
             services.store,
@@ -131,6 +161,7 @@ def start_workers(
             # workers, 64 empty claims a second were a waste); the doorbell wakes them at once.
             idle_poll_seconds=services.settings.worker.poll_interval_seconds * min(count, 4),
             check_decision=decision_check(services.store, services.signing),
+            follower=follower,
         )
         worker.stop_event = stop
         thread = threading.Thread(target=worker.run, name=f"belay-worker-{n}", daemon=True)

@@ -20,7 +20,7 @@ from typing import Any
 import stamina
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["RetryPolicy", "backoff_delay", "is_retryable", "retrying"]
+__all__ = ["RetryPolicy", "backoff_delay", "is_retryable", "retry_delay", "retrying"]
 
 
 class RetryPolicy(BaseModel):
@@ -37,6 +37,16 @@ def backoff_delay(policy: RetryPolicy, retry_number: int) -> float:
     """The full-jitter delay before retry ``retry_number`` (0 for the first retry)."""
     cap = min(policy.max_seconds, policy.base_seconds * (2 ** min(retry_number, 32)))
     return random.uniform(0, cap)  # jitter, not cryptography
+
+
+def retry_delay(policy: RetryPolicy, retry_number: int, exc: BaseException | None) -> float:
+    """The delay before retry ``retry_number`` after ``exc``: the full-jitter backoff, but never
+    less than the ``Retry-After`` the server sent with it (``exc.retry_after``, seconds)."""
+    delay = backoff_delay(policy, retry_number)
+    after = getattr(exc, "retry_after", None)
+    if isinstance(after, int | float) and after > delay:
+        return float(after)
+    return delay
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -59,6 +69,6 @@ def retrying(
     def hook(exc: Exception) -> bool | float:
         if not retry_on(exc):
             return False
-        return backoff_delay(policy, next(counter))
+        return retry_delay(policy, next(counter), exc)
 
     return iter(stamina.retry_context(on=hook, attempts=policy.attempts, timeout=timeout))

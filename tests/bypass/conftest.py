@@ -142,7 +142,7 @@ class Watcher:
     seen: dict[str, int] = field(default_factory=dict)
     thread: threading.Thread | None = None
 
-    def _record(self, event: WatchEvent) -> None:
+    def _record(self, event: WatchEvent, *, from_list: bool = False) -> None:
         self.handler.handle(event)
         rv = event.application.metadata.resource_version
         self.seen[event.application.name] = int(rv) if rv.isdigit() else 0

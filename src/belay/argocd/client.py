@@ -480,6 +480,22 @@ class ArgoCDClient:
         repo: str | None = None,
     ) -> list[Application]:
         """``GET /api/v1/applications``, sorted by name; apps the account cannot read are absent."""
+        apps, _ = self.list_applications_at(
+            projects=projects, app_namespace=app_namespace, selector=selector, name=name, repo=repo
+        )
+        return apps
+
+    def list_applications_at(
+        self,
+        *,
+        projects: Sequence[str] = (),
+        app_namespace: str | None = None,
+        selector: str | None = None,
+        name: str | None = None,
+        repo: str | None = None,
+    ) -> tuple[list[Application], str]:
+        """:meth:`list_applications` and the list's ``metadata.resourceVersion`` (``""`` when
+        absent): the version a watch started after this list resumes from."""
         if isinstance(projects, str):
             projects = [projects]
         path = "/api/v1/applications"
@@ -490,7 +506,10 @@ class ArgoCDClient:
             name=None if name is None else check_name(name, "application"),
             repo=repo,
         )
-        return self._items(Application, self._send("GET", path, params=params), "GET", path)
+        data = self._send("GET", path, params=params)
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        return self._items(Application, data, "GET", path), str(version or "")
 
     def get_application(
         self,
@@ -640,6 +659,8 @@ class ArgoCDClient:
         selector: str | None = None,
         resource_version: str | None = None,
         read_timeout: float | None = None,
+        sse: bool = False,
+        on_open: Callable[[], object] | None = None,
     ) -> Iterator[WatchEvent]:
         """Stream ``GET /api/v1/stream/applications`` as :class:`WatchEvent` objects.
 
@@ -648,6 +669,11 @@ class ArgoCDClient:
         (default :data:`DEFAULT_WATCH_READ_TIMEOUT`); a quiet stream ends in a retryable
         :class:`ArgoCDTimeout`, a dropped one in :class:`ArgoCDUnreachable`, and a server that
         ends the stream normally simply ends the iteration.
+
+        ``sse`` asks for Server-Sent Events, whose keepalive comments (every 15 s) keep a quiet
+        stream from timing out. ``on_open`` is called once the server has accepted the watch and
+        before the first event is read (an informer lists then, so nothing that changed before the
+        stream opened is missed: Argo CD does not replay changes older than the connection).
         """
         if isinstance(projects, str):
             projects = [projects]
@@ -662,16 +688,24 @@ class ArgoCDClient:
         if wait <= 0:
             raise BadInput(f"watch read_timeout must be positive, got {read_timeout}")
         timeout = httpx.Timeout(self.timeout, read=wait)
-        return self._watch(params, timeout, name)
+        headers = {"Accept": "text/event-stream"} if sse else None
+        return self._watch(params, timeout, name, headers, on_open)
 
     def _watch(
-        self, params: _Params, timeout: httpx.Timeout, application: str | None
+        self,
+        params: _Params,
+        timeout: httpx.Timeout,
+        application: str | None,
+        headers: dict[str, str] | None = None,
+        on_open: Callable[[], object] | None = None,
     ) -> Iterator[WatchEvent]:
         path = "/api/v1/stream/applications"
         started = time.perf_counter()
         opened = False
         try:
-            with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+            with self._http.stream(
+                "GET", path, params=params, timeout=timeout, headers=headers
+            ) as response:
                 if not response.is_success:
                     response.read()
                     err = to_argocd_error(
@@ -681,6 +715,8 @@ class ArgoCDClient:
                     raise err
                 self._log_call("GET", path, response.status_code, started)
                 opened = True
+                if on_open is not None:
+                    on_open()
                 content_type = response.headers.get("content-type", "")
                 lines = response.iter_lines()
                 if "text/event-stream" in content_type:

@@ -17,14 +17,15 @@ from collections.abc import Callable
 from typing import Protocol
 
 from belay.argocd import ArgoCDClient, ArgoCDError, WatchEvent
+from belay.argocd.informer import EventHandler
 from belay.logs import get_logger
 from belay.retry import RetryPolicy, backoff_delay
 
 __all__ = ["ApplicationEvents", "EventHandler", "ListWatch"]
 
-EventHandler = Callable[[WatchEvent], object]
-"""Called with each event, on the source's thread; an exception is logged and the next event
-is delivered (the handler's own store keeps what it reported)."""
+# The shared informer's handler shape (``handler(event, from_list=...)``), so the bypass watch
+# attaches to belay.argocd.informer.ApplicationInformer as well as to a ListWatch of its own.
+# Called on the source's thread; an exception is logged and the next event is delivered.
 
 DEFAULT_READ_TIMEOUT = 30.0
 """A stream quiet this long is re-opened (with a fresh list): Argo CD sends nothing on an idle
@@ -64,10 +65,10 @@ class ListWatch:
         """Call ``handler`` with every event from now on."""
         self._handlers.append(handler)
 
-    def _deliver(self, event: WatchEvent) -> None:
+    def _deliver(self, event: WatchEvent, *, from_list: bool = False) -> None:
         for handler in self._handlers:
             try:
-                handler(event)
+                handler(event, from_list=from_list)
             except Exception:  # noqa: BLE001 - one bad event must not stop the watch
                 _log.exception(
                     "bypass.handler_failed",
@@ -82,7 +83,7 @@ class ListWatch:
             try:
                 with self.clients(self.instance) as client:
                     for app in client.list_applications():
-                        self._deliver(WatchEvent(type="ADDED", application=app))
+                        self._deliver(WatchEvent(type="ADDED", application=app), from_list=True)
                     self.lists += 1
                     failures = 0
                     stream = client.watch_applications(read_timeout=self.read_timeout)

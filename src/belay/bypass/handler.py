@@ -104,6 +104,10 @@ class BypassHandler:
         """The mapped applications it watches."""
         return tuple(sorted(self._projects))
 
+    def __call__(self, event: WatchEvent, *, from_list: bool = False) -> None:
+        """An event handler (:class:`belay.argocd.informer.EventHandler`): :meth:`handle`."""
+        self.handle(event)
+
     def handle(self, event: WatchEvent) -> list[Unapproved]:
         """Judge one event; the unapproved deployments it found new. Each is written in the
         background (:meth:`flush` waits); a replica or restart that reported it first wins."""

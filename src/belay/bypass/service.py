@@ -86,7 +86,7 @@ class BypassWatch:
                     clients, instance, read_timeout=settings.bypass.read_timeout_seconds
                 )
                 source = own
-            source.add_handler(handler.handle)
+            source.add_handler(handler)
             self.parts.append(_Part(instance, source, lease, handler, own))
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

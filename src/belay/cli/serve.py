@@ -45,9 +45,11 @@ def register(app: typer.Typer) -> None:
         run_worker = worker if worker is not None else services.store.backend == "sqlite"
         stop = threading.Event()
         count = settings.worker.concurrency
+        # The bypass watch first: it subscribes to the informers before anything starts them,
+        # so it sees their first list.
+        watchers = _start_bypass_watch(services, stop)
         threads = start_workers(services, stop=stop, count=count) if run_worker else []
         _start_background(services)
-        watchers = _start_bypass_watch(services, stop)
         web_app = create_app(services)
         freeze_startup_heap()
         notice(
@@ -123,12 +125,24 @@ def _start_bypass_watch(services: object, stop: threading.Event) -> list[threadi
     from belay.bypass import start_bypass_watch
 
     assert isinstance(services, Services)
+    # One watch per instance: the bypass watch rides the informers the deployments use.
+    informers = services.informers
+    sources = (
+        {
+            p.argocd.instance: informers(p.argocd.instance)
+            for p in services.settings.projects
+            if p.argocd
+        }
+        if informers is not None
+        else None
+    )
     return start_bypass_watch(
         services.store,
         services.settings,
         services.clients,
         alerting=services.alerting,
         stop=stop,
+        sources=sources,
     )
 
 

@@ -9,10 +9,12 @@ from belay.deploy.decide import (
     assess,
     decide_sync,
 )
+from belay.deploy.outcome import DeployOutcome
 
 __all__ = [
     "MARKER_NAME",
     "Assessment",
+    "DeployOutcome",
     "Progress",
     "SyncAction",
     "SyncDecision",

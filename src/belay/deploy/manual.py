@@ -9,6 +9,7 @@ from belay.config.settings import BelaySettings, SyncSettings
 from belay.deploy.permit import GateOverride
 from belay.deploy.spec import SyncSpec
 from belay.store import JobRecord, NewAuditEvent, Store
+from belay.vocab import AuditKind
 
 __all__ = ["queue_manual_sync"]
 
@@ -66,7 +67,7 @@ def queue_manual_sync(
         )
         uow.audit.append(
             NewAuditEvent(
-                kind="sync.manual_requested",
+                kind=AuditKind.sync_manual_requested,
                 actor=f"manual:{actor}",
                 project=project.name if project else None,
                 instance=job.instance,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from belay.deploy.revision import MIN_PREFIX, is_full_sha, is_short_sha
 from belay.store import DecisionRecord, JobRecord, NewAuditEvent, Store
+from belay.vocab import AuditKind
 
 __all__ = [
     "MIN_PREFIX",
@@ -31,7 +32,7 @@ __all__ = [
     "check_manual_sync",
 ]
 
-OVERRIDE_KIND = "sync.override"
+OVERRIDE_KIND = AuditKind.sync_override
 """The audit kind of a manual sync that went past the gate."""
 
 GateStanding = Literal["pass", "fail", "none", "unchecked"]

@@ -1,24 +1,24 @@
-"""The deployment worker: takes jobs from the store's queue, syncs, follows, records.
+"""The deployment worker: takes jobs from the store's queue and runs them as steps.
 
-One job runs in two steps, each driven by a pure decision from :mod:`belay.deploy.decide`:
+A claimed job is checked (its decision's signature), then runs two steps, one module each:
 
-1. **sync**: read the application; SYNC (send our tagged sync), WAIT (someone else's operation
-   runs: wait for it, then decide again) or FOLLOW (our sync exists already, e.g. after a crash).
-   Retried: network errors, timeouts, 5xx, 429, "another operation is already in progress", a
-   sync window (until it opens or the deadline), 404 for a short grace period. Not retried: 401,
-   RBAC 403, auto-sync conflicts and other 4xx: the job fails with the reason.
-2. **follow**: the watch stream (polling when it breaks or stays quiet) until the assessment is
+1. **sync** (:mod:`belay.deploy.sync_step`): send our tagged sync once, or find it already sent;
+2. **follow** (:mod:`belay.deploy.follow_step`): observe the application until the assessment is
    DEPLOYED or FAILED, or the job's deadline passes (``timed_out``).
 
-Credential rotation: when Argo CD answers 401 and the worker was given ``reload_credentials``
-(e.g. :meth:`belay.deploy.credentials.ReloadingClients.reload_after_401`), the configuration is
-re-read once; if the credentials changed, both steps run again with a new client (the marker
-makes the sync step follow a sync already sent), otherwise the job fails as before.
+With a :class:`~belay.deploy.follower.Follower` (``belay serve`` and ``belay worker``) the worker
+runs only the sync step: it then hands the job to the follower and is free for the next job, so
+a deployment waiting for its outcome holds no thread and no connection. Without one (``belay
+sync``, a single worker in tests) the follow step runs here, on its own watch.
 
-After any retryable error the application is read again before a sync is resent, so a sync that
-reached Argo CD even though its answer was lost is found by its marker and followed, never sent
-twice. The lease is renewed while a job runs; a worker that loses it stops without recording.
-Every step is written to the audit trail and logged as one structured event.
+The bookkeeping of a running job (lease renewal, deadline, audit buffering, termination) is
+:class:`belay.deploy.job_run.JobRun`. Credential rotation is here: when Argo CD answers 401 and
+the worker was given ``reload_credentials`` (e.g.
+:meth:`belay.deploy.credentials.ReloadingClients.reload_after_401`), the configuration is re-read
+once; if the credentials changed, the steps run again with a new client (the marker makes the
+sync step follow a sync already sent), otherwise the job fails as before. A worker that loses
+its lease stops without recording. Every step is written to the audit trail and logged as one
+structured event.
 """
 
 from __future__ import annotations
@@ -27,35 +27,33 @@ import os
 import random
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from belay.argocd import (
-    Application,
-    ArgoCDAuthError,
-    ArgoCDClient,
-    ArgoCDError,
-    ArgoCDNotFound,
-    AutoSyncConflict,
-    OperationInProgress,
-    SyncWindowBlocked,
-)
+from belay.argocd import ArgoCDAuthError, ArgoCDClient, ArgoCDError
 from belay.attest import GuardResult
 from belay.config.settings import WorkerSettings
-from belay.deploy.decide import Assessment, Progress, SyncAction, assess, decide_sync
-from belay.deploy.spec import SyncSpec
+from belay.deploy.follow_step import follow_inline
+from belay.deploy.follower import Follower
+from belay.deploy.job_run import (
+    DeadlinePassed,
+    JobRun,
+    LeaseLost,
+    Stopping,
+    announce,
+    job_event,
+)
+from belay.deploy.outcome import DeployOutcome
+from belay.deploy.sync_step import sync_step
 from belay.logs import get_logger
-from belay.redact import redact_text
-from belay.retry import RetryPolicy, backoff_delay, retrying
+from belay.retry import RetryPolicy
 from belay.store import JobRecord, NewAuditEvent, Store, UnitOfWork
+from belay.vocab import AuditKind, JobState
 
 __all__ = [
-    "ClientFactory",
+    "NOT_FOUND_GRACE_SECONDS",
+    "ClientOpener",
     "CredentialReloader",
     "DecisionCheck",
     "DeployOutcome",
@@ -63,7 +61,7 @@ __all__ = [
     "Worker",
 ]
 
-ClientFactory = Callable[[str], AbstractContextManager[ArgoCDClient]]
+ClientOpener = Callable[[str], AbstractContextManager[ArgoCDClient]]
 """Gives a client for an Argo CD instance name, as a context manager (closed after the job)."""
 
 CredentialReloader = Callable[[str, ArgoCDClient], bool]
@@ -78,21 +76,6 @@ NOT_FOUND_GRACE_SECONDS = 30.0
 """How long a 404 is retried: an ApplicationSet may still be creating the application."""
 
 _log = get_logger("belay.deploy")
-
-
-class DeployOutcome(BaseModel):
-    """How a job ended, stored with it and shown in the audit trail."""
-
-    model_config = ConfigDict(frozen=True)
-
-    state: Literal["succeeded", "failed", "timed_out"]
-    reason: str
-    assessment: Assessment | None = None
-    error_class: str | None = None
-
-    def as_record(self) -> dict[str, Any]:
-        """The JSON stored as the job's outcome."""
-        return self.model_dump(mode="json", exclude_none=True)
 
 
 class Doorbell:
@@ -125,18 +108,6 @@ class Doorbell:
             return self._cond.wait_for(lambda: self._rings != seen, timeout)
 
 
-class _LeaseLost(Exception):
-    """Another worker holds the job now; stop without recording anything."""
-
-
-class _DeadlinePassed(Exception):
-    """The job's deadline passed."""
-
-
-class _Stopping(Exception):
-    """The worker is shutting down: give the job back to the queue."""
-
-
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
@@ -148,7 +119,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        clients: ClientFactory,
+        clients: ClientOpener,
         *,
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,
@@ -158,8 +129,11 @@ class Worker:
         doorbell: Doorbell | None = None,
         idle_poll_seconds: float | None = None,
         check_decision: DecisionCheck | None = None,
+        follower: Follower | None = None,
     ) -> None:
         self.store = store
+        self.follower = follower
+        """Takes jobs over after their sync step; ``None``: the worker follows them itself."""
         self.check_decision = check_decision
         self.doorbell = doorbell
         self.clients = clients
@@ -178,13 +152,18 @@ class Worker:
             attempts=None,
         )
 
+    def not_found_grace_seconds(self) -> float:
+        """How long a job retries a 404 (:data:`NOT_FOUND_GRACE_SECONDS`, read when asked)."""
+        return NOT_FOUND_GRACE_SECONDS
+
     @property
     def lease(self) -> timedelta:
         """How long a claim lasts without renewal."""
         return timedelta(seconds=self.settings.lease_seconds)
 
     def run_once(self, *, found_by_polling: bool = False) -> JobRecord | None:
-        """Claim one due job and run it to its end; the claimed job, or ``None`` if none was due.
+        """Claim one due job and run it to its end (with a follower: to its hand-over); the
+        claimed job, or ``None`` if none was due.
 
         ``found_by_polling``: the worker looked because its wait timed out, not because the
         doorbell rang; a job found so (queued by another process, or due again after a backoff)
@@ -195,9 +174,9 @@ class Worker:
             job = uow.jobs.claim(worker_id=self.worker_id, lease=self.lease, now=self.clock())
             if job is not None:
                 uow.audit.append(
-                    _event(
+                    job_event(
                         job,
-                        "deployment.started",
+                        AuditKind.deployment_started,
                         {"attempt": job.attempts, "worker": self.worker_id},
                     ),
                     now=self.clock(),
@@ -214,7 +193,7 @@ class Worker:
             self._finish(
                 job,
                 DeployOutcome(
-                    state="failed",
+                    state=JobState.failed,
                     reason=f"gave up after {job.attempts - 1} attempts that never finished "
                     "(workers crashed or lost their lease)",
                 ),
@@ -250,35 +229,105 @@ class Worker:
                     stop.wait(wait)
 
     def process(self, job: JobRecord) -> DeployOutcome | None:
-        """Run a claimed job and record its outcome; ``None`` if the lease was lost meanwhile."""
+        """Run a claimed job; its outcome once recorded, ``None`` if the lease was lost, the job
+        given back, or handed to the follower (which records the outcome later)."""
         ruling = self.check_decision(job) if self.check_decision is not None else GuardResult()
         if ruling.refusal is not None:
             refused = DeployOutcome(
-                state="failed", reason=ruling.refusal, error_class="AttestationInvalid"
+                state=JobState.failed, reason=ruling.refusal, error_class="AttestationInvalid"
             )
-            self._finish(job, refused, [_event(job, "attestation.refused", refused.as_record())])
+            self._finish(
+                job, refused, [job_event(job, AuditKind.attestation_refused, refused.as_record())]
+            )
             return refused
-        run = _JobRun(self, job)
+        run = JobRun(self, job)
         if ruling.keyid is not None:
             verified = {"keyid": ruling.keyid, "sha256": ruling.envelope_sha256}
-            run.audit("attestation.verified", verified, defer=True)
+            run.audit(AuditKind.attestation_verified, verified, defer=True)
         try:
-            outcome = run.execute()
-        except _LeaseLost:
+            outcome = self._execute(run)
+        except LeaseLost:
             _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
             return None
-        except _Stopping:
+        except Stopping:
             self._release(job, run.deferred)
             return None
         except BaseException:
             run.flush()  # what was observed before the failure stays on record
             raise
+        if outcome is None:
+            return None  # followed by the follower from now on
         self._finish(job, outcome, run.deferred)
         return outcome
 
+    def _execute(self, run: JobRun) -> DeployOutcome | None:
+        """Both steps (or the sync step and the hand-over), with one credential reload."""
+        job = run.job
+        reloaded = False
+        while True:
+            try:
+                with self.clients(job.instance) as client:
+                    run.client = client
+                    if client.base_url.startswith("http://"):
+                        _log.warning("deploy.plain_http", instance=job.instance)
+                        run.audit(
+                            "security.plain_http",
+                            {"instance": job.instance},
+                            once="http",
+                            defer=True,
+                        )
+                    try:
+                        sync_step(run)
+                        if self.follower is None:
+                            return follow_inline(run)
+                        self._hand_over(run)
+                        return None
+                    except DeadlinePassed:
+                        return run.timed_out()  # while the client is open: it may terminate
+            except DeadlinePassed:
+                return run.timed_out()
+            except ArgoCDAuthError as err:
+                if not reloaded and self._credentials_changed(run):
+                    # Rotated token: run the steps again with the new credentials, once.
+                    reloaded = True
+                    run.audit("credentials.reloaded", {"after": str(err)})
+                    continue
+                return DeployOutcome(
+                    state=JobState.failed, reason=run.explain(err), error_class=type(err).__name__
+                )
+            except ArgoCDError as err:
+                return DeployOutcome(
+                    state=JobState.failed, reason=run.explain(err), error_class=type(err).__name__
+                )
+
+    def _hand_over(self, run: JobRun) -> None:
+        assert self.follower is not None
+        events = list(run.deferred)
+        adopted = self.follower.adopt(
+            run.job,
+            worker_id=self.worker_id,
+            deadline=run.deadline,
+            recorded=run.recorded,
+            unwritten=events,
+        )
+        if not adopted:
+            raise LeaseLost
+        del run.deferred[: len(events)]  # written with the hand-over
+
+    def _credentials_changed(self, run: JobRun) -> bool:
+        """After a 401: re-read the configuration (if the worker can); True if it changed."""
+        reload = self.reload_credentials
+        if reload is None or run.client is None:
+            return False
+        try:
+            return reload(run.job.instance, run.client)
+        except Exception:  # noqa: BLE001 - a broken configuration read fails the job as a 401
+            _log.exception("deploy.credentials_reload_failed", instance=run.job.instance)
+            return False
+
     def _release(self, job: JobRecord, observed: Sequence[NewAuditEvent] = ()) -> None:
         now = self.clock()
-        released = _event(job, "deployment.released", {"reason": "worker shutting down"})
+        released = job_event(job, AuditKind.deployment_released, {"reason": "worker shutting down"})
 
         def release(uow: UnitOfWork) -> None:
             if uow.jobs.release(job.id, worker_id=self.worker_id, not_before=now, now=now):
@@ -292,11 +341,7 @@ class Worker:
     ) -> None:
         """Record the job's end and its outcome event (after the ``observed`` events still
         unwritten), in one transaction, if the job is still ours."""
-        kind = {
-            "succeeded": "deployment.succeeded",
-            "failed": "deployment.failed",
-            "timed_out": "deployment.timed_out",
-        }[outcome.state]
+        kind = outcome.event_kind
 
         def finish(uow: UnitOfWork) -> bool:
             ours = uow.jobs.finish(
@@ -305,356 +350,14 @@ class Worker:
                 state=outcome.state,
                 now=self.clock(),
                 outcome=outcome.as_record(),
-                error=None if outcome.state == "succeeded" else outcome.reason,
+                error=None if outcome.state == JobState.succeeded else outcome.reason,
             )
             if ours:
-                final = _event(job, kind, outcome.as_record())
+                final = job_event(job, kind, outcome.as_record())
                 uow.audit.extend([*observed, final], now=self.clock())
             return ours
 
         if not self.store.group_commit(finish):
             _log.warning("deploy.lease_lost", job_id=job.id, application=job.application)
             return
-        _log.info(
-            "deploy.finished",
-            job_id=job.id,
-            decision_id=job.decision_id,
-            application=job.application,
-            instance=job.instance,
-            state=outcome.state,
-            reason=outcome.reason,
-        )
-        if self.on_outcome is not None:
-            try:
-                self.on_outcome(job, outcome)
-            except Exception:  # noqa: BLE001 - alerting must never block deployments
-                _log.exception("deploy.on_outcome_failed", job_id=job.id)
-
-
-def _event(job: JobRecord, kind: str, data: dict[str, Any]) -> NewAuditEvent:
-    return NewAuditEvent(
-        kind=kind,
-        actor=job.actor,
-        instance=job.instance,
-        application=job.application,
-        revision=job.revision,
-        decision_id=job.decision_id,
-        job_id=job.id,
-        data=data,
-    )
-
-
-class _JobRun:
-    """The state of one job while it runs (deadline, lease, what was already recorded)."""
-
-    def __init__(self, worker: Worker, job: JobRecord) -> None:
-        self.worker = worker
-        self.job = job
-        self.spec = SyncSpec.model_validate(job.spec)
-        self.started = time.monotonic()
-        self.deadline = self.started + self.spec.timeout_seconds
-        self.last_renewal = self.started
-        self.recorded: set[str] = set()
-        self.deferred: list[NewAuditEvent] = []
-        self.attempt = 0
-        self.client: ArgoCDClient | None = None
-        self.wanted = self.spec.revision if self.spec.pin_revision else None
-        self.scope: dict[str, Any] = {
-            "project": job.argocd_project,
-            "app_namespace": job.app_namespace,
-        }
-
-    # --- bookkeeping -------------------------------------------------------------------------
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def check(self) -> None:
-        """Raise when stopping or past the deadline; renew the lease when a third of it has gone."""
-        if self.worker.stop_event.is_set():
-            raise _Stopping
-        if self.remaining() <= 0:
-            raise _DeadlinePassed
-        now = time.monotonic()
-        if now - self.last_renewal >= self.worker.settings.lease_seconds / 3:
-            ours = self.worker.store.group_commit(
-                lambda uow: uow.jobs.renew(
-                    self.job.id,
-                    worker_id=self.worker.worker_id,
-                    lease=self.worker.lease,
-                    now=self.worker.clock(),
-                )
-            )
-            if not ours:
-                raise _LeaseLost
-            self.last_renewal = now
-
-    def sleep(self, seconds: float) -> None:
-        self.worker.stop_event.wait(max(0.0, min(seconds, self.remaining())))
-        self.check()
-
-    def audit(
-        self, kind: str, data: dict[str, Any], *, once: str | None = None, defer: bool = False
-    ) -> None:
-        """Append an audit event (only the first time for a given ``once`` key).
-
-        A deferred event is written with the next one that is not (or with the job's outcome),
-        in the same transaction: what one observation of the application produces costs one
-        commit, and the operation's end is recorded together with the job's outcome.
-        """
-        if once is not None:
-            if once in self.recorded:
-                return
-            self.recorded.add(once)
-        self.deferred.append(_event(self.job, kind, data))
-        if not defer:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the deferred audit events now."""
-        if self.deferred:
-            events = list(self.deferred)
-            self.worker.store.group_commit(
-                lambda uow: uow.audit.extend(events, now=self.worker.clock())
-            )
-            del self.deferred[: len(events)]  # only once they are stored
-
-    # --- the run -----------------------------------------------------------------------------
-
-    def execute(self) -> DeployOutcome:
-        reloaded = False
-        while True:
-            try:
-                with self.worker.clients(self.job.instance) as client:
-                    self.client = client
-                    if client.base_url.startswith("http://"):
-                        _log.warning("deploy.plain_http", instance=self.job.instance)
-                        self.audit(
-                            "security.plain_http",
-                            {"instance": self.job.instance},
-                            once="http",
-                            defer=True,
-                        )
-                    try:
-                        self.sync_step()
-                        return self.follow_step()
-                    except _DeadlinePassed:
-                        return self.timed_out()  # while the client is open: it may terminate
-            except _DeadlinePassed:
-                return self.timed_out()
-            except ArgoCDAuthError as err:
-                if not reloaded and self.credentials_changed():
-                    # Rotated token: run both steps again with the new credentials, once.
-                    reloaded = True
-                    self.audit("credentials.reloaded", {"after": str(err)})
-                    continue
-                return DeployOutcome(
-                    state="failed", reason=self.explain(err), error_class=type(err).__name__
-                )
-            except ArgoCDError as err:
-                return DeployOutcome(
-                    state="failed", reason=self.explain(err), error_class=type(err).__name__
-                )
-
-    def credentials_changed(self) -> bool:
-        """After a 401: re-read the configuration (if the worker can); True if it changed."""
-        reload = self.worker.reload_credentials
-        if reload is None or self.client is None:
-            return False
-        try:
-            return reload(self.job.instance, self.client)
-        except Exception:  # noqa: BLE001 - a broken configuration read fails the job as a 401
-            _log.exception("deploy.credentials_reload_failed", instance=self.job.instance)
-            return False
-
-    def explain(self, err: ArgoCDError) -> str:
-        if isinstance(err, AutoSyncConflict):
-            return (
-                f"{err} (configuration error: pin revisions only with auto-sync off, or sync HEAD)"
-            )
-        return str(err)
-
-    def get_app(self) -> Application:
-        """Read the application, retrying what can pass and a 404 for its grace period."""
-        assert self.client is not None
-        grace_end = time.monotonic() + NOT_FOUND_GRACE_SECONDS
-
-        def retry_on(exc: BaseException) -> bool:
-            if isinstance(exc, ArgoCDNotFound):
-                return time.monotonic() < grace_end
-            return bool(getattr(exc, "retryable", False))
-
-        for attempt in retrying(
-            self.worker.policy, retry_on=retry_on, timeout=max(self.remaining(), 0.001)
-        ):
-            with attempt:
-                self.check()
-                return self.client.get_application(self.job.application, **self.scope)
-        raise _DeadlinePassed  # pragma: no cover - retrying() raises or returns first
-
-    def sync_step(self) -> None:
-        """Send our sync once, or find the one already sent."""
-        app = self.get_app()
-        retries = 0
-        while True:
-            self.check()
-            decision = decide_sync(app, marker=self.job.id, revision=self.wanted)
-            if decision.action is SyncAction.FOLLOW:
-                self.audit("sync.found", {"reason": decision.reason}, once="found")
-                return
-            if decision.action is SyncAction.WAIT:
-                self.audit("sync.waiting", {"reason": decision.reason}, once=decision.reason)
-                self.sleep(self.worker.settings.poll_interval_seconds)
-                app = self.get_app()
-                continue
-            try:
-                self.send_sync()
-                return
-            except OperationInProgress as err:
-                self.audit("sync.busy", {"reason": str(err)}, once="busy")
-            except SyncWindowBlocked as err:
-                self.audit("sync.window_closed", {"reason": str(err)}, once="window")
-            except ArgoCDNotFound:
-                if time.monotonic() - self.started > NOT_FOUND_GRACE_SECONDS:
-                    raise
-            except ArgoCDError as err:
-                if not err.retryable:
-                    self.audit("sync.refused", {"error": str(err), "http_status": err.status_code})
-                    raise
-            self.sleep(backoff_delay(self.worker.policy, retries))
-            retries += 1
-            app = self.get_app()
-
-    def send_sync(self) -> None:
-        assert self.client is not None
-        self.attempt += 1
-        request = self.spec.request(marker=self.job.id, decision_id=self.job.decision_id)
-        context = {
-            "application": self.job.application,
-            "revision": self.spec.revision,
-            "decision_id": self.job.decision_id,
-            "job_id": self.job.id,
-            "instance": self.job.instance,
-            "attempt": self.attempt,
-        }
-        _log.info("deploy.sync_request", timestamp=self.worker.clock().isoformat(), **context)
-        try:
-            app = self.client.sync(self.job.application, request, **self.scope)
-        except ArgoCDError as err:
-            _log.warning(
-                "deploy.sync_response",
-                http_status=err.status_code,
-                sync_status=None,
-                operation_phase=None,
-                error=str(err),
-                **context,
-            )
-            raise
-        state = app.status.operation_state
-        sync_op = app.operation.sync if app.operation else None
-        _log.info(
-            "deploy.sync_response",
-            http_status=200,
-            sync_status=app.status.sync.status,
-            operation_phase=state.phase if state else None,
-            error=None,
-            **context,
-        )
-        self.audit(
-            "sync.requested",
-            {
-                "http_status": 200,
-                "attempt": self.attempt,
-                "revision": self.spec.revision,
-                # What Argo CD resolved the revision to (a branch, tag or HEAD becomes a SHA).
-                "resolved_revision": sync_op.revision if sync_op else None,
-                "request": request.to_wire(),
-            },
-        )
-
-    def follow_step(self) -> DeployOutcome:
-        """Follow our operation to its end through the watch stream, polling when it breaks."""
-        assert self.client is not None
-        while True:
-            self.check()
-            result = self.observe(self.get_app())
-            if result is not None:
-                return result
-            try:
-                for event in self.watch():
-                    if event.application.metadata.name != self.job.application:
-                        continue
-                    result = self.observe(event.application)
-                    if result is not None:
-                        return result
-                    self.check()
-            except ArgoCDError as err:
-                if not err.retryable:
-                    raise
-                _log.info("deploy.watch_interrupted", job_id=self.job.id, error=str(err))
-                self.sleep(self.worker.settings.poll_interval_seconds)
-
-    def watch(self) -> Iterator[Any]:
-        assert self.client is not None
-        read_timeout = max(0.05, min(self.worker.settings.lease_seconds / 3, 5.0, self.remaining()))
-        projects = [self.job.argocd_project] if self.job.argocd_project else []
-        return self.client.watch_applications(
-            name=self.job.application,
-            projects=projects,
-            app_namespace=self.job.app_namespace,
-            read_timeout=read_timeout,
-        )
-
-    def observe(self, app: Application) -> DeployOutcome | None:
-        """Assess one observation; record phase changes; the outcome once it is final."""
-        result = assess(
-            app,
-            marker=self.job.id,
-            revision=self.wanted,
-            pin_revision=self.spec.pin_revision,
-            dry_run=self.spec.dry_run,
-        )
-        if result.phase:
-            self.audit(
-                "operation.started",
-                {"phase": result.phase, "message": redact_text(result.message)},
-                once="op-started",
-                defer=True,
-            )
-        if result.phase == "Running" and result.finished_at is not None:
-            self.audit(
-                "operation.retrying",
-                {"retry_count": result.retry_count, "message": redact_text(result.message)},
-                once=f"retry-{result.retry_count}",
-                defer=True,
-            )
-        if result.phase in ("Succeeded", "Failed", "Error") and app.operation is None:
-            self.audit(
-                "operation.finished",
-                {
-                    "phase": result.phase,
-                    "message": redact_text(result.message),
-                    "synced_revision": result.synced_revision,
-                    "approved_commit": self.spec.approved_commit,
-                    "failed_resources": list(result.failed_resources),
-                },
-                once="op-finished",
-                defer=True,
-            )
-        if result.progress is Progress.PENDING:
-            self.flush()
-            return None
-        state: Literal["succeeded", "failed"] = (
-            "succeeded" if result.progress is Progress.DEPLOYED else "failed"
-        )
-        return DeployOutcome(state=state, reason=result.reason, assessment=result)
-
-    def timed_out(self) -> DeployOutcome:
-        reason = f"timed out after {self.spec.timeout_seconds:g}s waiting for the deployment"
-        if self.spec.terminate_on_timeout and self.client is not None:
-            try:
-                self.client.terminate_operation(self.job.application, **self.scope)
-                reason += "; the operation was terminated"
-            except ArgoCDError as err:
-                reason += f"; terminating the operation failed: {err}"
-        return DeployOutcome(state="timed_out", reason=reason)
+        announce(job, outcome, self.on_outcome)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from belay.config import AlertSettings, ArgoCDResolution, BelaySettings
-from belay.deploy.worker import DeployOutcome
+from belay.deploy import DeployOutcome
 from belay.logs import get_logger
 from belay.notify.channels import Channel, build_channels
 from belay.notify.delivery import Dispatcher, alert_audit_event

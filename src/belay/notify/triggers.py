@@ -25,7 +25,7 @@ from typing import Any
 
 from belay.commits import short_sha
 from belay.config import EXPIRY_WARNING_WINDOW, ArgoCDResolution, jwt_claims, token_expiry
-from belay.deploy.worker import DeployOutcome
+from belay.deploy import DeployOutcome
 from belay.notify.model import AlertEvent, OutgoingAlert
 from belay.store import DecisionRecord, JobRecord
 from belay.vocab import FAILURE_STATES, JobState

@@ -1018,6 +1018,20 @@ class _Api:
         name_ns = params.get("appNamespace") or self.store.state.namespace
         rv_param = params.get("resourceVersion") or ""
         min_version = int(rv_param) if rv_param.isdigit() else 0
+        if self.store.faults.expire_watch_versions and rv_param not in ("", "0"):
+            body = jsonio.dumps(
+                {
+                    "error": {
+                        "grpc_code": 11,
+                        "http_code": 410,
+                        "message": f"too old resource version: {rv_param}",
+                        "http_status": "Gone",
+                    }
+                }
+            )
+            if sse:
+                return Response(b"data: " + body + b"\n\n", 410, media_type="text/event-stream")
+            return Response(body, 410, media_type="application/json")
         send_initial = not rv_param or name is not None
         store = self.store
 

@@ -24,7 +24,10 @@ Everything else is typed. Keys added by the simulator beyond DESIGN.md §6 (all 
   reconcile and health delays); 10 makes a 5 s backoff last 0.5 s.
 * ``faults.repoErrors`` (the next N syncs answer a transient repo-server error, 400 code 9),
   ``faults.repoErrorRate`` (the same, at random), ``faults.watchErrorAfterEvents`` (a watch
-  stream sends a grpc-gateway stream error after N events and ends).
+  stream sends a grpc-gateway stream error after N events and ends), ``faults.expireWatchVersions``
+  (a watch resuming from a ``resourceVersion`` other than ``0`` is refused with 410 ``too old
+  resource version``, as a Kubernetes API server or a proxy in front of Argo CD answers; Argo CD
+  itself never does).
 * ``projects`` (``{"<name>": <AppProject>}``; ``default`` is made when absent), ``clusters``
   (``[<Cluster>]``; the in-cluster one when absent), ``settings`` (merged over defaults),
   ``resourceActions`` (``{"<group>/<Kind>": [<ResourceAction>]}``), ``logs``
@@ -184,6 +187,7 @@ class Faults(_Model):
     repo_errors: int = Field(default=0, ge=0, alias="repoErrors")
     repo_error_rate: float = Field(default=0.0, ge=0, le=1, alias="repoErrorRate")
     watch_error_after_events: int | None = Field(default=None, ge=0, alias="watchErrorAfterEvents")
+    expire_watch_versions: bool = Field(default=False, alias="expireWatchVersions")
 
     @field_validator("status_codes")
     @classmethod

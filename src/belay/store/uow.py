@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -37,6 +37,7 @@ from belay.redact import redact_data
 from belay.store.audit import ChainBreak, canonical_payload, chain_hash, verify_chain
 from belay.store.bypass import BypassRepository
 from belay.store.errors import DuplicateKey
+from belay.store.follow import FollowRepository
 from belay.store.read_models import ReadModels
 from belay.store.records import (
     AttestationRecord,
@@ -77,10 +78,6 @@ __all__ = [
 ]
 
 _MANIFEST_NAME_MAPS = frozenset({"files"})
-
-# The end states as belay.deploy still spells them (its outcome's type), accepted by finish()
-# until that code names JobState members.
-_EndStateSpelling = Literal["succeeded", "failed", "timed_out", "superseded"]
 
 # New rows are written with Core INSERTs on the session's connection rather than as ORM objects:
 # each is one statement in program order (no unit-of-work bookkeeping, no flush ordering between
@@ -508,7 +505,7 @@ class JobRepository:
         job_id: str,
         *,
         worker_id: str,
-        state: JobState | _EndStateSpelling,
+        state: JobState,
         now: datetime,
         outcome: dict[str, Any] | None = None,
         error: str | None = None,
@@ -953,6 +950,7 @@ class UnitOfWork:
     read_models: ReadModels
     """Joined and aggregate reads (the submission list, the metrics' counts)."""
     bypass: BypassRepository
+    follows: FollowRepository
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -972,6 +970,7 @@ class UnitOfWork:
         self.web_sessions = WebSessionRepository(session)
         self.read_models = ReadModels(session)
         self.bypass = BypassRepository(session)
+        self.follows = FollowRepository(session)
         return self
 
     def __exit__(
