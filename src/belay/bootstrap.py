@@ -14,11 +14,10 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from belay.argocd.informer import InformerRegistry
+from belay.argocd import InformerRegistry
 from belay.attest import Attestor, DecisionGuard, Keyring, Signing, load_signing
 from belay.config import BelaySettings, process_environ, resolve_argocd
-from belay.deploy.credentials import ReloadingClients
-from belay.deploy.worker import Doorbell
+from belay.deploy import Doorbell, ReloadingClients
 from belay.intake import Credentials
 from belay.logs import get_logger
 from belay.notify import Alerting, build_alerting
@@ -130,8 +129,7 @@ def start_workers(
     flight through the instance's shared informer (``services.informers``): how many deployments
     progress at once is no longer bounded by ``count``.
     """
-    from belay.deploy.follower import Follower
-    from belay.deploy.worker import Worker
+    from belay.deploy import Follower, Worker
 
     if services.informers is None:
         services.informers = InformerRegistry(

@@ -193,7 +193,7 @@ def _settings(work: Path, port: int, submit_token: str) -> BelaySettings:
 
 @contextmanager
 def _running(work: Path, port: int) -> Iterator[tuple[Services, str, Any, str]]:
-    from belay.sim.testing import running_simulator
+    from belay.sim import running_simulator
 
     argocd_token = _fake_jwt("belay-webhook")
     submit_token = "demo-" + secrets.token_urlsafe(18)

@@ -136,6 +136,10 @@ def test_public_names() -> None:
         "StateFileError",
         "create_app",
         "load_state",
+        "make_tls_files",
         "parse_state",
+        "quiet_dropped_connections",
+        "running_simulator",
         "sample_state",
+        "serve_config",
     ]

@@ -37,6 +37,7 @@ from belay.argocd.errors import (
     SyncWindowBlocked,
     to_argocd_error,
 )
+from belay.argocd.informer import ApplicationInformer, EventHandler, InformerRegistry
 from belay.argocd.models import (
     Application,
     ApplicationCondition,
@@ -70,7 +71,7 @@ from belay.argocd.models import (
     VersionInfo,
     WatchEvent,
 )
-from belay.argocd.names import InvalidArgoCDName, check_name, path_segment
+from belay.argocd.names import InvalidArgoCDName, NameKind, check_name, path_segment
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -78,6 +79,7 @@ __all__ = [
     "Application",
     "ApplicationCondition",
     "ApplicationDestination",
+    "ApplicationInformer",
     "ApplicationSource",
     "ApplicationSpec",
     "ApplicationStatus",
@@ -97,11 +99,14 @@ __all__ = [
     "ArgoCDUnreachable",
     "AutoSyncConflict",
     "CallObserver",
+    "EventHandler",
     "HealthStatus",
     "Info",
+    "InformerRegistry",
     "InstanceClientFactory",
     "InvalidArgoCDName",
     "KubeEvent",
+    "NameKind",
     "ObjectMeta",
     "Operation",
     "OperationInProgress",

@@ -46,7 +46,7 @@ from belay.logs import get_logger
 from belay.redact import register_secret
 
 if TYPE_CHECKING:
-    from belay.config.models import ArgoCDInstance
+    from belay.config import ArgoCDInstance
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -40,9 +40,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from belay.argocd import Application, ApplicationSource, OperationInitiator
+from belay.argocd.models import Application, ApplicationSource, OperationInitiator
 from belay.config import normalize_remote
-from belay.deploy import MARKER_NAME
+from belay.deploy.decide import MARKER_NAME
 from belay.deploy.revision import is_full_sha, revision_matches
 
 __all__ = [

@@ -16,8 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from belay.argocd import ArgoCDClient, ArgoCDError, WatchEvent
-from belay.argocd.informer import EventHandler
+from belay.argocd import ArgoCDClient, ArgoCDError, EventHandler, WatchEvent
 from belay.logs import get_logger
 from belay.retry import RetryPolicy, backoff_delay
 

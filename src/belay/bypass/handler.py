@@ -40,7 +40,7 @@ from belay.bypass.decide import (
 )
 from belay.bypass.lease import Lease
 from belay.config import BelaySettings, ProjectSettings
-from belay.deploy.manual import queue_manual_sync
+from belay.deploy import queue_manual_sync
 from belay.logs import get_logger
 from belay.notify import Alerting, OutgoingAlert, unapproved_alert
 from belay.store import BypassReportRecord, NewAuditEvent, Store, UnitOfWork

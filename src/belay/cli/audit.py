@@ -15,7 +15,7 @@ from belay.cli._common import (
     handle_errors,
     open_store,
 )
-from belay.deploy.revision import MIN_PREFIX, is_full_sha, is_short_sha
+from belay.deploy import MIN_PREFIX, is_full_sha, is_short_sha
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -150,7 +150,7 @@ def _start_background(services: object) -> None:
     """Alert delivery and token checks, and SIGHUP re-reading the Argo CD configuration."""
     from belay.bootstrap import Services
     from belay.config import resolve_argocd
-    from belay.deploy.credentials import install_sighup
+    from belay.deploy import install_sighup
 
     assert isinstance(services, Services)
     services.alerting.start(resolver=resolve_argocd)

@@ -34,8 +34,14 @@ def argocd(
 
     import uvicorn
 
-    from belay.sim import load_state, parse_state, sample_state
-    from belay.sim.testing import make_tls_files, quiet_dropped_connections, serve_config
+    from belay.sim import (
+        load_state,
+        make_tls_files,
+        parse_state,
+        quiet_dropped_connections,
+        sample_state,
+        serve_config,
+    )
 
     sim_state = load_state(state) if state else parse_state(sample_state(), source="sample")
     quiet_dropped_connections()

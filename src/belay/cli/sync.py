@@ -110,8 +110,7 @@ def _follow(store: Store, settings: BelaySettings, job_id: str, timeout: float) 
     """Run the queue here until ``job_id`` ends; exit 0 deployed, 1 otherwise."""
     from belay.attest import load_signing
     from belay.bootstrap import decision_check
-    from belay.deploy.credentials import ReloadingClients
-    from belay.deploy.worker import Worker
+    from belay.deploy import ReloadingClients, Worker
     from belay.vocab import IN_FLIGHT_STATES, JobState
 
     clients = ReloadingClients()

@@ -26,8 +26,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from belay.argocd import DEFAULT_TIMEOUT, ArgoCDClient
-from belay.config import ArgoCDInstance, ArgoCDResolution, resolve_argocd
-from belay.config.errors import ConfigError
+from belay.config import ArgoCDInstance, ArgoCDResolution, ConfigError, resolve_argocd
 from belay.logs import get_logger
 
 __all__ = ["ReloadingClients", "credential_fingerprint", "install_sighup"]

@@ -21,8 +21,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from belay.argocd import Application
-from belay.argocd.models import Operation, OperationState
+from belay.argocd.models import Application, Operation, OperationState
 from belay.deploy.revision import revision_matches
 
 __all__ = [

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from belay.argocd import Application, ArgoCDClient, WatchEvent
-from belay.argocd.informer import ApplicationInformer
-from belay.config.settings import WorkerSettings
+from belay.argocd import Application, ApplicationInformer, ArgoCDClient, WatchEvent
+from belay.config import WorkerSettings
 from belay.deploy.follow_step import observe
 from belay.deploy.job_run import announce, job_event, timed_out
 from belay.deploy.outcome import DeployOutcome

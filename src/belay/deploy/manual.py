@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from belay.config.errors import ConfigError
-from belay.config.settings import BelaySettings, SyncSettings
+from belay.config import BelaySettings, ConfigError, SyncSettings
 from belay.deploy.permit import GateOverride
 from belay.deploy.spec import SyncSpec
 from belay.store import JobRecord, NewAuditEvent, Store

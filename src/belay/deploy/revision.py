@@ -15,7 +15,7 @@ synced revision (``syncResult.revision``) is always a full SHA while what we sen
 
 from __future__ import annotations
 
-from belay.gate import is_commit_id
+from belay.commits import is_commit_id
 
 __all__ = ["MIN_PREFIX", "is_full_sha", "is_short_sha", "revision_matches"]
 

@@ -6,9 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from belay.argocd import SyncRequest
-from belay.argocd.models import Info, RetryStrategy, SyncStrategy
-from belay.config.settings import SyncSettings
+from belay.argocd import Info, RetryStrategy, SyncRequest, SyncStrategy
+from belay.config import SyncSettings
 from belay.deploy.decide import MARKER_NAME
 
 __all__ = ["DECISION_INFO_NAME", "SyncSpec"]

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 from belay.argocd import ArgoCDAuthError, ArgoCDClient, ArgoCDError
 from belay.attest import GuardResult
-from belay.config.settings import WorkerSettings
+from belay.config import WorkerSettings
 from belay.deploy.follow_step import follow_inline
 from belay.deploy.follower import Follower
 from belay.deploy.job_run import (

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict
 from belay import __version__
 from belay.attest import Attestor, SignedAttestation, decision_facts
 from belay.config import BelaySettings, ConfigError, ProjectSettings, process_environ
-from belay.deploy.spec import SyncSpec
+from belay.deploy import SyncSpec
 from belay.gate import (
     Bundle,
     BundleError,

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from belay.config import BelaySettings
-from belay.deploy.manual import queue_manual_sync
-from belay.deploy.permit import GateOverride, SyncPermit, check_manual_sync
+from belay.deploy import GateOverride, SyncPermit, check_manual_sync, queue_manual_sync
 from belay.errors import BadInput
 from belay.notify import Alerting
 from belay.store import DecisionRecord, JobRecord, Store

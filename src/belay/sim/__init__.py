@@ -11,6 +11,12 @@ from belay.sim.app_store import RequestRecord
 from belay.sim.sample import sample_state
 from belay.sim.server import create_app
 from belay.sim.state import Behavior, Faults, SimState, StateFileError, load_state, parse_state
+from belay.sim.testing import (
+    make_tls_files,
+    quiet_dropped_connections,
+    running_simulator,
+    serve_config,
+)
 
 __all__ = [
     "Behavior",
@@ -20,6 +26,10 @@ __all__ = [
     "StateFileError",
     "create_app",
     "load_state",
+    "make_tls_files",
     "parse_state",
+    "quiet_dropped_connections",
+    "running_simulator",
     "sample_state",
+    "serve_config",
 ]
