@@ -280,8 +280,9 @@ class WorkerSettings(_Strict):
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     # Jobs run in parallel by ``belay serve``'s in-process workers (one job per application).
-    # A worker is held for the whole deployment, mostly waiting on Argo CD's watch stream, so
-    # this bounds how many deployments progress at once (docs/performance.md).
+    # Workers run the sync step only: once Argo CD took the sync, the job is handed to the
+    # process's follower (one informer per instance), so this bounds syncs being sent at once,
+    # not deployments in flight (docs/flow.md).
     concurrency: int = Field(default=32, ge=1, le=64)
     backoff_base_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
