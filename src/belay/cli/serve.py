@@ -129,11 +129,11 @@ def _start_bypass_watch(services: object, stop: threading.Event) -> list[threadi
     informers = services.informers
     sources = (
         {
-            p.argocd.instance: informers(p.argocd.instance)
+            p.argocd.instance: informers.events(p.argocd.instance)
             for p in services.settings.projects
             if p.argocd
         }
-        if informers is not None
+        if informers is not None and services.settings.bypass.enabled
         else None
     )
     return start_bypass_watch(
