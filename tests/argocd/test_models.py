@@ -192,3 +192,27 @@ def test_sse_framing() -> None:
     ]
     payloads = list(iter_sse_payloads(lines))
     assert [parse_watch_payload(p).type for p in payloads] == ["ADDED", "DELETED"]
+
+
+def test_sse_until_ends_the_stream_at_a_keepalive() -> None:
+    """``until`` is asked at each comment between events; once true the iteration ends there,
+    and a comment inside an unfinished event never cuts it."""
+    asked: list[int] = []
+
+    def until() -> bool:
+        asked.append(1)
+        return len(asked) >= 2
+
+    lines = [
+        ": keepalive",
+        'data: {"result": {"type": "ADDED",',
+        ": inside an event",
+        'data: "application": {}}}',
+        "",
+        ":",
+        'data: {"result": {"type": "DELETED", "application": {}}}',
+        "",
+    ]
+    payloads = list(iter_sse_payloads(lines, until=until))
+    assert [parse_watch_payload(p).type for p in payloads] == ["ADDED"]
+    assert len(asked) == 2

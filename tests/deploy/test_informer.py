@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from belay.argocd import ArgoCDClient, SyncRequest, WatchEvent
 from belay.argocd.informer import ApplicationInformer, InformerRegistry
 from belay.argocd.models import Info
+from belay.sim import server as sim_server
 from belay.sim.sample import sample_state
 from belay.sim.testing import RunningSimulator, running_simulator
 
@@ -100,6 +103,22 @@ def test_cut_streams_lose_no_change() -> None:
                 )
             ), f"sync {n} never seen ending"
         assert informer.lists > 1
+
+
+def test_a_quiet_stream_is_still_relisted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic re-list happens on a stream with no event, whose keepalives would otherwise
+    keep it open for ever: the clock is checked at each keepalive too."""
+    monkeypatch.setattr(sim_server, "SSE_KEEPALIVE_SECONDS", 0.05)
+    recorder = Recorder()
+    with running_simulator(_state()) as sim, _informer(sim, relist_seconds=0.2) as informer:
+        informer.add_handler(recorder)
+        assert informer.synced.wait(10)
+        # Three lists after the handler came: each delivers the application as a listed ADDED.
+        assert recorder.wait(
+            lambda es: sum(fl and e.application.metadata.name == APP for e, fl in es) >= 3
+        ), f"re-listed only {informer.lists - 1} times on a quiet stream"
+    assert all(fl for _, fl in recorder.events), "the stream stayed quiet: no event, only lists"
+    assert informer.lists >= 3
 
 
 def test_expired_version_is_relisted() -> None:

@@ -193,6 +193,39 @@ def test_supersede_queued(store: Store) -> None:
         assert got is not None and got.state == "superseded" and new.id in (got.error or "")
 
 
+def test_a_released_job_is_not_superseded(store: Store) -> None:
+    """A job given back to the queue after a claim (its sync may have been sent, as when the
+    follower releases what it follows at shutdown) is resumed, never superseded: superseding it
+    would leave a sync that ran without an outcome or an alert."""
+    lease = timedelta(seconds=30)
+    with store.unit_of_work() as uow:
+        old = uow.jobs.enqueue(instance="i", application="a", spec={}, actor="t", now=T0)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        claimed = uow.jobs.claim(worker_id="w1", lease=lease, now=T0)
+        assert claimed is not None and claimed.id == old.id
+        assert uow.follows.hand_over(
+            old.id, from_owner="w1", to_owner="follower", lease=lease, now=T0
+        )
+        assert uow.jobs.release(old.id, worker_id="follower", not_before=T0, now=T0)
+        uow.commit()
+    later = T0 + timedelta(seconds=1)
+    with store.unit_of_work() as uow:
+        new = uow.jobs.enqueue(instance="i", application="a", spec={}, actor="t", now=later)
+        never = uow.jobs.enqueue(instance="i", application="a", spec={}, actor="t", now=T0)
+        ids = uow.jobs.supersede_queued(
+            instance="i", application="a", keep_job_id=new.id, now=later
+        )
+        uow.commit()
+    assert ids == [never.id]
+    with store.unit_of_work() as uow:
+        got = uow.jobs.get(old.id)
+        assert got is not None and got.state == "queued" and got.error is None
+        resumed = uow.jobs.claim(worker_id="w2", lease=lease, now=later)
+        uow.commit()
+    assert resumed is not None and resumed.id == old.id and resumed.attempts == 2
+
+
 def test_concurrent_claims_never_share_a_job(store: Store) -> None:
     """Eight threads racing over 40 jobs of 40 applications each get distinct jobs, all claimed."""
     lease = timedelta(seconds=60)

@@ -286,6 +286,7 @@ class _Jobs:
             j.id
             for j in self._t.jobs.values()
             if (j.instance, j.application, j.state) == (instance, application, "queued")
+            and j.attempts == 0
             and j.id != keep_job_id
             and j.created_at <= now
         )

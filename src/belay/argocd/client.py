@@ -661,6 +661,7 @@ class ArgoCDClient:
         read_timeout: float | None = None,
         sse: bool = False,
         on_open: Callable[[], object] | None = None,
+        until: Callable[[], object] | None = None,
     ) -> Iterator[WatchEvent]:
         """Stream ``GET /api/v1/stream/applications`` as :class:`WatchEvent` objects.
 
@@ -674,6 +675,9 @@ class ArgoCDClient:
         stream from timing out. ``on_open`` is called once the server has accepted the watch and
         before the first event is read (an informer lists then, so nothing that changed before the
         stream opened is missed: Argo CD does not replay changes older than the connection).
+        ``until`` is called at each SSE keepalive; once it returns true the connection is closed
+        and the iteration ends, as when the server ends the stream (an informer so re-lists on
+        time even when no event comes).
         """
         if isinstance(projects, str):
             projects = [projects]
@@ -689,7 +693,7 @@ class ArgoCDClient:
             raise BadInput(f"watch read_timeout must be positive, got {read_timeout}")
         timeout = httpx.Timeout(self.timeout, read=wait)
         headers = {"Accept": "text/event-stream"} if sse else None
-        return self._watch(params, timeout, name, headers, on_open)
+        return self._watch(params, timeout, name, headers, on_open, until)
 
     def _watch(
         self,
@@ -698,6 +702,7 @@ class ArgoCDClient:
         application: str | None,
         headers: dict[str, str] | None = None,
         on_open: Callable[[], object] | None = None,
+        until: Callable[[], object] | None = None,
     ) -> Iterator[WatchEvent]:
         path = "/api/v1/stream/applications"
         started = time.perf_counter()
@@ -720,7 +725,7 @@ class ArgoCDClient:
                 content_type = response.headers.get("content-type", "")
                 lines = response.iter_lines()
                 if "text/event-stream" in content_type:
-                    payloads = iter_sse_payloads(lines)
+                    payloads = iter_sse_payloads(lines, until=until)
                 else:
                     payloads = iter_ndjson_payloads(lines)
                 for payload in payloads:

@@ -220,10 +220,16 @@ class ApplicationInformer:
         or is cut is resumed at once, then with backoff, listing between attempts while no
         stream opens (polling, as a fallback); a too-old version is forgotten (the next stream
         starts from scratch); every ``relist_seconds`` the stream is closed and a
-        new one opened, so the cache is re-listed (the periodic resync). Errors that resuming
-        cannot fix are raised.
+        new one opened, so the cache is re-listed (the periodic resync). The clock is checked
+        after each event and at each keepalive, so a quiet stream is re-listed on time too (its
+        keepalives would otherwise keep it open for ever). Errors that resuming cannot fix are
+        raised.
         """
         relist_at = time.monotonic() + self.relist_seconds
+
+        def due() -> bool:
+            return self._stop.is_set() or time.monotonic() >= relist_at
+
         while not self._stop.is_set():
             opened = False
 
@@ -238,11 +244,14 @@ class ApplicationInformer:
                     read_timeout=self.read_timeout,
                     sse=True,
                     on_open=on_open,
+                    until=due,  # a quiet stream's keepalives end it when the re-list is due
                 ):
                     failures = 0
                     self._apply(event)
-                    if self._stop.is_set() or time.monotonic() >= relist_at:
+                    if due():
                         return 0
+                if due():
+                    return 0
                 # The server ended the stream: resume (and list) at once.
             except ArgoCDError as err:
                 if self._stop.is_set():

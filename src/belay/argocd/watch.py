@@ -10,7 +10,7 @@ a blank line ending each event). A ``{"error": {...}}`` object in the stream bec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,8 +31,15 @@ def iter_ndjson_payloads(lines: Iterable[str]) -> Iterator[str]:
             yield line
 
 
-def iter_sse_payloads(lines: Iterable[str]) -> Iterator[str]:
-    """Yield the data of each Server-Sent Event; comments and other fields are skipped."""
+def iter_sse_payloads(
+    lines: Iterable[str], *, until: Callable[[], object] | None = None
+) -> Iterator[str]:
+    """Yield the data of each Server-Sent Event; comments and other fields are skipped.
+
+    ``until`` is called at each comment (a keepalive) between events; once it returns true the
+    iteration ends there, as if the server had ended the stream (a quiet stream thus still gives
+    its reader a turn at each keepalive).
+    """
     data: list[str] = []
     for line in lines:
         if not line.strip():
@@ -41,6 +48,8 @@ def iter_sse_payloads(lines: Iterable[str]) -> Iterator[str]:
                 data = []
             continue
         if line.startswith(":"):
+            if until is not None and not data and until():
+                return
             continue
         field, _, value = line.partition(":")
         if field == "data":

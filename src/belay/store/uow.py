@@ -114,6 +114,9 @@ _SUPERSEDE_QUEUED = (
         _JOBS.c.instance == bindparam("b_instance"),
         _JOBS.c.application == bindparam("b_application"),
         _JOBS.c.state == JobState.queued,
+        # Never claimed: a job given back after a claim (a worker or the follower shutting
+        # down) may have had its sync sent; it is resumed and its outcome recorded instead.
+        _JOBS.c.attempts == 0,
         _JOBS.c.id != bindparam("b_keep"),
         _JOBS.c.created_at <= bindparam("b_now"),
     )
@@ -429,6 +432,10 @@ class JobRepository:
         self, *, instance: str, application: str, keep_job_id: str, now: datetime
     ) -> list[str]:
         """Mark the other queued jobs of this application created up to ``now`` superseded.
+
+        Only jobs never claimed (``attempts == 0``) are superseded: one given back to the queue
+        after a claim (a worker or the follower shutting down) may have had its sync sent to
+        Argo CD, so it is resumed (the sync step finds its marker) and its outcome recorded.
 
         Jobs created after ``now`` stay queued: a slower, concurrent submission that was received
         earlier but commits later must not supersede a newer build (claims run in created order).
