@@ -117,7 +117,7 @@ def test_500_deployments_under_argocd_faults(tmp_path: Path) -> None:
         with services.store.unit_of_work() as uow:
             assert uow.audit.verify() is None
         jobs = all_jobs(services.store)
-        services.store.dispose()
+        services.close()
 
     faults = [r.fault for r in requests if r.fault]
     assert sum(f.startswith("status 503") for f in faults) > 100, "the 503s were not injected"

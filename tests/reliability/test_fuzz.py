@@ -219,7 +219,7 @@ def _live(
         with serve_in_thread(create_app(services)) as url:
             yield url
     finally:
-        services.store.dispose()
+        services.close()
 
 
 def _one_submission(services: Services) -> None:

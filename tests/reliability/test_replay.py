@@ -60,7 +60,7 @@ def gate(
             with serve_services(services, workers=2, join_timeout=30) as url:
                 yield url, services, sim
         finally:
-            services.store.dispose()
+            services.close()
 
 
 def _request(url: str, n: int, data: bytes) -> httpx.Request:

@@ -189,7 +189,7 @@ def start_belay(
             with serve_services(services, workers=workers, port=port, join_timeout=15) as url:
                 yield Belay(url=url, services=services, sim=sim, config=path)
         finally:
-            services.store.dispose()
+            services.close()
 
 
 @pytest.fixture
