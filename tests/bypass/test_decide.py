@@ -308,3 +308,12 @@ def test_multi_source_spec_sources_not_lined_up_is_not_judged_yet() -> None:
     """``spec.sources`` that do not line up with the operation's revisions say nothing."""
     app = _app([], _op("", ALICE, source=None, revisions=[BAD, GOOD]), sources=[REPO])
     assert not judgeable(deployments(app)[-1], KNOWN)
+
+
+def test_an_unresolved_gated_source_is_not_judged_yet() -> None:
+    """Two sources from the gated repository, one still a branch: the other's pass does not
+    approve (nor settle) the deployment before Argo CD resolved both."""
+    op = _op("", ALICE, source=None, revisions=[GOOD, "main"], sources=[{"repoURL": REPO}] * 2)
+    running = deployments(_app([], op))[-1]
+    assert judge(running, KNOWN) is None
+    assert not judgeable(running, KNOWN)

@@ -32,7 +32,8 @@ It is **not judged yet** (``None``, look again at the next event) while its revi
 commit id (``HEAD`` or a branch before Argo CD resolved it), or while it is a running
 multi-source operation whose sources are unknown (``operation.sync`` names revisions but no
 sources and the application's ``spec.sources`` do not line up with them): which revision is
-gated is not known yet, so it is neither approved nor settled. A finished deployment whose
+gated is not known yet, so it is neither approved nor settled (so too while a source of the gated
+repository is not resolved to a commit yet). A finished deployment whose
 sources are still unknown is judged strictly: every commit revision must have passed. It is
 **ignored** when it is a dry run or started before Belay began watching the instance (``since``;
 Argo CD's times are whole seconds, so a deployment started in the second Belay began is judged).
@@ -302,7 +303,17 @@ def _commits(deployment: Deployment, known: Known) -> tuple[tuple[str, ...], boo
     if _waiting_for_sources(deployment):
         return (), True
     gated, every = _gated(deployment, known.gated_remote)
-    return tuple(r for r in gated if is_full_sha(r)), every
+    commits = tuple(r for r in gated if is_full_sha(r))
+    from_remote = (
+        every
+        and len(deployment.revisions) > 1
+        and _sources_known(deployment.revisions, deployment.repos)
+    )
+    if from_remote and len(commits) < len(gated):
+        # A source of the gated repository not resolved to a commit yet: dropping it would let
+        # the other gated source's pass approve (and settle) the deployment. Judged later.
+        return (), True
+    return commits, every
 
 
 def _belay_own(deployment: Deployment, known: Known) -> bool:
