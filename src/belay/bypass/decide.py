@@ -11,21 +11,32 @@ Two steps, neither doing I/O:
 
 A deployment is **approved**, so never flagged, when
 
-* its revision (for a multi-source application: the revision of the source whose repository is
-  the project's gated remote; any source when that is unknown) has a passing Belay decision for
-  the project: a re-sync or a rollback to a revision that passed the gate is fine whoever does
-  it, and so is auto-sync to it;
+* its revision has a passing Belay decision for the project (the newest decision about it is
+  ``pass``): a re-sync or a rollback to a revision that passed the gate is fine whoever does it,
+  and so is auto-sync to it. For a multi-source application, **every** source whose repository
+  is the project's gated remote must have passed (a chart and its ``ref: values`` source from
+  the same repository are both gated); only when no source is the gated remote (or the project
+  names none) does a passing decision for any source's revision do;
 * or it is Belay's own sync: the operation carries Belay's job marker (``belay-job`` in
-  ``info``) *and* that job exists in Belay's store for the same instance and application at a
-  matching revision (a marker copied onto someone else's ``argocd app sync --info`` names no
-  such job, or the wrong revision). Belay's manual syncs (``belay sync``, audited with any gate
-  override) are Belay's own syncs too. A history entry, which carries no marker once its
-  operation is gone (after a restart), is Belay's own when a Belay job ran at that revision.
+  ``info``) *and* that job exists in Belay's store for the same instance and application, its
+  revision is the deployed one, and this operation is the job's own: the job is still running,
+  or it finished at or after the operation started. A marker copied onto someone else's
+  ``argocd app sync --info`` names no such job, the wrong revision, or a job that finished
+  before that operation began (a replayed marker). A job without a pinned revision (none, or a
+  branch) vouches only while it is running. Belay's manual syncs (``belay sync``, audited with
+  any gate override) are Belay's own syncs too. A history entry, which carries no marker once
+  its operation is gone (after a restart), is Belay's own when a Belay job ran at that
+  revision.
 
 It is **not judged yet** (``None``, look again at the next event) while its revision is not a full
-commit id (``HEAD`` or a branch before Argo CD resolved it), and it is **ignored** when it is a
-dry run or started before Belay began watching the instance (``since``; Argo CD's times are
-whole seconds, so a deployment started in the second Belay began is judged).
+commit id (``HEAD`` or a branch before Argo CD resolved it), or while it is a running
+multi-source operation whose sources are unknown (``operation.sync`` names revisions but no
+sources and the application's ``spec.sources`` do not line up with them): which revision is
+gated is not known yet, so it is neither approved nor settled (so too while a source of the gated
+repository is not resolved to a commit yet). A finished deployment whose
+sources are still unknown is judged strictly: every commit revision must have passed. It is
+**ignored** when it is a dry run or started before Belay began watching the instance (``since``;
+Argo CD's times are whole seconds, so a deployment started in the second Belay began is judged).
 
 One deployment has one identity from its first ``Running`` observation to its history entry:
 :attr:`Deployment.key` uses the operation's ``startedAt``, which Argo CD copies into the
@@ -36,17 +47,19 @@ id. The dedup key of a report is ``<instance>/<application>@<revision>#<key>``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from belay.argocd.models import Application, ApplicationSource, OperationInitiator
 from belay.config import normalize_remote
 from belay.deploy.decide import MARKER_NAME
-from belay.deploy.revision import is_full_sha, revision_matches
+from belay.deploy.revision import is_full_sha, is_short_sha, revision_matches
 
 __all__ = [
     "SINCE_SLACK",
+    "BelayJob",
     "Deployment",
     "Known",
     "Unapproved",
@@ -62,6 +75,26 @@ __all__ = [
 SINCE_SLACK = timedelta(seconds=1)
 """Argo CD writes ``startedAt`` in whole seconds: a deployment stamped with the second in which
 Belay began watching may have started after it, so it is judged."""
+
+
+_COMPLETED = frozenset({"Succeeded", "Failed", "Error"})
+
+
+class BelayJob(Protocol):
+    """A Belay job a marker names, as the caller looked it up (the store's ``BelayJobRecord``)."""
+
+    @property
+    def instance(self) -> str: ...
+    @property
+    def application(self) -> str: ...
+    @property
+    def revision(self) -> str | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -107,8 +140,8 @@ class Known:
     """The project's ``match.remote``: which source of a multi-source application is gated."""
     passing: frozenset[str] = frozenset()
     """Revisions (lower case) with a passing decision for the project."""
-    jobs: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
-    """Belay's jobs named by markers: ``{job id: (instance, application, revision)}``."""
+    jobs: Mapping[str, BelayJob] = field(default_factory=dict)
+    """Belay's jobs named by markers: ``{job id: job}``."""
     since: datetime | None = None
     """Deployments that started before are not judged."""
     belay_revisions: frozenset[str] = frozenset()
@@ -149,6 +182,11 @@ def _repos(source: ApplicationSource | None, sources: list[ApplicationSource]) -
 
 def _revisions(revision: str, revisions: list[str]) -> tuple[str, ...]:
     return tuple(revisions) if revisions else (revision,)
+
+
+def _sources_known(revisions: tuple[str, ...], repos: tuple[str, ...]) -> bool:
+    """Whether each revision of a multi-source deployment has its repository."""
+    return len(revisions) <= 1 or (len(repos) == len(revisions) and all(repos))
 
 
 def _key(started: datetime | None, history_id: int | None) -> str:
@@ -195,6 +233,11 @@ def deployments(app: Application) -> list[Deployment]:
     else:
         revisions = _revisions(sync.revision, sync.revisions)
         repos = _repos(sync.source, sync.sources)
+    if not _sources_known(revisions, repos) and not sync.sources:
+        # An operation without its own sources syncs the application's: take them from the spec.
+        spec = _repos(None, app.spec.sources)
+        if _sources_known(revisions, spec):
+            repos = spec
     found.append(
         Deployment(
             key=key,
@@ -214,30 +257,63 @@ def report_key(known: Known, deployment: Deployment) -> str:
     return f"{known.instance}/{known.application}@{deployment.revision}#{deployment.key}"
 
 
-def _gated(deployment: Deployment, gated_remote: str | None) -> tuple[str, ...]:
-    """The revisions the gate rules on: the gated remote's source(s), or all of them."""
-    if gated_remote and len(deployment.revisions) > 1:
+def _gated(deployment: Deployment, gated_remote: str | None) -> tuple[tuple[str, ...], bool]:
+    """The revisions the gate rules on, and whether *all* of them must pass.
+
+    A single source: its revision. Several sources: the revision of every source whose
+    repository is the gated remote (all must pass); when none is, every revision, of which any
+    passing one will do (Belay cannot tell which is gated). Several sources whose repositories
+    are unknown: every revision, all of which must pass (fail closed).
+    """
+    if len(deployment.revisions) <= 1:
+        return deployment.revisions, True
+    if not _sources_known(deployment.revisions, deployment.repos):
+        return deployment.revisions, True
+    if gated_remote:
         wanted = normalize_remote(gated_remote)
         picked = tuple(
             rev
-            for rev, repo in zip(deployment.revisions, deployment.repos, strict=False)
-            if repo and normalize_remote(repo) == wanted
+            for rev, repo in zip(deployment.revisions, deployment.repos, strict=True)
+            if normalize_remote(repo) == wanted
         )
         if picked:
-            return picked
-    return deployment.revisions
+            return picked, True
+    return deployment.revisions, False
 
 
-def _passes(deployment: Deployment, known: Known, gated: tuple[str, ...]) -> bool:
-    if len(deployment.revisions) > 1 and len(gated) == len(deployment.revisions):
-        # Which source is gated is unknown: a passing decision for any of them will do.
-        return any(r.lower() in known.passing for r in gated)
-    return all(r.lower() in known.passing for r in gated)
+def _passes(known: Known, gated: tuple[str, ...], every: bool) -> bool:
+    if every:
+        return all(r.lower() in known.passing for r in gated)
+    return any(r.lower() in known.passing for r in gated)
 
 
-def _commits(deployment: Deployment, known: Known) -> tuple[str, ...]:
-    """The gated revisions that are commit ids (chart versions and unresolved refs are not)."""
-    return tuple(r for r in _gated(deployment, known.gated_remote) if is_full_sha(r))
+def _waiting_for_sources(deployment: Deployment) -> bool:
+    """A running multi-source operation whose sources are not known yet: judged later, when
+    Argo CD shows them (``syncResult``, the history entry)."""
+    return (
+        not _sources_known(deployment.revisions, deployment.repos)
+        and deployment.history_id is None
+        and deployment.phase not in _COMPLETED
+    )
+
+
+def _commits(deployment: Deployment, known: Known) -> tuple[tuple[str, ...], bool]:
+    """The gated revisions that are commit ids (chart versions and unresolved refs are not), and
+    whether all of them must pass; none while the deployment cannot be judged yet."""
+    if _waiting_for_sources(deployment):
+        return (), True
+    gated, every = _gated(deployment, known.gated_remote)
+    commits = tuple(r for r in gated if is_full_sha(r))
+    from_remote = (
+        every
+        and len(deployment.revisions) > 1
+        and _sources_known(deployment.revisions, deployment.repos)
+    )
+    if from_remote and len(commits) < len(gated):
+        # A source of the gated repository not resolved to a commit yet: dropping it would let
+        # the other gated source's pass approve (and settle) the deployment. Judged later.
+        return (), True
+    return commits, every
 
 
 def _belay_own(deployment: Deployment, known: Known) -> bool:
@@ -249,16 +325,28 @@ def _belay_own(deployment: Deployment, known: Known) -> bool:
     job = known.jobs.get(deployment.marker)
     if job is None:
         return False
-    instance, application, revision = job
-    if (instance, application) != (known.instance, known.application):
+    if (job.instance, job.application) != (known.instance, known.application):
         return False
-    return not revision or any(revision_matches(revision, r) for r in deployment.revisions)
+    running = job.state == "running"
+    revision = job.revision or ""
+    if not (is_full_sha(revision) or is_short_sha(revision)):
+        # No pinned revision (none, a branch, a tag): it could name anything, so the marker
+        # vouches only for the job's own operation while the job runs.
+        return running
+    if not any(revision_matches(revision, r) for r in deployment.revisions):
+        return False
+    if running:
+        return True
+    # A finished job's marker stays readable in status.operationState: it vouches only for the
+    # operation the job ran, which started before the job finished (a replay starts after).
+    started = deployment.started_at
+    return job.finished_at is not None and started is not None and job.finished_at >= started
 
 
 def judgeable(deployment: Deployment, known: Known) -> bool:
     """Whether :func:`judge`'s ``None`` for ``deployment`` is final (approved or ignored), not
     "look again": it names a commit id the gate could rule on."""
-    return bool(_commits(deployment, known))
+    return bool(_commits(deployment, known)[0])
 
 
 def judge(
@@ -269,21 +357,25 @@ def judge(
     ``history`` (the application's deployments, oldest first) gives the revision a revert
     would go back to.
     """
-    gated = _commits(deployment, known)
+    gated, every = _commits(deployment, known)
     if not gated:
         return None
     if known.since is not None and deployment.at is not None:
         start = deployment.started_at or deployment.at
         if start + SINCE_SLACK <= known.since:
             return None
-    if _passes(deployment, known, gated) or _belay_own(deployment, known):
+    if _passes(known, gated, every) or _belay_own(deployment, known):
         return None
     revert_to = None
     for earlier in history:
         if earlier.key == deployment.key:
             break
-        earlier_gated = _commits(earlier, known)
-        if len(earlier.revisions) == 1 and earlier_gated and _passes(earlier, known, earlier_gated):
+        earlier_gated, earlier_every = _commits(earlier, known)
+        if (
+            len(earlier.revisions) == 1
+            and earlier_gated
+            and _passes(known, earlier_gated, earlier_every)
+        ):
             revert_to = earlier.revisions[0]
     who = deployment.initiated_by
     how = "auto-sync" if who == "automated" else f"a sync by {who}"

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from belay.redact import redact_text
 from belay.store.audit import ChainBreak
-from belay.store.bypass import BypassReportRecord, LeaseGrant
+from belay.store.bypass import BelayJobRecord, BypassReportRecord, LeaseGrant
 from belay.store.engine import make_engine, sqlite_file
 from belay.store.errors import DuplicateKey, StoreConfigError, StoreError
 from belay.store.group import GroupCommit
@@ -57,6 +57,7 @@ T = TypeVar("T")
 __all__ = [
     "AttestationRecord",
     "AuditEvent",
+    "BelayJobRecord",
     "BypassReportRecord",
     "ChainBreak",
     "DecisionRecord",

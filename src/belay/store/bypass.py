@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, String, func, or_, select, update
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from belay.store.tables import Base, DecisionRow, JobRow
 
 __all__ = [
+    "BelayJobRecord",
     "BypassLeaseRow",
     "BypassReportRecord",
     "BypassReportRow",
@@ -80,6 +81,18 @@ class BypassReportRecord(BaseModel):
     reporter: str
     action: str
     details: dict[str, Any] = {}
+
+
+class BelayJobRecord(NamedTuple):
+    """A Belay job a marker names, with what decides whether an operation is that job's own."""
+
+    instance: str
+    application: str
+    revision: str | None
+    state: str
+    """The job's state (``queued``, ``running``, ``succeeded``, ...)."""
+    created_at: datetime
+    finished_at: datetime | None = None
 
 
 class LeaseGrant(BaseModel):
@@ -145,30 +158,55 @@ class BypassRepository:
     def passing(
         self, application: str, revisions: Iterable[str], *, project: str | None
     ) -> set[str]:
-        """Which of ``revisions`` (lower-cased) have a passing decision about ``application``
-        (for ``project`` when given)."""
+        """Which of ``revisions`` (lower-cased) are passing for ``application`` (for ``project``
+        when given): the **newest** decision about the revision (by ``decided_at``, then id, as
+        the permit and the decision API read it) is ``pass``. An older pass overruled by a later
+        fail or error does not count."""
         lowered = sorted({r.lower() for r in revisions if r})
         if not lowered:
             return set()
-        query = select(DecisionRow.revision).where(
+        query = select(
+            DecisionRow.revision, DecisionRow.decision, DecisionRow.decided_at, DecisionRow.id
+        ).where(
             DecisionRow.application == application,
-            DecisionRow.decision == "pass",
             func.lower(DecisionRow.revision).in_(lowered),
         )
         if project is not None:
             query = query.where(DecisionRow.project == project)
-        return {str(r).lower() for r in self._s.scalars(query) if r}
+        newest: dict[str, tuple[datetime, str, str]] = {}
+        for revision, decision, decided_at, decision_id in self._s.execute(query):
+            if not revision:
+                continue
+            key = str(revision).lower()
+            seen = newest.get(key)
+            if seen is None or (decided_at, decision_id) > seen[:2]:
+                newest[key] = (decided_at, decision_id, decision)
+        return {key for key, (_, _, decision) in newest.items() if decision == "pass"}
 
-    def belay_jobs(self, job_ids: Iterable[str]) -> dict[str, tuple[str, str, str | None]]:
-        """Belay's own jobs among ``job_ids``: ``{id: (instance, application, revision)}``."""
+    def belay_jobs(self, job_ids: Iterable[str]) -> dict[str, BelayJobRecord]:
+        """Belay's own jobs among ``job_ids``, with their state and times."""
         wanted = sorted(set(job_ids))
         if not wanted:
             return {}
-        query = select(JobRow.id, JobRow.instance, JobRow.application, JobRow.revision).where(
-            JobRow.id.in_(wanted)
-        )
+        query = select(
+            JobRow.id,
+            JobRow.instance,
+            JobRow.application,
+            JobRow.revision,
+            JobRow.state,
+            JobRow.created_at,
+            JobRow.finished_at,
+        ).where(JobRow.id.in_(wanted))
         return {
-            row.id: (row.instance, row.application, row.revision) for row in self._s.execute(query)
+            row.id: BelayJobRecord(
+                instance=row.instance,
+                application=row.application,
+                revision=row.revision,
+                state=row.state,
+                created_at=row.created_at,
+                finished_at=row.finished_at,
+            )
+            for row in self._s.execute(query)
         }
 
     def belay_revisions(

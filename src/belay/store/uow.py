@@ -328,11 +328,11 @@ class DecisionRepository:
         return DecisionRecord.model_validate(row) if row else None
 
     def for_revision(self, application: str, revision: str) -> list[DecisionRecord]:
-        """Every decision about ``application`` at ``revision``, newest first."""
+        """Every decision about ``application`` at ``revision``, newest first (then by id)."""
         query = (
             select(DecisionRow)
             .where(DecisionRow.application == application, DecisionRow.revision == revision)
-            .order_by(DecisionRow.decided_at.desc())
+            .order_by(DecisionRow.decided_at.desc(), DecisionRow.id.desc())
         )
         return [DecisionRecord.model_validate(r) for r in self._s.scalars(query)]
 
