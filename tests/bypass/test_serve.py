@@ -1,5 +1,6 @@
-"""The bypass watch as ``belay serve`` wires it: the composition root's clients and alerting, the
-lease, and what a person and a gate see over HTTP (page badge, decision API, metric)."""
+"""The bypass watch with the composition root's clients and alerting: through ``belay serve``'s
+own wiring (the shared informer), with its own list+watch when given no event source, and what a
+person and a gate see over HTTP (page badge, decision API, metric)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from belay.argocd import ArgoCDClient, WatchEvent
 from belay.bootstrap import build_services
-from belay.bypass import start_bypass_watch
+from belay.bypass import UNAPPROVED_KIND, start_bypass_watch
 from belay.config.settings import load_settings
 from belay.policies import PACKAGED_POLICIES
 from belay.sim.testing import running_simulator
@@ -34,7 +35,8 @@ from .conftest import (
 def test_serve_flags_a_bypass_on_the_page_the_api_and_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A sync by another account shows as a badge, in the decision API and in the metric."""
+    """A sync by another account shows as a badge, in the decision API and in the metric (the
+    watch given no event source, so running its own ListWatch)."""
     db = f"sqlite:///{tmp_path / 'belay.db'}"
     config = tmp_path / "belay.yaml"
     config.write_text(
@@ -77,6 +79,64 @@ def test_serve_flags_a_bypass_on_the_page_the_api_and_metrics(
     assert answer["approved"] is False
     assert answer["unapproved"]["by"] == "mallory"
     assert "belay_unapproved_deployments_total 1.0" in metrics
+
+
+def test_belay_serve_wiring_reports_once_over_the_instance_s_one_watch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ``belay serve``'s own wiring (build_services, then _start_bypass_watch): a sync by
+    another account is reported once, and the instance has one watch connection, the shared
+    informer's, not a second one of the bypass watch's own."""
+    from belay.cli.serve import _start_bypass_watch
+
+    config = tmp_path / "belay.yaml"
+    config.write_text(
+        f'database_url: "sqlite:///{tmp_path / "belay.db"}"\n'
+        f"policies: {{default: {PACKAGED_POLICIES / 'default.yaml'}}}\n"
+        "bypass: {lease_seconds: 3}\n"
+        "projects:\n"
+        "  - name: shop\n"
+        '    match: {remote: "https://gitlab.com/acme/shop.git"}\n'
+        "    argocd: {application: shop}\n"
+    )
+    bad = commit(4343)
+    with running_simulator(bypass_state(("shop",))) as sim:
+        monkeypatch.setenv("ARGOCD_BASE_URL", sim.url)
+        monkeypatch.setenv("ARGOCD_AUTH_TOKEN", ADMIN_TOKEN)
+        services = build_services(load_settings(config))
+        stop = threading.Event()
+        try:
+            threads = _start_bypass_watch(services, stop)
+            assert [t.name for t in threads] == ["belay-bypass-lease-default"]
+            assert services.informers is not None
+            informer = services.informers("default")
+            wait_until(lambda: _leased(services.store), "the lease")
+            wait_until(informer.synced.is_set, "the informer's first list")
+            sync_as(sim, OTHER_TOKEN, "shop", bad)
+            wait_until(lambda: _reports(services.store) == 1, "the report")
+
+            def caught_up() -> bool:
+                seen = informer.get("shop")
+                current = sim.application("shop")
+                return (
+                    seen is not None
+                    and current.get("operation") is None
+                    and len(history_ids(sim, "shop")) > 1
+                    and seen.metadata.resource_version == current["metadata"]["resourceVersion"]
+                )
+
+            wait_until(caught_up, "the informer to see the finished sync")
+            stop.wait(0.5)  # reports are written in the background: give a second one a chance
+            with services.store.unit_of_work() as uow:
+                reports = [(r.revision, r.initiated_by) for r in uow.bypass.recent(limit=10)]
+                events = uow.audit.list(application="shop", kind=UNAPPROVED_KIND, limit=10)
+            watches = [r for r in sim.requests() if r.path == "/api/v1/stream/applications"]
+        finally:
+            stop.set()
+            services.close()
+    assert reports == [(bad, "mallory")]
+    assert [e.revision for e in events] == [bad]
+    assert len(watches) == 1, [(r.time, r.query) for r in watches]
 
 
 def _reports(store: Store) -> int:

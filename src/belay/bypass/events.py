@@ -3,7 +3,9 @@
 :class:`ApplicationEvents` is all the handler needs: something that calls its handlers with each
 :class:`~belay.argocd.WatchEvent`, including one ``ADDED`` event per application after every
 (re-)list. The shared per-instance informer (``belay.argocd.informer.ApplicationInformer``)
-offers exactly that; until it is wired in, :class:`ListWatch` is a stand-in: list, then watch
+offers exactly that, and ``belay serve`` feeds the watch from it
+(:meth:`belay.argocd.informer.InformerRegistry.events`). :class:`ListWatch` serves a caller that
+gives no event source (``bypass.read_timeout_seconds`` applies to it only): list, then watch
 without a ``resourceVersion`` (so a version can never be "too old"), and after any break (a cut
 stream, a stream error, a quiet stream past ``read_timeout``, Argo CD down) wait a bounded,
 jittered backoff and list again. A change made while the stream was down is in the next list,

@@ -1,10 +1,14 @@
 """Wiring for ``belay serve``: per Argo CD instance, an event source, a lease and a handler.
 
-Each instance named by a belay.yaml project gets two daemon threads: the event source
-(:class:`~belay.bypass.events.ListWatch`, to be replaced by the shared informer) and the lease
-loop, which renews the lease every third of ``bypass.lease_seconds`` and, when this replica
-takes the lease (at start, or from a replica that died), judges every application's newest
-state at once (:meth:`~belay.bypass.handler.BypassHandler.resync`). Every replica watches, so a
+Each instance named by a belay.yaml project gets a handler fed by an event source, and a lease
+loop on a daemon thread. ``belay serve`` gives every instance its shared informer
+(:meth:`belay.argocd.informer.InformerRegistry.events`: one watch per instance for deployments
+and bypasses alike, run by the registry); an instance given no source gets a
+:class:`~belay.bypass.events.ListWatch` of its own on a second thread (the only reader of
+``bypass.read_timeout_seconds``). The lease loop renews the lease every third of
+``bypass.lease_seconds`` and, when this replica takes the lease (at start, or from a replica
+that died), judges every application at once: its newest state and each operation seen
+meanwhile (:meth:`~belay.bypass.handler.BypassHandler.resync`). Every replica watches, so a
 takeover needs no warm-up; only the holder reports.
 """
 

@@ -299,7 +299,10 @@ class BypassSettings(_Strict):
     """How long one replica's claim on an instance's watch lasts without renewal (renewed every
     third of it): when that replica dies, another takes over within this time."""
     read_timeout_seconds: float = Field(default=30.0, gt=0, le=600.0)
-    """A watch stream quiet this long is re-opened with a fresh list."""
+    """Only for a bypass watch given no event source, which runs its own
+    :class:`~belay.bypass.events.ListWatch`: a stream quiet this long is re-opened with a fresh
+    list. ``belay serve`` gives every instance the shared informer
+    (:meth:`belay.argocd.informer.InformerRegistry.events`), which does not read it."""
 
 
 class InvestigationSettings(_Strict):
