@@ -4,7 +4,8 @@ Revision ID: 0007_bypass
 Revises: 0005_data_snapshots
 Create Date: 2026-12-03
 
-(The merge re-points ``down_revision`` at whatever migration precedes it on main.)
+It follows 0005 directly: following deployments at scale (issue 18) needed no schema change, so
+there is no 0006.
 """
 
 from __future__ import annotations
