@@ -1,7 +1,8 @@
 """Deployments in flight, followed by one informer, through a SIGKILL and through cut watches.
 
 ``belay worker`` with two workers holds 60 deployments in flight at once (each sync lasts seconds
-in the simulator). It is SIGKILLed while every one of them waits for its outcome; a new process
+in the simulator; ``BELAY_RELIABILITY_INFLIGHT=2000`` runs the SIGKILL case at the issue's size,
+which takes minutes, so CI runs 60). It is SIGKILLed while every one of them waits for its outcome; a new process
 must resume each from the store (lease expiry, then the sync step finds our marker) and record
 it, with no application synced twice. A second run cuts every watch stream after a few events
 and refuses every resumed version as too old: no outcome may be missed.
@@ -25,6 +26,7 @@ import pytest
 from belay.deploy.spec import SyncSpec
 from belay.sim.testing import RunningSimulator, running_simulator
 from belay.store import Store
+from belay.vocab import AuditKind
 
 from .helpers import (
     accepted_syncs,
@@ -40,7 +42,9 @@ from .helpers import (
 
 pytestmark = pytest.mark.reliability
 
-APPS = [f"inflight-{n}" for n in range(60)]
+APPS = [f"inflight-{n}" for n in range(int(os.environ.get("BELAY_RELIABILITY_INFLIGHT", "60")))]
+# Each sync lasts long enough that the last one is sent before the first one ends.
+SYNC_SECONDS = max(8.0, len(APPS) * 0.1)
 WORKERS = 2  # far fewer than the deployments in flight: none may hold a worker while it waits
 
 
@@ -119,26 +123,30 @@ def _check_once_each(sim: RunningSimulator, store: Store) -> None:
 
 
 def test_sigkill_while_every_deployment_is_in_flight(tmp_path: Path) -> None:
-    with _setup(tmp_path, seconds=8.0) as (sim, store, config, env):
+    with _setup(tmp_path, seconds=SYNC_SECONDS) as (sim, store, config, env):
         _enqueue(store, "inflight")
         log = tmp_path / "worker.log"
         first = _worker(config, env, log)
         try:
             # Every sync sent while each lasts seconds: all 60 are in flight in one process.
-            _wait(lambda: len(accepted_syncs(sim)) == len(APPS), 60, "not every sync was sent")
+            _wait(
+                lambda: len(accepted_syncs(sim)) == len(APPS),
+                max(60.0, SYNC_SECONDS),
+                "not every sync was sent",
+            )
             assert all(j.state == "running" for j in all_jobs(store))
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
         second = _worker(config, env, log)
         try:
-            wait_jobs_ended(store, expected=len(APPS), timeout=240)
+            wait_jobs_ended(store, expected=len(APPS), timeout=max(240.0, 4 * SYNC_SECONDS))
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=60)
         _check_once_each(sim, store)
         with store.unit_of_work() as uow:
-            found = [e for e in uow.audit.list(limit=10_000) if e.kind == "sync.found"]
+            found = uow.audit.list(kind=AuditKind.sync_found, limit=len(APPS) * 10)
         assert {e.job_id for e in found} == {j.id for j in all_jobs(store)}, (
             "every job was resumed by finding its own sync"
         )
