@@ -191,6 +191,16 @@ def _last(app: Application, known: Known = KNOWN) -> Any:
         ),
         ("an unresolved branch is not judged yet", _app([], _op("main", ALICE)), False),
         (
+            "the app pointed at a Helm chart: a finished deployment with no commit is flagged",
+            _app([_entry(1, "1.2.3", ALICE, source={"repoURL": CHARTS, "chart": "web"})]),
+            True,
+        ),
+        (
+            "a finished deployment at a tag that names no commit is flagged",
+            _app([_entry(1, "v1.0.0", ALICE)]),
+            True,
+        ),
+        (
             "multi-source: the gated repo's revision passed, the chart is not gated",
             _app(
                 [

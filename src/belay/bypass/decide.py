@@ -28,8 +28,10 @@ A deployment is **approved**, so never flagged, when
   its operation is gone (after a restart), is Belay's own when a Belay job ran at that
   revision.
 
-It is **not judged yet** (``None``, look again at the next event) while its revision is not a full
-commit id (``HEAD`` or a branch before Argo CD resolved it), or while it is a running
+A finished deployment (a history entry, an ended operation) that names no commit of a gated
+source at all (a Helm chart, a tag that never resolved) is unapproved: nothing can vouch for it.
+Otherwise it is **not judged yet** (``None``, look again at the next event) while its revision is
+not a full commit id (``HEAD`` or a branch before Argo CD resolved it), or while it is a running
 multi-source operation whose sources are unknown (``operation.sync`` names revisions but no
 sources and the application's ``spec.sources`` do not line up with them): which revision is
 gated is not known yet, so it is neither approved nor settled (so too while a source of the gated
@@ -343,6 +345,11 @@ def _belay_own(deployment: Deployment, known: Known) -> bool:
     return job.finished_at is not None and started is not None and job.finished_at >= started
 
 
+def _finished(deployment: Deployment) -> bool:
+    """A history entry, or an operation that ended: its revisions will not resolve any further."""
+    return deployment.history_id is not None or deployment.phase in _COMPLETED
+
+
 def judgeable(deployment: Deployment, known: Known) -> bool:
     """Whether :func:`judge`'s ``None`` for ``deployment`` is final (approved or ignored), not
     "look again": it names a commit id the gate could rule on."""
@@ -358,13 +365,16 @@ def judge(
     would go back to.
     """
     gated, every = _commits(deployment, known)
-    if not gated:
+    # A finished deployment that names no commit at all (the app pointed at a Helm repository or
+    # a tag that never resolves): nothing the gate passed can vouch for it, so it is flagged.
+    unvouched = not gated and _finished(deployment)
+    if not gated and not unvouched:
         return None
     if known.since is not None and deployment.at is not None:
         start = deployment.started_at or deployment.at
         if start + SINCE_SLACK <= known.since:
             return None
-    if _passes(known, gated, every) or _belay_own(deployment, known):
+    if not unvouched and (_passes(known, gated, every) or _belay_own(deployment, known)):
         return None
     revert_to = None
     for earlier in history:
@@ -394,7 +404,12 @@ def judge(
         at=deployment.at,
         history_id=deployment.history_id,
         revert_to=revert_to,
-        reason=f"{how} deployed {deployment.revision} ({where}) without a passing Belay decision",
+        reason=(
+            f"{how} deployed {deployment.revision} ({where}), which is not a commit Belay can "
+            "vouch for"
+            if unvouched
+            else f"{how} deployed {deployment.revision} ({where}) without a passing Belay decision"
+        ),
     )
 
 
