@@ -18,7 +18,11 @@ PASSWORD = "correct-horse-battery"
 class FakeArgo:
     """A MockTransport handler with a login endpoint and one protected endpoint."""
 
-    def __init__(self, *, reject_tokens: int = 0, always_reject: bool = False) -> None:
+    def __init__(
+        self, *, reject_tokens: int = 0, always_reject: bool = False, opaque: str = ""
+    ) -> None:
+        self.opaque = opaque
+        """Hand out this token instead of a JWT (one no shape rule would recognise)."""
         self.logins = 0
         self.calls: list[str | None] = []
         self.valid: set[str] = set()
@@ -43,7 +47,7 @@ class FakeArgo:
                     },
                 )
             self.logins += 1
-            token = unsigned_jwt({"jti": self.logins})
+            token = self.opaque or unsigned_jwt({"jti": self.logins})
             self.valid.add(token)
             return httpx.Response(200, json={"token": token})
         auth = request.headers.get("authorization")
@@ -160,9 +164,11 @@ def test_session_token_is_registered_as_a_secret() -> None:
     """The session JWT the server hands out is redacted wherever it shows up later."""
     from belay.redact import redact_text
 
-    fake = FakeArgo()
+    # Opaque, so only its registration can hide it (a JWT would be caught by its shape anyway).
+    token = "plainsessionvalueforbelaytests"
+    assert redact_text(f"session was {token}") == f"session was {token}"  # not yet known
+    fake = FakeArgo(opaque=token)
     with _client(fake) as client:
         client.login()
-    token = unsigned_jwt({"jti": 1})
-    assert token not in redact_text(f"token was {token}")
+    assert token not in redact_text(f"session was {token}")
     assert PASSWORD not in redact_text(f"pw {PASSWORD}")
